@@ -1,0 +1,29 @@
+/**
+ * `@attune/crypto`: AES-256-GCM encryption of Attune secrets. Depends on `node:` modules only.
+ * Formats and the key hash are specified in docs/encryption.md.
+ */
+export {
+  KEY_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  NONCE_LENGTH,
+  TAG_LENGTH,
+  V1_PREFIX,
+} from './constants.js';
+export {
+  type CipherOptions,
+  type CiphertextFormat,
+  ciphertextFormat,
+  EncryptionKey,
+} from './encryption-key.js';
+export {
+  AuthenticationFailedError,
+  CryptoError,
+  CryptoErrorCode,
+  InvalidPlaintextError,
+  KeyHashMismatchError,
+  KeyMissingError,
+  KeyTooShortError,
+  MalformedCiphertextError,
+  type MalformedReason,
+} from './errors.js';
+export { generatePassword } from './password.js';
