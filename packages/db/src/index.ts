@@ -1,0 +1,25 @@
+/**
+ * `@attune/db`: the Prisma client over PostgreSQL or embedded PGlite, raw SQL for hot paths, and the migration
+ * applier that keeps Prisma's bookkeeping. Concepts: docs/database.md.
+ */
+export { type DatabaseConfig, DEFAULT_EMBEDDED_DIR, databaseConfigFromEnv } from './config.js';
+export {
+  DatabaseConfigError,
+  DbError,
+  DbErrorCode,
+  MigrationFailedEarlierError,
+  MigrationFailedError,
+  MigrationModifiedError,
+} from './errors.js';
+export * from './generated/prisma/client.js';
+export {
+  DEFAULT_MIGRATIONS_DIR,
+  type MigrationFile,
+  type MigrationReport,
+  migrate,
+  PRISMA_MIGRATION_LOCK_KEY,
+  readMigrations,
+  resolveRolledBack,
+} from './migrator.js';
+export { type Database, openDatabase } from './open-database.js';
+export { pgExecutor, pgliteExecutor, type SqlExecutor, type SqlSession } from './sql-executor.js';

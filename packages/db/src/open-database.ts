@@ -1,0 +1,53 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { DatabaseConfig } from './config.js';
+import { PrismaClient } from './generated/prisma/client.js';
+import { pgExecutor, pgliteExecutor, type SqlExecutor } from './sql-executor.js';
+
+/** An open database: the Prisma client and the raw-SQL executor share one pool (or one PGlite instance). */
+export interface Database {
+  /** `postgres` (a server) or `pglite` (embedded). */
+  readonly kind: DatabaseConfig['kind'];
+  /** Prisma client over the same connections as {@link Database.sql}. */
+  readonly prisma: PrismaClient;
+  /** Raw SQL for hot paths and migrations. */
+  readonly sql: SqlExecutor;
+  /** Closes the client and the pool (or the embedded database). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens the configured database. Does not migrate: call `migrate(db.sql)` first where that is wanted. */
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.kind === 'postgres') {
+    const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize });
+    // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    return withClose('postgres', prisma, pgExecutor(pool), () => pool.end());
+  }
+  if (!config.dataDir.startsWith('memory://')) mkdirSync(config.dataDir, { recursive: true });
+  const lite = await PGlite.create(config.dataDir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  return withClose('pglite', prisma, pgliteExecutor(lite), () => lite.close());
+}
+
+function withClose(
+  kind: DatabaseConfig['kind'],
+  prisma: PrismaClient,
+  sql: SqlExecutor,
+  closeDriver: () => Promise<void>,
+): Database {
+  let closing: Promise<void> | undefined;
+  return {
+    kind,
+    prisma,
+    sql,
+    close() {
+      closing ??= prisma.$disconnect().then(closeDriver);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * `pnpm bench` for @attune/secrets: resolve the 30 secrets of one action (10 per level, 3 names overridden at every
+ * level) in a table of ~100k keys, side by side in one run:
+ *   (a) the seed's design: three queries (system, pack, action) through Prisma, then decrypt and merge;
+ *   (b) the floor: one hand-written prepared `pg` query, then decrypt and merge;
+ *   (c) ours: SecretResolver.resolveForAction (one round trip, through the pool Prisma also uses).
+ * Prints throughput and latency with one in flight, and ratios. Not a test: it prints, it does not assert.
+ */
+import { EncryptionKey } from '@attune/crypto';
+import { createTestDatabase } from '@attune/db/testing';
+import { SecretResolver } from '@attune/secrets';
+import pg from 'pg';
+import { pino } from 'pino';
+
+const PACKS = 5000; // × (10 pack keys + 1 action × 10 action keys) + 10 system keys ≈ 100k keys
+const ITERATIONS = 2000;
+const ROUNDS = 5;
+const key = EncryptionKey.fromPassword('resolver-bench-password-0123456789abcdef');
+const logger = pino({ level: 'silent' });
+
+const db = await createTestDatabase();
+try {
+  process.stdout.write(`seeding ${PACKS} packs, ${PACKS} actions, ~${PACKS * 20 + 10} keys…\n`);
+  const seedStart = Date.now();
+  await db.sql.query(
+    `INSERT INTO attune.pack (ref, label, version) SELECT 'p' || i, 'p' || i, '1.0.0' FROM generate_series(0, $1 - 1) i`,
+    [PACKS],
+  );
+  await db.sql.query(
+    `INSERT INTO attune.action (ref, pack_id, name, runner_type, entry_point, timeout_seconds)
+     SELECT ref || '.run', id, 'run', 'shell', 'run.sh', 60 FROM attune.pack`,
+  );
+  const owners = await db.sql.query<{ pack_id: number; action_id: number; pack_ref: string }>(
+    'SELECT p.id AS pack_id, a.id AS action_id, p.ref AS pack_ref FROM attune.pack p JOIN attune.action a ON a.pack_id = p.id',
+  );
+  const names = (level: string) =>
+    Array.from({ length: 10 }, (_, i) => (i < 3 ? `shared_${i}` : `${level}_${i}`));
+  const rows: Array<[string, string, number | null, number | null, string]> = [];
+  for (const name of names('system')) rows.push([`system.${name}`, 'system', null, null, name]);
+  for (const o of owners) {
+    for (const name of names('pack')) rows.push([`${o.pack_ref}.${name}`, 'pack', o.pack_id, null, name]);
+    for (const name of names('action'))
+      rows.push([`${o.pack_ref}.run.${name}`, 'action', null, o.action_id, name]);
+  }
+  for (let i = 0; i < rows.length; i += 10_000) {
+    const batch = rows.slice(i, i + 10_000);
+    await db.sql.query(
+      `INSERT INTO attune.key (ref, owner_type, owner_pack, owner_action, name, value, value_type, encrypted, encryption_key_hash)
+       SELECT r, t::attune.owner_type, p, a, n, to_jsonb(v), 'string', true, $6
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $7::text[]) AS u(r, t, p, a, n, v)`,
+      [
+        batch.map((r) => r[0]),
+        batch.map((r) => r[1]),
+        batch.map((r) => r[2]),
+        batch.map((r) => r[3]),
+        batch.map((r) => r[4]),
+        key.keyHash,
+        batch.map((r) => key.encrypt(`value-of-${r[0]}`.padEnd(40, '.'), { context: r[0] })),
+      ],
+    );
+  }
+  await db.sql.query('ANALYZE attune.key');
+  const [{ count } = { count: '0' }] = await db.sql.query<{ count: string }>(
+    'SELECT count(*)::text AS count FROM attune.key',
+  );
+  process.stdout.write(`seeded ${count} keys in ${((Date.now() - seedStart) / 1000).toFixed(1)} s\n\n`);
+
+  const target = owners[Math.floor(owners.length / 2)] as (typeof owners)[number];
+  const actionRef = `${target.pack_ref}.run`;
+  type KeyRow = {
+    ref: string;
+    owner_type: string;
+    env_name: string;
+    value: unknown;
+    encrypted: boolean;
+    encryption_key_hash: string | null;
+  };
+  const LEVEL: Record<string, number> = { system: 0, pack: 1, action: 2 };
+  const decryptAndMerge = (
+    keyRows: Array<{ ref: string; level: string; envName: string; value: unknown; hash: string | null }>,
+  ) => {
+    const winners = new Map<string, (typeof keyRows)[number]>();
+    for (const r of keyRows) {
+      const w = winners.get(r.envName);
+      if (!w || (LEVEL[r.level] as number) > (LEVEL[w.level] as number)) winners.set(r.envName, r);
+    }
+    const out = new Map<string, string>();
+    for (const [env, r] of winners) {
+      if (r.hash !== null && !key.matchesKeyHash(r.hash)) continue;
+      out.set(env, key.decrypt(r.value as string, { context: r.ref }));
+    }
+    return out;
+  };
+
+  // (a) The seed's three queries, through Prisma (the action's pack id and id come with the execution).
+  const threeQueries = async () => {
+    const select = {
+      ref: true,
+      ownerType: true,
+      envName: true,
+      value: true,
+      encryptionKeyHash: true,
+    } as const;
+    const [sys, pack, action] = [
+      await db.prisma.key.findMany({ where: { ownerType: 'system' }, select }),
+      await db.prisma.key.findMany({ where: { ownerType: 'pack', ownerPack: target.pack_id }, select }),
+      await db.prisma.key.findMany({ where: { ownerType: 'action', ownerAction: target.action_id }, select }),
+    ];
+    return decryptAndMerge(
+      [...sys, ...pack, ...action].map((k) => ({
+        ref: k.ref,
+        level: k.ownerType,
+        envName: k.envName,
+        value: k.value,
+        hash: k.encryptionKeyHash,
+      })),
+    );
+  };
+
+  // (b) The hand-written floor: one prepared pg query on a dedicated client.
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  const floor = async () => {
+    const result = await client.query<KeyRow>({
+      name: 'floor',
+      text: `SELECT ref, owner_type, env_name, value, encrypted, encryption_key_hash FROM attune.key
+             WHERE owner_type = 'system' OR (owner_type = 'pack' AND owner_pack = $1) OR (owner_type = 'action' AND owner_action = $2)`,
+      values: [target.pack_id, target.action_id],
+    });
+    return decryptAndMerge(
+      result.rows.map((k) => ({
+        ref: k.ref,
+        level: k.owner_type,
+        envName: k.env_name,
+        value: k.value,
+        hash: k.encryption_key_hash,
+      })),
+    );
+  };
+
+  // (c) Ours.
+  const resolver = new SecretResolver({ sql: db.sql, encryptionKey: key, logger });
+  const ours = async () => (await resolver.resolveForAction(actionRef)).secrets;
+
+  const expected = await floor();
+  if (
+    (await threeQueries()).size !== expected.size ||
+    (await ours()).length !== expected.size ||
+    expected.size !== 24
+  ) {
+    throw new Error(`variants disagree: expected 24 secrets, floor has ${expected.size}`);
+  }
+
+  const variants = {
+    'seed three queries (Prisma)': threeQueries,
+    'hand-written floor (pg)': floor,
+    'ours (SecretResolver)': ours,
+  };
+  const samples = new Map<string, number[]>(Object.keys(variants).map((k) => [k, []]));
+  const elapsed = new Map<string, number>(Object.keys(variants).map((k) => [k, 0]));
+  for (const fn of Object.values(variants)) for (let i = 0; i < 200; i++) await fn(); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [label, fn] of Object.entries(variants)) {
+      const list = samples.get(label) as number[];
+      const roundStart = process.hrtime.bigint();
+      for (let i = 0; i < ITERATIONS / ROUNDS; i++) {
+        const start = process.hrtime.bigint();
+        await fn();
+        list.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      elapsed.set(label, (elapsed.get(label) as number) + Number(process.hrtime.bigint() - roundStart) / 1e9);
+    }
+  }
+  await client.end();
+
+  const pct = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
+  const rate = (label: string) => ITERATIONS / (elapsed.get(label) as number);
+  const lines = [
+    '@attune/secrets — resolve 30 secrets (24 after overrides) of one action among ~100k keys, 1 in flight',
+    '',
+  ];
+  lines.push(
+    `${'variant'.padEnd(30)} ${'resolves/s'.padStart(11)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
+  );
+  for (const label of Object.keys(variants)) {
+    const xs = samples.get(label) as number[];
+    lines.push(
+      `${label.padEnd(30)} ${rate(label).toFixed(0).padStart(11)} ${pct(xs, 0.5).toFixed(3).padStart(8)} ${pct(xs, 0.99).toFixed(3).padStart(8)}`,
+    );
+  }
+  const ourRate = rate('ours (SecretResolver)');
+  const vsThree = ourRate / rate('seed three queries (Prisma)');
+  const vsFloor = ourRate / rate('hand-written floor (pg)');
+  const p99 = pct(samples.get('ours (SecretResolver)') as number[], 0.99);
+  lines.push('', 'targets:');
+  lines.push(`  round trips per resolve: 1 (one statement; see the resolver's round-trip test)`);
+  lines.push(`  ≥ 2.5× the three-query design: ${vsThree.toFixed(2)}× ${vsThree >= 2.5 ? 'met' : 'MISSED'}`);
+  lines.push(`  ≥ 0.8× the hand-written floor: ${vsFloor.toFixed(2)}× ${vsFloor >= 0.8 ? 'met' : 'MISSED'}`);
+  lines.push(`  p99 ≤ 5 ms with one in flight: ${p99.toFixed(3)} ms ${p99 <= 5 ? 'met' : 'MISSED'}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  await db.drop();
+}

@@ -1,0 +1,120 @@
+/**
+ * Errors of `@attune/secrets`. Every message names a key by its ref (or name), never by its value; no error carries
+ * a database error as `cause` on a write path, because Prisma's messages echo the arguments, values included.
+ */
+
+/** Stable codes of the errors this package throws. */
+export const SecretsErrorCode = {
+  InvalidInput: 'ATTUNE_SECRETS_INVALID_INPUT',
+  Conflict: 'ATTUNE_SECRETS_CONFLICT',
+  NotFound: 'ATTUNE_SECRETS_NOT_FOUND',
+  OwnerNotFound: 'ATTUNE_SECRETS_OWNER_NOT_FOUND',
+  EncryptionKeyRequired: 'ATTUNE_SECRETS_ENCRYPTION_KEY_REQUIRED',
+  Undecryptable: 'ATTUNE_SECRETS_UNDECRYPTABLE',
+  Store: 'ATTUNE_SECRETS_STORE',
+} as const;
+
+/** One of {@link SecretsErrorCode}'s values. */
+export type SecretsErrorCode = (typeof SecretsErrorCode)[keyof typeof SecretsErrorCode];
+
+/** Base class of this package's errors. */
+export class SecretsError extends Error {
+  /** Stable code; branch on it or on the class, never on the message. */
+  readonly code: SecretsErrorCode;
+
+  constructor(code: SecretsErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Input was refused; nothing was written. `field` names the input field at fault. */
+export class InvalidKeyInputError extends SecretsError {
+  /** The field at fault: `name`, `ref`, `value`, `owner`, `encrypted`, `page`, `perPage`. */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(SecretsErrorCode.InvalidInput, message);
+    this.field = field;
+  }
+}
+
+/** A key with this ref exists, or the owner already has a key with this name or env var. Nothing was written. */
+export class KeyConflictError extends SecretsError {
+  /** `ref` (the ref is taken) or `name` (the owner has a key with the same env var name). */
+  readonly field: 'ref' | 'name';
+
+  constructor(field: 'ref' | 'name', message: string) {
+    super(SecretsErrorCode.Conflict, message);
+    this.field = field;
+  }
+}
+
+/** No key has this ref. */
+export class KeyNotFoundError extends SecretsError {
+  /** The ref asked for. */
+  readonly ref: string;
+
+  constructor(ref: string) {
+    super(SecretsErrorCode.NotFound, `No key with ref '${ref}'.`);
+    this.ref = ref;
+  }
+}
+
+/** The owning pack or action does not exist. Nothing was written. */
+export class OwnerNotFoundError extends SecretsError {
+  constructor(kind: 'pack' | 'action', id: number | string) {
+    super(
+      SecretsErrorCode.OwnerNotFound,
+      `No ${kind} ${typeof id === 'number' ? `with id ${id}` : `'${id}'`}.`,
+    );
+  }
+}
+
+/** Encryption (or decryption) was asked for, and no encryption key is configured. Nothing was written. */
+export class EncryptionKeyRequiredError extends SecretsError {
+  constructor(ref: string, action: 'encrypt' | 'decrypt') {
+    super(
+      SecretsErrorCode.EncryptionKeyRequired,
+      `Cannot ${action} key '${ref}': no encryption key is configured. Set security.encryption_key ` +
+        '(ATTUNE__SECURITY__ENCRYPTION_KEY).',
+    );
+  }
+}
+
+/** Why a stored value could not be turned back into its plaintext. */
+export type UndecryptableReason =
+  | 'no_key_configured'
+  | 'key_hash_mismatch'
+  | 'authentication_failed'
+  | 'malformed_ciphertext'
+  | 'invalid_value';
+
+/** A stored encrypted value could not be decrypted. Names the ref and the reason only. */
+export class KeyUndecryptableError extends SecretsError {
+  /** The key's ref. */
+  readonly ref: string;
+  /** Machine-readable reason. */
+  readonly reason: UndecryptableReason;
+
+  constructor(ref: string, reason: UndecryptableReason, detail: string) {
+    super(SecretsErrorCode.Undecryptable, `Key '${ref}' cannot be decrypted (${reason}): ${detail}`);
+    this.ref = ref;
+    this.reason = reason;
+  }
+}
+
+/** The database failed (unreachable, or an unexpected error). `dbCode` carries the driver's code, not its message. */
+export class KeyStoreError extends SecretsError {
+  /** Prisma or PostgreSQL error code, when there was one. */
+  readonly dbCode: string | undefined;
+
+  constructor(operation: string, ref: string | undefined, dbCode: string | undefined) {
+    super(
+      SecretsErrorCode.Store,
+      `Database error while ${operation}${ref ? ` key '${ref}'` : ''}${dbCode ? ` (${dbCode})` : ''}; nothing was changed.`,
+    );
+    this.dbCode = dbCode;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `@attune/secrets`: where secrets live and how the set of one action is resolved.
+ * Concepts: docs/secrets-management.md.
+ */
+export {
+  EncryptionKeyRequiredError,
+  InvalidKeyInputError,
+  KeyConflictError,
+  KeyNotFoundError,
+  KeyStoreError,
+  KeyUndecryptableError,
+  OwnerNotFoundError,
+  SecretsError,
+  SecretsErrorCode,
+  type UndecryptableReason,
+} from './errors.js';
+export {
+  type CreateKeyInput,
+  type KeyOwner,
+  type KeyPage,
+  type KeyRecord,
+  KeyRepository,
+  type KeyRepositoryOptions,
+  type ListKeysInput,
+  type OwnerType,
+  type UpdateKeyInput,
+} from './key-repository.js';
+export {
+  envVarName,
+  MAX_NAME_LENGTH,
+  MAX_REF_LENGTH,
+  SECRET_ENV_PREFIX,
+  validateKeyRef,
+  validateSecretName,
+} from './names.js';
+export { SecretManager, type SecretManagerOptions } from './secret-manager.js';
+export {
+  ActionNotFoundError,
+  prepareSecretEnv,
+  RESOLVE_SQL,
+  type ResolvedSecret,
+  type ResolvedSecrets,
+  SecretResolver,
+  type SecretResolverOptions,
+  type SecretWarning,
+} from './secret-resolver.js';
+export {
+  decodeValue,
+  encodeValue,
+  MAX_VALUE_BYTES,
+  type SecretValue,
+  type StoredRow,
+  type StoredValue,
+  validateSecretValue,
+} from './stored-value.js';

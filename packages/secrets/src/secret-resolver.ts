@@ -1,0 +1,173 @@
+import type { EncryptionKey } from '@attune/crypto';
+import type { SqlExecutor } from '@attune/db';
+import type { Logger } from 'pino';
+import { KeyUndecryptableError, SecretsError, SecretsErrorCode, type UndecryptableReason } from './errors.js';
+import type { OwnerType } from './key-repository.js';
+import { decodeValue, type SecretValue } from './stored-value.js';
+
+/** A secret resolved for one action: the winner for its env var name. */
+export interface ResolvedSecret {
+  readonly ref: string;
+  readonly name: string;
+  /** `SECRET_<NAME>`: the merge key, since two names with one env var cannot both be injected. */
+  readonly envName: string;
+  /** Level it came from. */
+  readonly level: OwnerType;
+  readonly value: SecretValue;
+  /** Refs of less specific keys this one overrode. */
+  readonly overrides: readonly string[];
+}
+
+/** A secret that was skipped. Names the ref and the reason, never the value. */
+export interface SecretWarning {
+  readonly ref: string;
+  readonly name: string;
+  readonly envName: string;
+  readonly level: OwnerType;
+  readonly reason: UndecryptableReason;
+  readonly message: string;
+  /** Refs of less specific keys for the same env var, withheld because this one overrides them. */
+  readonly withheld: readonly string[];
+}
+
+/** What {@link SecretResolver.resolveForAction} returns. */
+export interface ResolvedSecrets {
+  readonly action: { readonly id: number; readonly ref: string; readonly packId: number };
+  readonly secrets: readonly ResolvedSecret[];
+  readonly warnings: readonly SecretWarning[];
+}
+
+/** The action asked for does not exist. */
+export class ActionNotFoundError extends SecretsError {
+  constructor(actionRef: string) {
+    super(SecretsErrorCode.NotFound, `No action '${actionRef}'.`);
+  }
+}
+
+interface Row {
+  action_id: number;
+  pack_id: number;
+  level: OwnerType | null;
+  ref: string | null;
+  name: string | null;
+  env_name: string | null;
+  value: unknown;
+  value_type: string | null;
+  encrypted: boolean | null;
+  encryption_key_hash: string | null;
+}
+
+const LEVEL_ORDER: Record<OwnerType, number> = { system: 0, pack: 1, action: 2 };
+
+/**
+ * One round trip for the whole set: the action row, and its system, pack and action keys through three index
+ * lookups (the owner index serves each branch). A missing action yields no row; an action without secrets one row
+ * of NULL key columns.
+ */
+export const RESOLVE_SQL = `
+SELECT a.id AS action_id, a.pack_id, k.owner_type AS level, k.ref, k.name, k.env_name, k.value, k.value_type,
+       k.encrypted, k.encryption_key_hash
+FROM "attune"."action" a
+LEFT JOIN LATERAL (
+  SELECT * FROM "attune"."key" WHERE owner_type = 'system'
+  UNION ALL
+  SELECT * FROM "attune"."key" WHERE owner_type = 'pack' AND owner_pack = a.pack_id
+  UNION ALL
+  SELECT * FROM "attune"."key" WHERE owner_type = 'action' AND owner_pack IS NULL AND owner_action = a.id
+) k ON true
+WHERE a.ref = $1`;
+
+/** Dependencies of {@link SecretResolver}. */
+export interface SecretResolverOptions {
+  readonly sql: SqlExecutor;
+  readonly encryptionKey?: EncryptionKey | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * The seed's `fetch_secrets_for_action`: system, then pack, then action secrets, the more specific overriding by
+ * env var name, decrypted with key-hash validation. A secret that cannot be decrypted is skipped with a warning,
+ * and so are the less specific ones it overrides: the action never silently gets a value it was not meant to get.
+ * The others still resolve. See docs/secrets-management.md#resolution.
+ */
+export class SecretResolver {
+  readonly #sql: SqlExecutor;
+  readonly #key: EncryptionKey | undefined;
+  readonly #logger: Logger;
+
+  constructor(options: SecretResolverOptions) {
+    this.#sql = options.sql;
+    this.#key = options.encryptionKey;
+    this.#logger = options.logger;
+  }
+
+  /** Resolves the secrets of the action with this ref. @throws {ActionNotFoundError} */
+  async resolveForAction(actionRef: string): Promise<ResolvedSecrets> {
+    const rows = await this.#sql.query<Row>(RESOLVE_SQL, [actionRef], 'attune_resolve_secrets');
+    const first = rows[0];
+    if (!first) throw new ActionNotFoundError(actionRef);
+    // Winners by env var: the most specific level wins; the rest are recorded as overridden.
+    const winners = new Map<string, { row: Row; overrides: string[] }>();
+    for (const row of rows) {
+      if (row.level === null || row.env_name === null) continue;
+      const current = winners.get(row.env_name);
+      if (!current) {
+        winners.set(row.env_name, { row, overrides: [] });
+      } else if (LEVEL_ORDER[row.level] > LEVEL_ORDER[current.row.level as OwnerType]) {
+        winners.set(row.env_name, { row, overrides: [...current.overrides, current.row.ref as string] });
+      } else {
+        current.overrides.push(row.ref as string);
+      }
+    }
+    const secrets: ResolvedSecret[] = [];
+    const warnings: SecretWarning[] = [];
+    for (const [envName, { row, overrides }] of winners) {
+      const ref = row.ref as string;
+      const name = row.name as string;
+      const level = row.level as OwnerType;
+      try {
+        const value = decodeValue(
+          {
+            ref,
+            value: row.value,
+            valueType: row.value_type as string,
+            encrypted: row.encrypted === true,
+            encryptionKeyHash: row.encryption_key_hash,
+          },
+          this.#key,
+        );
+        secrets.push({ ref, name, envName, level, value, overrides });
+      } catch (error) {
+        if (!(error instanceof KeyUndecryptableError)) throw error;
+        const warning: SecretWarning = {
+          ref,
+          name,
+          envName,
+          level,
+          reason: error.reason,
+          message:
+            error.message +
+            (overrides.length
+              ? ` Less specific keys for ${envName} (${overrides.join(', ')}) are withheld too.`
+              : ''),
+          withheld: overrides,
+        };
+        warnings.push(warning);
+        this.#logger.warn({ ref, reason: error.reason, actionRef, withheld: overrides }, 'secret skipped');
+      }
+    }
+    secrets.sort((a, b) => (a.envName < b.envName ? -1 : 1));
+    return { action: { id: first.action_id, ref: actionRef, packId: first.pack_id }, secrets, warnings };
+  }
+}
+
+/**
+ * The seed's `prepare_secret_env`: env var name → value; structured values as compact JSON.
+ */
+export function prepareSecretEnv(secrets: readonly ResolvedSecret[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const secret of secrets) {
+    env[secret.envName] = typeof secret.value === 'string' ? secret.value : JSON.stringify(secret.value);
+  }
+  return env;
+}

@@ -1,0 +1,159 @@
+import { AuthenticationFailedError, type EncryptionKey, MalformedCiphertextError } from '@attune/crypto';
+import { EncryptionKeyRequiredError, InvalidKeyInputError, KeyUndecryptableError } from './errors.js';
+
+/** A secret's value: a string, or structured JSON (object, array, number, boolean) as the reference allows. */
+export type SecretValue = string | number | boolean | SecretValue[] | { [key: string]: SecretValue };
+
+/** How a value sits in the `key` table's `value`, `value_type`, `encrypted` and `encryption_key_hash` columns. */
+export interface StoredValue {
+  /** JSONB: the value itself, or the ciphertext string when encrypted. */
+  readonly value: SecretValue;
+  /** `string`: the value (or plaintext) is a string; `json`: structured, encrypted as compact JSON. */
+  readonly valueType: 'string' | 'json';
+  readonly encrypted: boolean;
+  readonly encryptionKeyHash: string | null;
+}
+
+/** Largest value accepted, in bytes of its UTF-8 (compact JSON for structured values). */
+export const MAX_VALUE_BYTES = 64 * 1024;
+
+/**
+ * Checks a value and returns its serialised size. Refuses null, undefined, functions, non-finite numbers and
+ * values over {@link MAX_VALUE_BYTES}.
+ * @throws {InvalidKeyInputError} (field `value`), never quoting the value.
+ */
+export function validateSecretValue(value: unknown): asserts value is SecretValue {
+  if (typeof value === 'string') {
+    if (Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES) throw tooLarge(Buffer.byteLength(value, 'utf8'));
+    return;
+  }
+  if (value === null || value === undefined) {
+    throw new InvalidKeyInputError(
+      'value',
+      'The value is missing; give a string or a JSON object, array, number or boolean.',
+    );
+  }
+  if (!isJsonValue(value, 0)) {
+    throw new InvalidKeyInputError(
+      'value',
+      'The value is not plain JSON (strings, finite numbers, booleans, arrays and objects, nesting up to 32 levels; null only inside).',
+    );
+  }
+  const size = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (size > MAX_VALUE_BYTES) throw tooLarge(size);
+}
+
+function tooLarge(size: number): InvalidKeyInputError {
+  return new InvalidKeyInputError(
+    'value',
+    `The value is ${size} bytes; at most ${MAX_VALUE_BYTES} are accepted.`,
+  );
+}
+
+function isJsonValue(value: unknown, depth: number): boolean {
+  if (depth > 32) return false;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return depth > 0;
+      if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      return Object.values(value).every((v) => isJsonValue(v, depth + 1));
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Turns a value into its stored form. Encrypted values are bound to the key's ref (ciphertext v1 with the ref as
+ * context), so a ciphertext copied into another row does not decrypt.
+ * @throws {EncryptionKeyRequiredError} when encryption is asked for and no key is configured.
+ */
+export function encodeValue(
+  value: SecretValue,
+  options: { ref: string; encrypted: boolean; key: EncryptionKey | undefined },
+): StoredValue {
+  const valueType = typeof value === 'string' ? 'string' : 'json';
+  if (!options.encrypted) return { value, valueType, encrypted: false, encryptionKeyHash: null };
+  if (!options.key) throw new EncryptionKeyRequiredError(options.ref, 'encrypt');
+  const plaintext = typeof value === 'string' ? value : JSON.stringify(value);
+  return {
+    value: options.key.encrypt(plaintext, { context: options.ref }),
+    valueType,
+    encrypted: true,
+    encryptionKeyHash: options.key.keyHash,
+  };
+}
+
+/** The columns {@link decodeValue} reads. */
+export interface StoredRow {
+  readonly ref: string;
+  readonly value: unknown;
+  readonly valueType: string;
+  readonly encrypted: boolean;
+  readonly encryptionKeyHash: string | null;
+}
+
+/**
+ * The seed's `decrypt_if_needed`: returns the plaintext value of a stored row, validating the key hash when one is
+ * stored. Seed-format ciphertexts (unbound) and v1 ciphertexts bound to the row's ref both decrypt.
+ * @throws {KeyUndecryptableError} with the reason; never the value.
+ */
+export function decodeValue(row: StoredRow, key: EncryptionKey | undefined): SecretValue {
+  if (!row.encrypted) return row.value as SecretValue;
+  if (!key) {
+    throw new KeyUndecryptableError(row.ref, 'no_key_configured', 'no encryption key is configured.');
+  }
+  if (typeof row.value !== 'string') {
+    throw new KeyUndecryptableError(
+      row.ref,
+      'malformed_ciphertext',
+      'the stored value is not a ciphertext string.',
+    );
+  }
+  if (row.encryptionKeyHash !== null && !key.matchesKeyHash(row.encryptionKeyHash)) {
+    throw new KeyUndecryptableError(
+      row.ref,
+      'key_hash_mismatch',
+      `it was written with key ${row.encryptionKeyHash.slice(0, 12)}…, the configured key is ${key.keyHash.slice(0, 12)}….`,
+    );
+  }
+  let plaintext: string;
+  try {
+    plaintext = key.decrypt(row.value, { context: row.ref });
+  } catch (error) {
+    if (error instanceof AuthenticationFailedError) {
+      throw new KeyUndecryptableError(
+        row.ref,
+        'authentication_failed',
+        'wrong key, or the stored value was altered or copied from another key.',
+      );
+    }
+    if (error instanceof MalformedCiphertextError) {
+      throw new KeyUndecryptableError(row.ref, 'malformed_ciphertext', error.message);
+    }
+    throw new KeyUndecryptableError(row.ref, 'invalid_value', 'the plaintext is not UTF-8.');
+  }
+  if (row.valueType !== 'json') return plaintext;
+  try {
+    return JSON.parse(plaintext) as SecretValue;
+  } catch {
+    throw new KeyUndecryptableError(
+      row.ref,
+      'invalid_value',
+      'the decrypted value is not the JSON its value_type says.',
+    );
+  }
+}
+
+/** Decrypts a stored row for a caller that asked to decrypt; a missing key is a configuration error here. */
+export function decodeForCaller(row: StoredRow, key: EncryptionKey | undefined): SecretValue {
+  if (row.encrypted && !key) throw new EncryptionKeyRequiredError(row.ref, 'decrypt');
+  return decodeValue(row, key);
+}

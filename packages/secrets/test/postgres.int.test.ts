@@ -1,0 +1,16 @@
+import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { repositorySuite } from './repository-suite.js';
+import { resolverSuite } from './resolver-suite.js';
+
+// This file's own PostgreSQL database, cloned from the migrated template.
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+repositorySuite(() => db);
+resolverSuite(() => db);
