@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Attune worker's spawn helper: a small long-lived process that starts action processes for the worker.
+
+Why: the worker is a large Node process; fork() in it costs milliseconds and blocks its event loop for that time.
+This process is small, and CPython's subprocess starts children with vfork/posix_spawn, so starting an action costs
+little and never stalls the worker. See docs/worker.md#spawn-helper.
+
+Protocol: one JSON object per line on stdin and stdout.
+  request  {"op":"spawn","id":N,"argv":[...],"env":{...},"cwd":"...","stdin":"text"}
+           {"op":"kill","id":N,"signal":15}
+  event    {"id":N,"ev":"started","pid":P}
+           {"id":N,"ev":"out","fd":1|2,"data":"<base64>"}
+           {"id":N,"ev":"exit","code":C|null,"signal":S|null}
+           {"id":N,"ev":"error","message":"..."}   (the process could not be started)
+Every child runs in a new session (its own process group); "kill" signals the whole group. When a child exits,
+what is left of its group is killed, its pipes are drained (at most DRAIN_SECONDS), and then "exit" is sent: all
+of a child's output precedes its exit event.
+
+The environment a child gets is exactly the "env" of its request; this helper's own environment is not passed on.
+Nothing here logs or echoes request contents: env values are secrets.
+"""
+import base64
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+
+CHUNK = 65536
+DRAIN_SECONDS = 1.0
+
+
+class Child:
+    __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status")
+
+    def __init__(self, cid, proc, stdin_data):
+        self.id = cid
+        self.proc = proc
+        self.open_fds = 2
+        self.stdin_data = stdin_data
+        self.exited_at = None
+        self.status = None
+
+
+def main():
+    out = sys.stdout.buffer
+    sel = selectors.DefaultSelector()
+    children = {}
+    by_pid = {}
+
+    def emit(obj):
+        out.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+        out.flush()
+
+    # SIGCHLD wakes the selector through a pipe, so exits are noticed without polling.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    sel.register(wake_r, selectors.EVENT_READ, ("wake", None))
+
+    stdin_fd = sys.stdin.fileno()
+    os.set_blocking(stdin_fd, False)
+    sel.register(stdin_fd, selectors.EVENT_READ, ("ctl", None))
+    pending = b""
+    ctl_open = True
+
+    def spawn(req):
+        cid = req["id"]
+        try:
+            proc = subprocess.Popen(
+                req["argv"],
+                env=req["env"],
+                cwd=req.get("cwd"),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as error:
+            emit({"id": cid, "ev": "error", "message": f"{type(error).__name__}: {error.strerror or error}"})
+            return
+        child = Child(cid, proc, req.get("stdin", "").encode())
+        children[cid] = child
+        by_pid[proc.pid] = child
+        emit({"id": cid, "ev": "started", "pid": proc.pid})
+        for fd_obj, num in ((proc.stdout, 1), (proc.stderr, 2)):
+            os.set_blocking(fd_obj.fileno(), False)
+            sel.register(fd_obj.fileno(), selectors.EVENT_READ, ("out", (child, num)))
+        os.set_blocking(proc.stdin.fileno(), False)
+        if child.stdin_data:
+            sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE, ("in", child))
+        else:
+            proc.stdin.close()
+
+    def kill_group(child, sig):
+        try:
+            os.killpg(child.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def finish_if_done(child):
+        if child.status is None or (child.open_fds > 0 and time.monotonic() - child.exited_at < DRAIN_SECONDS):
+            return
+        for fd_obj in (child.proc.stdout, child.proc.stderr):
+            try:
+                sel.unregister(fd_obj.fileno())
+            except (KeyError, ValueError):
+                pass
+            fd_obj.close()
+        status = child.status
+        code = os.waitstatus_to_exitcode(status)
+        emit({"id": child.id, "ev": "exit", "code": code if code >= 0 else None, "signal": -code if code < 0 else None})
+        children.pop(child.id, None)
+
+    def reap():
+        for pid, child in list(by_pid.items()):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done:
+                del by_pid[pid]
+                child.status = status
+                child.exited_at = time.monotonic()
+                child.proc.returncode = 0  # reaped here; keep Popen from waiting again
+                kill_group(child, signal.SIGKILL)  # leftovers of the action's group die with it
+                finish_if_done(child)
+
+    while ctl_open or children:
+        timeout = DRAIN_SECONDS / 4 if any(c.status is not None for c in children.values()) else None
+        for key, mask in sel.select(timeout):
+            kind, data = key.data
+            if kind == "wake":
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                reap()
+            elif kind == "ctl":
+                try:
+                    chunk = os.read(stdin_fd, CHUNK)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    ctl_open = False
+                    sel.unregister(stdin_fd)
+                    for child in children.values():
+                        kill_group(child, signal.SIGKILL)
+                    continue
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    req = json.loads(line)
+                    if req["op"] == "spawn":
+                        spawn(req)
+                    elif req["op"] == "kill":
+                        child = children.get(req["id"])
+                        if child is not None and child.status is None:
+                            kill_group(child, int(req.get("signal", signal.SIGTERM)))
+            elif kind == "out":
+                child, num = data
+                try:
+                    chunk = os.read(key.fd, CHUNK)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    emit({"id": child.id, "ev": "out", "fd": num, "data": base64.b64encode(chunk).decode()})
+                else:
+                    sel.unregister(key.fd)
+                    child.open_fds -= 1
+                    finish_if_done(child)
+            elif kind == "in":
+                child = data
+                try:
+                    written = os.write(key.fd, child.stdin_data[:CHUNK])
+                    child.stdin_data = child.stdin_data[written:]
+                except BlockingIOError:
+                    continue
+                except (BrokenPipeError, OSError):
+                    child.stdin_data = b""
+                if not child.stdin_data:
+                    sel.unregister(key.fd)
+                    child.proc.stdin.close()
+        reap()
+        for child in list(children.values()):
+            finish_if_done(child)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Env vars an action always gets from the worker's environment, when set (LC_* too). */
+export const BASE_CHILD_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'] as const;
+
+/**
+ * Never passed to an action, whatever `worker.passthrough_env` says: the worker's own credentials and settings.
+ * `SECRET_*` and `ATTUNE_*` are reserved for what the worker injects.
+ */
+const FORBIDDEN_PASSTHROUGH = /^(ATTUNE_|ATTUNE__|SECRET_|DATABASE_URL$|AMQP_URL$|PG[A-Z]*$)/;
+
+/** A configuration problem: names the key and what is wrong, never echoes a value. */
+export class ConfigError extends Error {
+  readonly code = 'ATTUNE_CONFIG';
+  /** The config key at fault, e.g. `worker.output_cap_bytes`. */
+  readonly key: string;
+
+  constructor(key: string, problem: string) {
+    super(`Configuration ${key}: ${problem}`);
+    this.name = 'ConfigError';
+    this.key = key;
+  }
+}
+
+const schema = z
+  .object({
+    security: z
+      .object({ encryption_key: z.string().min(1).optional() })
+      .strict()
+      .default({}),
+    database: z
+      .object({
+        url: z.string().optional(),
+        embedded_dir: z.string().optional(),
+        pool_size: z.coerce.number().int().min(1).max(200).optional(),
+      })
+      .strict()
+      .default({}),
+    worker: z
+      .object({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 characters of A–Z a–z 0–9 _ . -')
+          .optional(),
+        output_cap_bytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 ** 3)
+          .default(10 * 1024 * 1024),
+        kill_grace_ms: z.coerce.number().int().min(0).max(600_000).default(10_000),
+        mask_min_length: z.coerce.number().int().min(1).max(64).default(6),
+        passthrough_env: z
+          .union([
+            z.array(z.string()),
+            z.string().transform((s) =>
+              s
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean),
+            ),
+          ])
+          .default([]),
+        spawner: z.enum(['helper', 'direct']).default('helper'),
+      })
+      .strict()
+      .default({
+        output_cap_bytes: 10 * 1024 * 1024,
+        kill_grace_ms: 10_000,
+        mask_min_length: 6,
+        passthrough_env: [],
+        spawner: 'helper',
+      }),
+  })
+  .strict();
+
+/** The worker's validated configuration. */
+export interface WorkerConfig {
+  /** The seed's `security.encryption_key`; undefined when not configured (encrypted secrets are then skipped). */
+  readonly encryptionKey: string | undefined;
+  readonly database: DatabaseConfig;
+  readonly workerId: string;
+  readonly outputCapBytes: number;
+  readonly killGraceMs: number;
+  readonly maskMinLength: number;
+  readonly passthroughEnv: readonly string[];
+  readonly spawner: 'helper' | 'direct';
+}
+
+/**
+ * Reads the configuration: the YAML file (if any), then `ATTUNE__SECTION__KEY` env overrides (the seed's
+ * convention, e.g. `ATTUNE__SECURITY__ENCRYPTION_KEY`), plus `DATABASE_URL`. Validated in one place.
+ * @throws {ConfigError} naming the key and the problem.
+ */
+export function loadWorkerConfig(options: {
+  env: Readonly<Record<string, string | undefined>>;
+  file?: string | undefined;
+}): WorkerConfig {
+  const { env } = options;
+  let fromFile: Record<string, unknown> = {};
+  const file = options.file ?? env.ATTUNE_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError('file', `cannot read ${file}`);
+    }
+    try {
+      fromFile = (parseYaml(text) as Record<string, unknown> | null) ?? {};
+    } catch (error) {
+      throw new ConfigError('file', `${file} is not valid YAML (${(error as Error).message.split('\n')[0]})`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile))
+      throw new ConfigError('file', `${file} must hold a mapping`);
+  }
+  const merged = structuredClone(fromFile) as Record<string, Record<string, unknown>>;
+  for (const [name, value] of Object.entries(env)) {
+    const match = /^ATTUNE__([A-Z0-9_]+)__([A-Z0-9_]+)$/.exec(name);
+    if (!match || value === undefined) continue;
+    const section = (match[1] as string).toLowerCase();
+    const key = (match[2] as string).toLowerCase();
+    merged[section] = { ...(merged[section] ?? {}), [key]: value };
+  }
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue?.path.join('.') || 'config';
+    const problem =
+      issue?.code === 'unrecognized_keys'
+        ? `unknown key(s) ${issue.keys.join(', ')}`
+        : (issue?.message ?? 'is invalid').replace(/received .*/, 'got another value');
+    throw new ConfigError(key, problem);
+  }
+  const c = parsed.data;
+  for (const name of c.worker.passthrough_env) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError('worker.passthrough_env', `'${name}' is not an env var name`);
+    if (FORBIDDEN_PASSTHROUGH.test(name)) {
+      throw new ConfigError(
+        'worker.passthrough_env',
+        `${name} is the worker's own or reserved and is never passed to actions`,
+      );
+    }
+  }
+  if (c.security.encryption_key !== undefined && [...c.security.encryption_key].length < 32) {
+    throw new ConfigError(
+      'security.encryption_key',
+      `is ${[...c.security.encryption_key].length} characters long; at least 32 are required (generate one with attune-crypto keygen)`,
+    );
+  }
+  let database: DatabaseConfig;
+  try {
+    database = databaseConfigFromEnv({
+      DATABASE_URL: c.database.url ?? env.DATABASE_URL,
+      ATTUNE__DATABASE__EMBEDDED_DIR: c.database.embedded_dir,
+      ATTUNE__DATABASE__POOL_SIZE:
+        c.database.pool_size === undefined ? undefined : String(c.database.pool_size),
+    });
+  } catch (error) {
+    throw new ConfigError('database.url', (error as Error).message.replace(/^DATABASE_URL /, ''));
+  }
+  return {
+    encryptionKey: c.security.encryption_key,
+    database,
+    workerId:
+      c.worker.id ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9_.-]/g, '-')
+        .slice(0, 40)}-${process.pid}`,
+    outputCapBytes: c.worker.output_cap_bytes,
+    killGraceMs: c.worker.kill_grace_ms,
+    maskMinLength: c.worker.mask_min_length,
+    passthroughEnv: c.worker.passthrough_env,
+    spawner: c.worker.spawner,
+  };
+}

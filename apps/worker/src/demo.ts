@@ -1,0 +1,149 @@
+/**
+ * `pnpm demo`, the main job: on the embedded database (or DATABASE_URL), apply the migrations, register the example
+ * pack, store encrypted secrets at system, pack and action level (with overrides), run the Python and the shell
+ * action, and print which secret came from where, the masked output and the warnings.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EncryptionKey, generatePassword } from '@attune/crypto';
+import { migrate, openDatabase } from '@attune/db';
+import { registerPack, requestExecution } from '@attune/registry';
+import { KeyNotFoundError, type KeyOwner, KeyRepository, SecretResolver } from '@attune/secrets';
+import { pino } from 'pino';
+import { loadWorkerConfig } from './config.js';
+import { ActionExecutor, type ExecutionOutcome } from './executor.js';
+import { REDACT_PATHS } from './logger.js';
+import { DirectSpawner, HelperSpawner } from './spawner.js';
+
+const out = (...lines: string[]) => process.stdout.write(`${(lines.length ? lines : ['']).join('\n')}\n`);
+const PACK_DIR = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
+
+const DEMO_SECRETS: Array<{ owner: KeyOwner; name: string; value: string | object; label: string }> = [
+  { owner: { type: 'system' }, name: 'api_key', value: 'sk_test_system_default_0001', label: 'system' },
+  { owner: { type: 'system' }, name: 'region', value: 'eu', label: 'system' },
+  {
+    owner: { type: 'pack', pack: 'examples' },
+    name: 'api_key',
+    value: 'sk_live_abc123',
+    label: 'pack examples',
+  },
+  {
+    owner: { type: 'pack', pack: 'examples' },
+    name: 'db-password',
+    value: 'correct-horse-battery-staple',
+    label: 'pack examples',
+  },
+  {
+    owner: { type: 'action', action: 'examples.report' },
+    name: 'db-password',
+    value: 'report-only-password-42',
+    label: 'action examples.report',
+  },
+];
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig({ env: process.env });
+  let password = config.encryptionKey;
+  if (!password) {
+    password = generatePassword();
+    out(
+      'No ATTUNE__SECURITY__ENCRYPTION_KEY set: using a throw-away key for this run (demo secrets are rewritten).',
+    );
+  }
+  const key = EncryptionKey.fromPassword(password);
+  mkdirSync('.attune', { recursive: true });
+  const logFile = resolve('.attune/demo-worker.log');
+  const logger = pino(
+    { name: 'attune-worker', redact: REDACT_PATHS },
+    pino.destination({ dest: logFile, sync: true }),
+  );
+
+  const db = await openDatabase(config.database);
+  const spawner = config.spawner === 'helper' ? new HelperSpawner() : new DirectSpawner();
+  try {
+    const where =
+      config.database.kind === 'postgres'
+        ? 'PostgreSQL (DATABASE_URL)'
+        : `embedded PGlite at ${config.database.dataDir}`;
+    out(`Database: ${where}`);
+    const migrations = await migrate(db.sql, { logger });
+    out(
+      `Migrations: ${migrations.applied.length} applied, ${migrations.alreadyApplied.length} already applied`,
+    );
+
+    const report = await registerPack(db.prisma, PACK_DIR);
+    const a = report.actions;
+    out(
+      `Pack ${report.pack.ref}: ${report.pack.change}; actions created [${a.created.join(', ')}], updated [${a.updated.join(', ')}], ` +
+        `unchanged [${a.unchanged.join(', ')}], removed [${a.removed.join(', ')}]`,
+    );
+
+    const keys = new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger });
+    out('', 'Secrets stored (encrypted with AES-256-GCM, bound to their ref):');
+    for (const s of DEMO_SECRETS) {
+      const record = await upsert(keys, s.owner, s.name, s.value);
+      out(`  ${record.ref.padEnd(32)} ${record.envName.padEnd(20)} ${s.label}`);
+    }
+
+    const executor = new ActionExecutor({
+      db,
+      resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
+      spawner,
+      logger,
+      config,
+      parentEnv: process.env,
+    });
+    for (const [actionRef, params] of [
+      ['examples.report', { target: 'billing' }],
+      ['examples.check', {}],
+    ] as const) {
+      const id = await requestExecution(db.prisma, actionRef, params);
+      const outcome = await executor.execute(id);
+      if (outcome) printOutcome(outcome);
+    }
+    out('', `Worker log (JSON lines, no secret values): ${logFile}`);
+    out(
+      `Every secret value above was stored only as ciphertext; stdout, stderr and results are stored masked.`,
+    );
+  } finally {
+    await spawner.close();
+    await db.close();
+  }
+}
+
+async function upsert(keys: KeyRepository, owner: KeyOwner, name: string, value: string | object) {
+  const prefix =
+    owner.type === 'system' ? 'system' : owner.type === 'pack' ? String(owner.pack) : String(owner.action);
+  try {
+    return await keys.update(`${prefix}.${name}`, { value: value as never, encrypted: true });
+  } catch (error) {
+    if (!(error instanceof KeyNotFoundError)) throw error;
+    return keys.create({ owner, name, value: value as never, encrypted: true });
+  }
+}
+
+function printOutcome(o: ExecutionOutcome): void {
+  out(
+    '',
+    `━━ execution ${o.id}: ${o.actionRef} → ${o.status} (exit ${o.exitCode ?? o.signal}, ${o.durationMs} ms)`,
+  );
+  out('  secrets injected (most specific wins):');
+  for (const s of o.secrets) {
+    const over = s.overrides.length ? `  overrides ${s.overrides.join(', ')}` : '';
+    out(`    ${s.envName.padEnd(20)} from ${s.level.padEnd(6)} ${s.ref}${over}`);
+  }
+  out('  stdout (masked):');
+  for (const line of o.stdout.trimEnd().split('\n')) out(`    ${line}`);
+  out('  stderr (masked):');
+  for (const line of o.stderr.trimEnd().split('\n')) out(`    ${line}`);
+  if (o.result !== null) out(`  result: ${JSON.stringify(o.result)}`);
+  out(`  warnings (${o.warnings.length}):`);
+  for (const w of o.warnings) out(`    [${w.kind}] ${w.message}`);
+}
+
+main().catch((error: unknown) => {
+  const e = error as { message?: string; code?: string };
+  process.stderr.write(`demo failed: ${e?.message ?? String(error)}${e?.code ? ` [${e.code}]` : ''}\n`);
+  process.exitCode = 1;
+});

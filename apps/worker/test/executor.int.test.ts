@@ -1,0 +1,385 @@
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { EncryptionKey } from '@attune/crypto';
+import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import { registerPack, requestExecution } from '@attune/registry';
+import { KeyRepository, SecretResolver } from '@attune/secrets';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActionExecutor } from '../src/executor.js';
+import { createLogger } from '../src/logger.js';
+import { DirectSpawner, HelperSpawner, type ProcessSpawner } from '../src/spawner.js';
+
+const PASSWORD = 'executor-test-encryption-password-0123456789';
+const key = EncryptionKey.fromPassword(PASSWORD);
+// Canary values: after the runs, none of them may appear in any database row or log line.
+const CANARY = {
+  system: 'canary-system-3f9a1b7c',
+  pack: 'canary-pack-8e2d4f60',
+  action: 'canary-action-51c7e9a2',
+  quoted: 'canary-"quoted"\\slash-77aa',
+  other: 'canary-otherpack-0b1c2d3e',
+  structured: 'canary-structured-c0ffee11',
+};
+const WORKER_ENV = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: '/root',
+  LANG: 'C.UTF-8',
+  DATABASE_URL: 'postgresql://worker:worker-db-password@127.0.0.1/attune',
+  ATTUNE__SECURITY__ENCRYPTION_KEY: PASSWORD,
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  WORKER_ONLY_SETTING: 'do-not-leak',
+  HTTP_PROXY: 'http://proxy.internal:3128',
+};
+
+function writePack(
+  root: string,
+  ref: string,
+  actions: Record<string, { runner: 'python' | 'shell'; file: string; code: string; timeout?: number }>,
+): string {
+  const dir = join(root, ref);
+  mkdirSync(join(dir, 'actions'), { recursive: true });
+  writeFileSync(join(dir, 'pack.yaml'), `ref: ${ref}\nlabel: ${ref}\nversion: 1.0.0\n`);
+  for (const [name, a] of Object.entries(actions)) {
+    writeFileSync(
+      join(dir, 'actions', `${name}.yaml`),
+      `name: ${name}\nrunner_type: ${a.runner}\nentry_point: ${a.file}\ntimeout: ${a.timeout ?? 20}\nsecrets: [api_key, never_set]\n`,
+    );
+    writeFileSync(join(dir, 'actions', a.file), a.code);
+    chmodSync(join(dir, 'actions', a.file), 0o755);
+  }
+  return dir;
+}
+
+const ENV_PY = 'import json, os, sys\nsys.stdin.read()\njson.dump(dict(os.environ), sys.stdout)\n';
+const ENV_SH = '#!/bin/sh\ncat >/dev/null\nenv\n';
+
+let db: TestDatabase;
+let logLines: string[];
+let executor: (
+  spawner: ProcessSpawner,
+  overrides?: Partial<{ outputCapBytes: number; killGraceMs: number }>,
+) => ActionExecutor;
+const spawners: ProcessSpawner[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const root = mkdtempSync(join(tmpdir(), 'attune-packs-'));
+  await registerPack(
+    db.prisma,
+    writePack(root, 'testpack', {
+      env_py: { runner: 'python', file: 'env.py', code: ENV_PY },
+      env_sh: { runner: 'shell', file: 'env.sh', code: ENV_SH },
+      sibling: { runner: 'python', file: 'env.py', code: ENV_PY },
+      leak: {
+        runner: 'python',
+        file: 'leak.py',
+        code: [
+          'import base64, json, os, sys, time',
+          'params = json.load(sys.stdin)',
+          'v = os.environ["SECRET_API_KEY"]; q = os.environ["SECRET_QUOTED"]; s = json.loads(os.environ["SECRET_DB"])',
+          'print("raw", v, flush=True)',
+          'print("b64", base64.b64encode(v.encode()).decode(), flush=True)',
+          'sys.stdout.write("split " + v[:7]); sys.stdout.flush(); time.sleep(0.1)',
+          'sys.stdout.write(v[7:] + "\\n"); sys.stdout.flush()',
+          'print("leaf", s["password"], file=sys.stderr, flush=True)',
+          'print("short", os.environ["SECRET_TINY"], flush=True)',
+          'json.dump({"quoted": q, "key": v, "params": params}, sys.stdout)',
+        ].join('\n'),
+      },
+      result: {
+        runner: 'python',
+        file: 'result.py',
+        code: 'import json, os\nprint(json.dumps({"token": os.environ["SECRET_API_KEY"], "n": 1}))\n',
+      },
+      stubborn: {
+        runner: 'shell',
+        file: 'stubborn.sh',
+        code: "#!/bin/sh\ntrap '' TERM\necho started\nsleep 30\n",
+        timeout: 1,
+      },
+      graceful: {
+        runner: 'shell',
+        file: 'graceful.sh',
+        code: "#!/bin/sh\ntrap 'echo got TERM; exit 143' TERM\nsleep 30 &\nwait\n",
+        timeout: 1,
+      },
+      flood: {
+        runner: 'python',
+        file: 'flood.py',
+        code: 'import os, sys\nv = os.environ["SECRET_API_KEY"]\nchunk = ("x" * 1000 + "\\n") * 100\nfor i in range(200):\n    sys.stdout.write(chunk)\n    sys.stdout.write(v)\n',
+      },
+      fail: { runner: 'shell', file: 'fail.sh', code: '#!/bin/sh\necho "bad things" >&2\nexit 3\n' },
+    }),
+  );
+  await registerPack(
+    db.prisma,
+    writePack(root, 'otherpack', { env_py: { runner: 'python', file: 'env.py', code: ENV_PY } }),
+  );
+
+  const keys = new KeyRepository({
+    prisma: db.prisma,
+    encryptionKey: key,
+    logger: createLogger({ level: 'silent' }),
+  });
+  await keys.create({ owner: { type: 'system' }, name: 'api_key', value: CANARY.system, encrypted: true });
+  await keys.create({
+    owner: { type: 'system' },
+    name: 'system_only',
+    value: 'sys-only-value',
+    encrypted: true,
+  });
+  await keys.create({
+    owner: { type: 'pack', pack: 'testpack' },
+    name: 'api-key',
+    value: CANARY.pack,
+    encrypted: true,
+  });
+  await keys.create({
+    owner: { type: 'pack', pack: 'testpack' },
+    name: 'quoted',
+    value: CANARY.quoted,
+    encrypted: true,
+  });
+  await keys.create({
+    owner: { type: 'pack', pack: 'testpack' },
+    name: 'db',
+    value: { user: 'svc', password: CANARY.structured },
+    encrypted: true,
+  });
+  await keys.create({
+    owner: { type: 'pack', pack: 'testpack' },
+    name: 'tiny',
+    value: 'abc',
+    encrypted: true,
+  });
+  await keys.create({
+    owner: { type: 'action', action: 'testpack.env_py' },
+    name: 'api_key',
+    value: CANARY.action,
+    encrypted: true,
+  });
+  await keys.create({
+    owner: { type: 'pack', pack: 'otherpack' },
+    name: 'api_key',
+    value: CANARY.other,
+    encrypted: true,
+  });
+
+  logLines = [];
+  const destination = new Writable({
+    write(chunk, _e, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination });
+  executor = (spawner, overrides = {}) =>
+    new ActionExecutor({
+      db,
+      resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
+      spawner,
+      logger,
+      config: {
+        workerId: 'test-worker',
+        outputCapBytes: 10 * 1024 * 1024,
+        killGraceMs: 300,
+        maskMinLength: 6,
+        passthroughEnv: ['HTTP_PROXY'],
+        ...overrides,
+      },
+      parentEnv: WORKER_ENV,
+    });
+});
+
+afterAll(async () => {
+  for (const s of spawners) await s.close();
+  await db?.drop();
+});
+
+async function run(spawner: ProcessSpawner, actionRef: string, params: object = {}, overrides = {}) {
+  const id = await requestExecution(db.prisma, actionRef, params);
+  const outcome = await executor(spawner, overrides).execute(id);
+  if (!outcome) throw new Error('execution was not claimed');
+  return outcome;
+}
+
+for (const [label, make] of [
+  ['spawn helper', () => new HelperSpawner()],
+  ['direct spawn', () => new DirectSpawner()],
+] as const) {
+  describe(`executor (${label})`, () => {
+    const spawner = make();
+    spawners.push(spawner);
+
+    it('injects secrets into a Python action, the most specific level winning', async () => {
+      const outcome = await run(spawner, 'testpack.env_py');
+      expect(outcome.status).toBe('succeeded');
+      const env = JSON.parse(
+        // The action printed its env; the masked copy hides the values, so read which keys it had and where they came from.
+        outcome.stdout,
+      ) as Record<string, string>;
+      expect(env.SECRET_API_KEY).toBe('***'); // the action-level value, masked in the stored output
+      expect(outcome.secrets.find((s) => s.envName === 'SECRET_API_KEY')).toMatchObject({
+        level: 'action',
+        ref: 'testpack.env_py.api_key',
+        overrides: ['system.api_key', 'testpack.api-key'],
+      });
+      expect(env.SECRET_SYSTEM_ONLY).toBe('***');
+      expect(env.ATTUNE_ACTION).toBe('testpack.env_py');
+      expect(env.ATTUNE_PACK).toBe('testpack');
+      expect(env.ATTUNE_EXECUTION_ID).toBe(outcome.id);
+      expect(outcome.warnings.map((w) => w.kind)).toContain('secret_missing');
+    });
+
+    it('gives a shell action the pack value where no action value exists', async () => {
+      const outcome = await run(spawner, 'testpack.env_sh');
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.secrets.find((s) => s.envName === 'SECRET_API_KEY')).toMatchObject({
+        level: 'pack',
+        ref: 'testpack.api-key',
+      });
+      expect(outcome.stdout).toContain('SECRET_API_KEY=***');
+      expect(outcome.stdout).toContain('ATTUNE_ACTION=testpack.env_sh');
+    });
+
+    it("hands the action none of the worker's own environment", async () => {
+      // The shell's view: an interpreter wrapper (pyenv's python3 shim, say) may add variables of its own.
+      const outcome = await run(spawner, 'testpack.env_sh');
+      const names = outcome.stdout
+        .split('\n')
+        .map((line) => line.split('=')[0] as string)
+        .filter((n) => n && !/^(SECRET_|ATTUNE_)/.test(n));
+      // sh itself sets PWD, SHLVL and _; everything else must come from the allowlist.
+      for (const name of names)
+        expect(['PATH', 'HOME', 'LANG', 'HTTP_PROXY', 'PWD', 'OLDPWD', 'SHLVL', '_']).toContain(name);
+      for (const name of [
+        'DATABASE_URL',
+        'ATTUNE__SECURITY__ENCRYPTION_KEY',
+        'AMQP_URL',
+        'WORKER_ONLY_SETTING',
+      ]) {
+        expect(names).not.toContain(name);
+        expect(outcome.stdout).not.toContain(WORKER_ENV[name as keyof typeof WORKER_ENV]);
+      }
+      expect(names).toContain('HTTP_PROXY'); // operator passthrough
+    });
+
+    it('masks raw, JSON-escaped, base64, structured and split occurrences, and reports short values', async () => {
+      const outcome = await run(spawner, 'testpack.leak', {});
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.stdout).toContain('raw ***\n');
+      expect(outcome.stdout).toContain('b64 ***\n');
+      expect(outcome.stdout).toContain('split ***\n');
+      expect(outcome.stderr).toContain('leaf ***');
+      expect(outcome.stdout).toContain('short abc'); // under the minimum: not masked …
+      const notMasked = outcome.warnings.filter((w) => w.kind === 'secret_not_masked').map((w) => w.ref);
+      expect(notMasked).toContain('testpack.tiny'); // … but reported
+      // The quoted secret appears JSON-escaped in the action's JSON line; that form is masked too.
+      expect(outcome.stdout).toContain('{"quoted": "***", "key": "***", "params": {}}');
+      expect(outcome.result).toBeNull(); // stdout as a whole is not JSON
+      for (const value of Object.values(CANARY)) {
+        expect(outcome.stdout).not.toContain(value);
+        expect(outcome.stderr).not.toContain(value);
+      }
+    });
+
+    it('stores a JSON stdout as the result, masked', async () => {
+      const outcome = await run(spawner, 'testpack.result');
+      expect(outcome.result).toEqual({ token: '***', n: 1 });
+      const row = await db.prisma.execution.findUniqueOrThrow({ where: { id: BigInt(outcome.id) } });
+      expect(row.result).toEqual({ token: '***', n: 1 });
+      expect(row).toMatchObject({ status: 'succeeded', exitCode: 0, workerId: 'test-worker' });
+      expect(row.durationMs).toBeGreaterThanOrEqual(0);
+      expect(row.finishedAt).toBeInstanceOf(Date);
+    });
+
+    it('records a failing action as failed with its exit code and stderr', async () => {
+      const outcome = await run(spawner, 'testpack.fail');
+      expect(outcome).toMatchObject({ status: 'failed', exitCode: 3 });
+      expect(outcome.stderr).toContain('bad things');
+    });
+
+    it('times out: SIGTERM, then SIGKILL after the grace period for an action that ignores it', async () => {
+      const started = Date.now();
+      const outcome = await run(spawner, 'testpack.stubborn');
+      expect(outcome.status).toBe('timeout');
+      expect(outcome.stdout).toContain('started');
+      expect(outcome.stderr).toContain('timed out after 1 s');
+      expect(Date.now() - started).toBeLessThan(8000);
+      const graceful = await run(spawner, 'testpack.graceful');
+      expect(graceful.status).toBe('timeout');
+      expect(graceful.stdout).toContain('got TERM');
+    });
+
+    it('caps output with a notice, keeps memory bounded, and still masks at the cut', async () => {
+      const outcome = await run(spawner, 'testpack.flood', {}, { outputCapBytes: 250_000 });
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.stdout.length).toBeLessThan(250_000 + 1000);
+      expect(outcome.stdout).toMatch(
+        /\[attune: output truncated: \d+ bytes written, the first 250000 kept\]/,
+      );
+      expect(outcome.warnings.some((w) => w.kind === 'output_truncated')).toBe(true);
+      for (let len = 6; len <= CANARY.pack.length; len++)
+        expect(outcome.stdout).not.toContain(CANARY.pack.slice(0, len));
+      const row = await db.prisma.execution.findUniqueOrThrow({ where: { id: BigInt(outcome.id) } });
+      expect(row.stdoutTruncated).toBe(true);
+    });
+
+    it('keeps executions apart: each sees only its own resolution, also when run at once', async () => {
+      const refs = [
+        'testpack.env_py',
+        'otherpack.env_py',
+        'testpack.sibling',
+        'otherpack.env_py',
+        'testpack.env_py',
+        'testpack.sibling',
+      ];
+      const outcomes = await Promise.all(refs.map((ref) => run(spawner, ref)));
+      for (const [i, outcome] of outcomes.entries()) {
+        const source = outcome.secrets.find((s) => s.envName === 'SECRET_API_KEY');
+        const expected = {
+          'testpack.env_py': 'testpack.env_py.api_key',
+          'otherpack.env_py': 'otherpack.api_key',
+          'testpack.sibling': 'testpack.api-key',
+        }[refs[i] as string];
+        expect(source?.ref).toBe(expected);
+        const env = JSON.parse(outcome.stdout) as Record<string, string>;
+        expect(env.ATTUNE_ACTION).toBe(refs[i]);
+        if (refs[i]?.startsWith('otherpack')) {
+          expect(Object.keys(env)).not.toContain('SECRET_QUOTED'); // testpack's pack secrets never reach otherpack
+        }
+      }
+    });
+
+    it('runs an execution only once: a second claim is refused', async () => {
+      const id = await requestExecution(db.prisma, 'testpack.result');
+      const first = await executor(spawner).execute(id);
+      expect(first?.status).toBe('succeeded');
+      expect(await executor(spawner).execute(id)).toBeNull();
+    });
+  });
+}
+
+describe('canary', () => {
+  it('leaves no secret plaintext in any database row or worker log line', async () => {
+    const tables = ['pack', 'action', 'key', 'execution'];
+    const dump: string[] = [];
+    for (const table of tables) {
+      const rows = await db.sql.query<{ row: unknown }>(
+        `SELECT row_to_json(t) AS row FROM attune."${table}" t`,
+      );
+      dump.push(JSON.stringify(rows));
+    }
+    const everything = dump.join('\n');
+    expect(everything).toContain('testpack'); // the dump is real
+    expect(logLines.length).toBeGreaterThan(10);
+    const logs = logLines.join('');
+    expect(logs).toContain('execution finished');
+    for (const value of [...Object.values(CANARY), PASSWORD, 'worker-db-password']) {
+      expect(everything).not.toContain(value);
+      expect(logs).not.toContain(value);
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import type { Prisma, PrismaClient } from '@attune/db';
+import { ActionNotFoundError, InvalidParametersError } from './errors.js';
+import { matchesType, type ParameterSpec } from './pack-loader.js';
+
+/**
+ * Checks parameters against an action's declared schema and fills in defaults. Unknown parameters are refused, so
+ * a typo does not silently run the action with its default.
+ * @throws {InvalidParametersError} naming the parameter, never its value.
+ */
+export function resolveParameters(
+  actionRef: string,
+  schema: Record<string, ParameterSpec>,
+  given: unknown,
+): Record<string, unknown> {
+  if (given === undefined || given === null) given = {};
+  if (typeof given !== 'object' || Array.isArray(given)) {
+    throw new InvalidParametersError(actionRef, '(all)', 'parameters must be a JSON object');
+  }
+  const input = given as Record<string, unknown>;
+  for (const name of Object.keys(input)) {
+    if (!(name in schema)) {
+      const known = Object.keys(schema);
+      throw new InvalidParametersError(
+        actionRef,
+        name,
+        `is not a parameter of this action (known: ${known.join(', ') || 'none'})`,
+      );
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    const value = input[name] ?? spec.default;
+    if (value === undefined) {
+      if (spec.required) throw new InvalidParametersError(actionRef, name, 'is required');
+      continue;
+    }
+    if (!matchesType(value, spec.type))
+      throw new InvalidParametersError(actionRef, name, `must be of type ${spec.type}`);
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Creates an execution in state `requested` for an action, with validated parameters. Returns its id.
+ * @throws {ActionNotFoundError} {@link InvalidParametersError}
+ */
+export async function requestExecution(
+  prisma: PrismaClient,
+  actionRef: string,
+  parameters: unknown = {},
+): Promise<bigint> {
+  const action = await prisma.action.findUnique({ where: { ref: actionRef } });
+  if (!action) throw new ActionNotFoundError(actionRef);
+  const params = resolveParameters(
+    actionRef,
+    action.parameters as unknown as Record<string, ParameterSpec>,
+    parameters,
+  );
+  const execution = await prisma.execution.create({
+    data: { actionId: action.id, actionRef, parameters: params as Prisma.InputJsonValue },
+    select: { id: true },
+  });
+  return execution.id;
+}

@@ -1,0 +1,237 @@
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { validateSecretName } from '@attune/secrets';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InvalidPackError } from './errors.js';
+
+/** Parameter types an action may declare. */
+export const PARAMETER_TYPES = ['string', 'integer', 'number', 'boolean', 'object', 'array'] as const;
+
+/** One declared parameter. */
+export interface ParameterSpec {
+  readonly type: (typeof PARAMETER_TYPES)[number];
+  readonly description?: string | undefined;
+  readonly required?: boolean | undefined;
+  readonly default?: unknown;
+}
+
+/** An action as its metadata file declares it. */
+export interface ActionDefinition {
+  readonly name: string;
+  readonly runnerType: 'python' | 'shell';
+  /** Path of the script relative to the pack's `actions/` folder. */
+  readonly entryPoint: string;
+  readonly description: string | undefined;
+  readonly parameters: Record<string, ParameterSpec>;
+  readonly timeoutSeconds: number;
+  /** Secret names the action expects (a missing one is a warning on the execution). */
+  readonly secrets: readonly string[];
+  /** The metadata file, relative to the pack folder. */
+  readonly file: string;
+}
+
+/** A pack folder, fully validated. */
+export interface PackDefinition {
+  readonly ref: string;
+  readonly label: string;
+  readonly version: string;
+  readonly description: string | undefined;
+  /** Absolute, real path of the pack folder. */
+  readonly path: string;
+  readonly actions: readonly ActionDefinition[];
+}
+
+const REF = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const refMessage = 'must be 1–64 characters of a–z 0–9 _ -, starting with a letter or digit';
+
+const packSchema = z.object(
+  {
+    ref: z.string().regex(REF, refMessage),
+    label: z.string().min(1, 'must not be empty'),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.0.0'),
+    description: z.string().optional(),
+  },
+  { error: 'must be a mapping with ref, label and version' },
+);
+
+const parameterSchema = z
+  .object({
+    type: z.enum(PARAMETER_TYPES, { error: `must be one of ${PARAMETER_TYPES.join(', ')}` }),
+    description: z.string().optional(),
+    required: z.boolean().optional(),
+    default: z.unknown().optional(),
+  })
+  .strict();
+
+const actionSchema = z
+  .object({
+    name: z.string().regex(REF, refMessage),
+    runner_type: z.enum(['python', 'shell'], { error: "must be 'python' or 'shell'" }),
+    entry_point: z.string().min(1, 'must name the script, relative to actions/'),
+    description: z.string().optional(),
+    timeout: z.number().int().min(1).max(86_400).default(60),
+    parameters: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'parameter names are identifiers'),
+        parameterSchema,
+      )
+      .default({}),
+    secrets: z.array(z.string()).default([]),
+  })
+  .strict();
+
+/**
+ * Reads and validates a pack folder: `pack.yaml` and `actions/*.yaml`. Everything is checked before anything is
+ * returned, so a caller registers all of a pack or nothing.
+ * @throws {InvalidPackError} naming the file and field at fault.
+ */
+export function loadPack(dir: string): PackDefinition {
+  let root: string;
+  try {
+    root = realpathSync(resolve(dir));
+  } catch {
+    throw new InvalidPackError(dir, undefined, 'no such folder');
+  }
+  const pack = parseFile(root, 'pack.yaml', packSchema);
+  const actionsDir = join(root, 'actions');
+  let files: string[] = [];
+  try {
+    files = readdirSync(actionsDir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
+  } catch {
+    files = [];
+  }
+  const actions: ActionDefinition[] = [];
+  const seen = new Map<string, string>();
+  for (const fileName of files) {
+    const file = `actions/${fileName}`;
+    const raw = parseFile(root, file, actionSchema);
+    const previous = seen.get(raw.name);
+    if (previous)
+      throw new InvalidPackError(file, 'name', `'${raw.name}' is also the name of the action in ${previous}`);
+    seen.set(raw.name, file);
+    checkEntryPoint(actionsDir, raw.entry_point, file);
+    for (const [name, spec] of Object.entries(raw.parameters)) {
+      if (spec.default !== undefined && !matchesType(spec.default, spec.type)) {
+        throw new InvalidPackError(
+          file,
+          `parameters.${name}.default`,
+          `does not match its type '${spec.type}'`,
+        );
+      }
+    }
+    for (const [i, secret] of raw.secrets.entries()) {
+      try {
+        validateSecretName(secret);
+      } catch (error) {
+        throw new InvalidPackError(file, `secrets[${i}]`, (error as Error).message);
+      }
+    }
+    actions.push({
+      name: raw.name,
+      runnerType: raw.runner_type,
+      entryPoint: raw.entry_point,
+      description: raw.description,
+      parameters: raw.parameters as Record<string, ParameterSpec>,
+      timeoutSeconds: raw.timeout,
+      secrets: raw.secrets,
+      file,
+    });
+  }
+  return {
+    ref: pack.ref,
+    label: pack.label,
+    version: pack.version,
+    description: pack.description,
+    path: root,
+    actions,
+  };
+}
+
+/**
+ * Resolves an action's script inside its pack's `actions/` folder, refusing paths that leave it (`..`, absolute
+ * paths, symlinks out). Used at registration and again before every run.
+ */
+export function resolveEntryPoint(packPath: string, entryPoint: string): string {
+  const actionsDir = realpathSync(join(packPath, 'actions'));
+  const target = realpathSync(resolve(actionsDir, entryPoint));
+  const rel = relative(actionsDir, target);
+  if (rel.startsWith('..') || rel.startsWith(sep) || resolve(actionsDir, rel) !== target) {
+    throw new Error(`entry point ${entryPoint} leaves the pack's actions/ folder`);
+  }
+  return target;
+}
+
+function checkEntryPoint(actionsDir: string, entryPoint: string, file: string): void {
+  let target: string;
+  try {
+    target = resolveEntryPoint(join(actionsDir, '..'), entryPoint);
+  } catch (error) {
+    const leaves = (error as Error).message.includes('leaves');
+    throw new InvalidPackError(
+      file,
+      'entry_point',
+      leaves
+        ? `'${entryPoint}' is outside the pack's actions/ folder`
+        : `'${entryPoint}' does not exist in actions/`,
+    );
+  }
+  if (!statSync(target).isFile())
+    throw new InvalidPackError(file, 'entry_point', `'${entryPoint}' is not a file`);
+}
+
+function parseFile<T>(root: string, file: string, schema: z.ZodType<T>): T {
+  let text: string;
+  try {
+    text = readFileSync(join(root, file), 'utf8');
+  } catch {
+    throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new InvalidPackError(
+      file,
+      undefined,
+      `is not valid YAML (${(error as Error).message.split('\n')[0]})`,
+    );
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.length ? issue.path.join('.') : undefined;
+    const problem =
+      issue?.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.join(', ')}`
+        : (issue?.message ?? 'is invalid');
+    throw new InvalidPackError(
+      file,
+      field,
+      field && issue?.code === 'invalid_type' && issue.input === undefined ? 'is required' : problem,
+    );
+  }
+  return parsed.data;
+}
+
+/** Whether a JSON value has the declared parameter type. */
+export function matchesType(value: unknown, type: ParameterSpec['type']): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'integer':
+      return Number.isInteger(value);
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    case 'array':
+      return Array.isArray(value);
+  }
+}

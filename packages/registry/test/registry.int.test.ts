@@ -1,0 +1,161 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import { KeyRepository } from '@attune/secrets';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ActionNotFoundError,
+  InvalidPackError,
+  InvalidParametersError,
+  loadPack,
+  PackConflictError,
+  registerPack,
+  requestExecution,
+} from '../src/index.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+function copyExamples(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'attune-pack-')), 'examples');
+  cpSync(EXAMPLES, dir, { recursive: true });
+  return dir;
+}
+
+describe('pack registration', () => {
+  it('registers the example pack, then reports nothing changed, then reports what changed', async () => {
+    const dir = copyExamples();
+    const first = await registerPack(db.prisma, dir);
+    expect(first.pack).toMatchObject({ ref: 'examples', change: 'created' });
+    expect(first.actions.created.sort()).toEqual(['examples.check', 'examples.report']);
+    const again = await registerPack(db.prisma, dir);
+    expect(again.pack.change).toBe('unchanged');
+    expect(again.actions.unchanged.sort()).toEqual(['examples.check', 'examples.report']);
+    const file = join(dir, 'actions', 'check.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('timeout: 10', 'timeout: 15'));
+    rmSync(join(dir, 'actions', 'report.yaml'));
+    const changed = await registerPack(db.prisma, dir);
+    expect(changed.actions).toEqual({
+      created: [],
+      updated: ['examples.check'],
+      unchanged: [],
+      removed: ['examples.report'],
+    });
+    const action = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'examples.check' } });
+    expect(action).toMatchObject({
+      timeoutSeconds: 15,
+      runnerType: 'shell',
+      entryPoint: 'check.sh',
+      expectedSecrets: ['api_key', 'db-password'],
+    });
+    expect(action.parameters).toEqual({ host: { type: 'string', default: 'db.internal' } });
+  });
+
+  it('names the file and field of bad metadata and registers nothing of the pack', async () => {
+    const cases: Array<[string, (dir: string) => void, RegExp]> = [
+      [
+        'bad runner',
+        (d) => edit(d, 'actions/check.yaml', 'runner_type: shell', 'runner_type: perl'),
+        /^actions\/check\.yaml: runner_type: must be 'python' or 'shell'$/,
+      ],
+      [
+        'missing entry point file',
+        (d) => edit(d, 'actions/check.yaml', 'entry_point: check.sh', 'entry_point: nope.sh'),
+        /actions\/check\.yaml: entry_point: 'nope\.sh' does not exist/,
+      ],
+      [
+        'escaping entry point',
+        (d) => edit(d, 'actions/check.yaml', 'entry_point: check.sh', 'entry_point: ../pack.yaml'),
+        /entry_point: '\.\.\/pack\.yaml' is outside/,
+      ],
+      [
+        'bad default',
+        (d) => edit(d, 'actions/check.yaml', 'default: db.internal', 'default: 42'),
+        /parameters\.host\.default: does not match its type 'string'/,
+      ],
+      [
+        'bad secret name',
+        (d) => edit(d, 'actions/check.yaml', '- api_key', '- api key'),
+        /actions\/check\.yaml: secrets\[0\]: .*contains a space/,
+      ],
+      [
+        'missing version',
+        (d) => edit(d, 'pack.yaml', 'version: 1.0.0\n', ''),
+        /^pack\.yaml: version: is required$/,
+      ],
+      [
+        'unknown field',
+        (d) => edit(d, 'actions/report.yaml', 'timeout: 30', 'timeout: 30\ntimout: 5'),
+        /actions\/report\.yaml: unknown field\(s\) timout/,
+      ],
+      [
+        'invalid yaml',
+        (d) => edit(d, 'actions/report.yaml', 'name: report', 'name: [report'),
+        /actions\/report\.yaml: is not valid YAML/,
+      ],
+    ];
+    for (const [label, mutate, message] of cases) {
+      const dir = join(mkdtempSync(join(tmpdir(), 'attune-bad-')), 'badpack');
+      cpSync(EXAMPLES, dir, { recursive: true });
+      edit(dir, 'pack.yaml', 'ref: examples', 'ref: badpack');
+      mutate(dir);
+      const error = await registerPack(db.prisma, dir).catch((e: unknown) => e);
+      expect(error, label).toBeInstanceOf(InvalidPackError);
+      expect((error as Error).message, label).toMatch(message);
+      expect(await db.prisma.pack.count({ where: { ref: 'badpack' } }), label).toBe(0);
+    }
+    expect(() => loadPack('/no/such/folder')).toThrow(/no such folder/);
+  });
+
+  it('refuses to remove an action that still owns keys, and registers nothing', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'attune-keep-')), 'keeper');
+    cpSync(EXAMPLES, dir, { recursive: true });
+    edit(dir, 'pack.yaml', 'ref: examples', 'ref: keeper');
+    await registerPack(db.prisma, dir);
+    const keys = new KeyRepository({ prisma: db.prisma, logger: pino({ level: 'silent' }) });
+    await keys.create({ owner: { type: 'action', action: 'keeper.report' }, name: 'token', value: 'v' });
+    rmSync(join(dir, 'actions', 'report.yaml'));
+    edit(dir, 'pack.yaml', 'version: 1.0.0', 'version: 1.1.0');
+    const error = await registerPack(db.prisma, dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PackConflictError);
+    expect((error as Error).message).toContain(
+      'keeper.report is no longer in the pack but still owns 1 key(s)',
+    );
+    expect((await db.prisma.pack.findUniqueOrThrow({ where: { ref: 'keeper' } })).version).toBe('1.0.0');
+  });
+});
+
+describe('execution requests', () => {
+  it('validates parameters against the action, fills defaults, and names the parameter at fault', async () => {
+    const id = await requestExecution(db.prisma, 'examples.check', {});
+    const row = await db.prisma.execution.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({
+      status: 'requested',
+      actionRef: 'examples.check',
+      parameters: { host: 'db.internal' },
+    });
+    await expect(requestExecution(db.prisma, 'examples.check', { host: 5 })).rejects.toThrow(
+      "'host' must be of type string",
+    );
+    await expect(requestExecution(db.prisma, 'examples.check', { hots: 'x' })).rejects.toThrow(
+      InvalidParametersError,
+    );
+    await expect(requestExecution(db.prisma, 'no.such', {})).rejects.toThrow(ActionNotFoundError);
+  });
+});
+
+function edit(dir: string, file: string, from: string, to: string): void {
+  const path = join(dir, file);
+  const text = readFileSync(path, 'utf8');
+  if (!text.includes(from)) throw new Error(`fixture edit failed: ${from} not in ${file}`);
+  writeFileSync(path, text.replace(from, to));
+}
