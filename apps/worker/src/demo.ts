@@ -133,10 +133,13 @@ function printOutcome(o: ExecutionOutcome): void {
     const over = s.overrides.length ? `  overrides ${s.overrides.join(', ')}` : '';
     out(`    ${s.envName.padEnd(20)} from ${s.level.padEnd(6)} ${s.ref}${over}`);
   }
-  out('  stdout (masked):');
-  for (const line of o.stdout.trimEnd().split('\n')) out(`    ${line}`);
-  out('  stderr (masked):');
-  for (const line of o.stderr.trimEnd().split('\n')) out(`    ${line}`);
+  for (const [name, text] of [
+    ['stdout', o.stdout],
+    ['stderr', o.stderr],
+  ] as const) {
+    out(`  ${name} (masked):${text.trim() ? '' : ' (empty)'}`);
+    if (text.trim()) for (const line of text.trimEnd().split('\n')) out(`    ${line}`);
+  }
   if (o.result !== null) out(`  result: ${JSON.stringify(o.result)}`);
   out(`  warnings (${o.warnings.length}):`);
   for (const w of o.warnings) out(`    [${w.kind}] ${w.message}`);

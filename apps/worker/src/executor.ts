@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { Database } from '@attune/db';
 import { resolveEntryPoint } from '@attune/registry';
 import { envVarName, prepareSecretEnv, type ResolvedSecret, type SecretResolver } from '@attune/secrets';
@@ -71,6 +73,8 @@ export interface ActionExecutorOptions {
   >;
   /** The worker's environment, from which only the allowlist is taken. */
   readonly parentEnv: Readonly<Record<string, string | undefined>>;
+  /** Interpreters; resolved with {@link resolveInterpreters} when not given. */
+  readonly interpreters?: Interpreters;
 }
 
 interface ClaimedRow {
@@ -104,7 +108,32 @@ SET status = $2::"attune"."execution_status", exit_code = $3, duration_ms = $4, 
     stdout_truncated = $7, stderr_truncated = $8, result = $9::jsonb, warnings = $10::jsonb, finished_at = now()
 WHERE id = $1 AND status = 'running' AND worker_id = $11`;
 
-const SHELL = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+/** The interpreters actions run with, resolved once when the worker starts. */
+export interface Interpreters {
+  /** Absolute path of python3. */
+  readonly python: string;
+  /** Absolute path of bash, or sh where bash is missing. */
+  readonly shell: string;
+}
+
+/**
+ * Finds the real interpreters once. `python3` on PATH may be a wrapper (pyenv's shim is a shell script that costs
+ * ~100 ms per start); asking python for `sys.executable` gives the binary itself.
+ */
+export function resolveInterpreters(
+  python = 'python3',
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Interpreters {
+  const probe = spawnSync(python, ['-c', 'import sys; print(sys.executable)'], {
+    encoding: 'utf8',
+    env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: env.HOME ?? '/' },
+  });
+  const resolved = probe.status === 0 ? probe.stdout.trim() : '';
+  return {
+    python: resolved && isAbsolute(resolved) ? resolved : python,
+    shell: existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh',
+  };
+}
 
 /**
  * The seed's `ActionExecutor`: claims an execution, prepares its context (secrets resolved system → pack → action
@@ -113,9 +142,11 @@ const SHELL = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
  */
 export class ActionExecutor {
   readonly #o: ActionExecutorOptions;
+  readonly #interpreters: Interpreters;
 
   constructor(options: ActionExecutorOptions) {
     this.#o = options;
+    this.#interpreters = options.interpreters ?? resolveInterpreters('python3', options.parentEnv);
   }
 
   /**
@@ -261,7 +292,10 @@ export class ActionExecutor {
       secrets: prepareSecretEnv(resolved.secrets),
     });
     return {
-      argv: row.runner_type === 'python' ? ['python3', script] : [SHELL, script],
+      argv:
+        row.runner_type === 'python'
+          ? [this.#interpreters.python, script]
+          : [this.#interpreters.shell, script],
       env,
       cwd: row.pack_path,
       stdin: `${JSON.stringify(row.parameters ?? {})}\n`,

@@ -11,6 +11,8 @@ export {
   type ExecutionContext,
   type ExecutionOutcome,
   type ExecutionWarning,
+  type Interpreters,
+  resolveInterpreters,
   type SecretSource,
   type TerminalStatus,
 } from './executor.js';
