@@ -66,15 +66,34 @@ const schema = z
           ])
           .default([]),
         spawner: z.enum(['helper', 'direct']).default('helper'),
+        concurrency: z.coerce.number().int().min(1).max(256).default(4),
+        heartbeat_interval_ms: z.coerce.number().int().min(100).max(600_000).default(5_000),
+        stale_after_ms: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+        shutdown_grace_ms: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+        http_host: z.string().default('127.0.0.1'),
+        http_port: z.coerce.number().int().min(-1).max(65_535).default(8081),
       })
       .strict()
-      .default({
-        output_cap_bytes: 10 * 1024 * 1024,
-        kill_grace_ms: 10_000,
-        mask_min_length: 6,
-        passthrough_env: [],
-        spawner: 'helper',
-      }),
+      .prefault({}),
+    broker: z
+      .object({
+        url: z.string().optional(),
+        exchange: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+          .default('attune.executions'),
+        queue: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+          .default('attune.executions.shared'),
+        dead_letter_queue: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+          .default('attune.executions.dead'),
+        reconnect_max_ms: z.coerce.number().int().min(100).max(600_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -89,7 +108,27 @@ export interface WorkerConfig {
   readonly maskMinLength: number;
   readonly passthroughEnv: readonly string[];
   readonly spawner: 'helper' | 'direct';
+  /** Executions run at once; also the broker prefetch. */
+  readonly concurrency: number;
+  readonly heartbeatIntervalMs: number;
+  /** A worker whose heartbeat is older than this is dead; its running executions become `abandoned`. */
+  readonly staleAfterMs: number;
+  /** On SIGTERM/SIGINT, how long in-flight executions may take before they are stopped. */
+  readonly shutdownGraceMs: number;
+  /** Health endpoints; port -1 disables them, 0 picks a free port. */
+  readonly http: { readonly host: string; readonly port: number };
+  readonly broker: {
+    /** amqp:// URL (may hold a password: never logged). */
+    readonly url: string;
+    readonly exchange: string;
+    readonly queue: string;
+    readonly deadLetterQueue: string;
+    readonly reconnectMaxMs: number;
+  };
 }
+
+/** The broker when none is configured: RabbitMQ on loopback with its default account. */
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 /**
  * Reads the configuration: the YAML file (if any), then `ATTUNE__SECTION__KEY` env overrides (the seed's
@@ -153,6 +192,15 @@ export function loadWorkerConfig(options: {
       `is ${[...c.security.encryption_key].length} characters long; at least 32 are required (generate one with attune-crypto keygen)`,
     );
   }
+  if (c.worker.stale_after_ms < 3 * c.worker.heartbeat_interval_ms) {
+    throw new ConfigError(
+      'worker.stale_after_ms',
+      'must be at least 3 × worker.heartbeat_interval_ms, or live workers are declared dead',
+    );
+  }
+  const brokerUrl = c.broker.url ?? env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  if (!/^amqps?:\/\//.test(brokerUrl))
+    throw new ConfigError('broker.url', 'must be an amqp:// or amqps:// URL');
   let database: DatabaseConfig;
   try {
     database = databaseConfigFromEnv({
@@ -177,5 +225,17 @@ export function loadWorkerConfig(options: {
     maskMinLength: c.worker.mask_min_length,
     passthroughEnv: c.worker.passthrough_env,
     spawner: c.worker.spawner,
+    concurrency: c.worker.concurrency,
+    heartbeatIntervalMs: c.worker.heartbeat_interval_ms,
+    staleAfterMs: c.worker.stale_after_ms,
+    shutdownGraceMs: c.worker.shutdown_grace_ms,
+    http: { host: c.worker.http_host, port: c.worker.http_port },
+    broker: {
+      url: brokerUrl,
+      exchange: c.broker.exchange,
+      queue: c.broker.queue,
+      deadLetterQueue: c.broker.dead_letter_queue,
+      reconnectMaxMs: c.broker.reconnect_max_ms,
+    },
   };
 }

@@ -12,7 +12,7 @@ import { OutputCapture } from './output-capture.js';
 import { type ProcessExit, type ProcessSpawner, SpawnFailedError } from './spawner.js';
 
 /** Terminal states an execution can end in here. */
-export type TerminalStatus = 'succeeded' | 'failed' | 'timeout';
+export type TerminalStatus = 'succeeded' | 'failed' | 'timeout' | 'cancelled';
 
 /** A warning recorded on an execution. Names secrets by ref, never by value. */
 export interface ExecutionWarning {
@@ -21,7 +21,8 @@ export interface ExecutionWarning {
     | 'secret_missing'
     | 'secret_not_masked'
     | 'output_truncated'
-    | 'action_unavailable';
+    | 'action_unavailable'
+    | 'worker_shutdown';
   readonly message: string;
   readonly ref?: string;
 }
@@ -106,7 +107,8 @@ const FINISH_SQL = `
 UPDATE "attune"."execution"
 SET status = $2::"attune"."execution_status", exit_code = $3, duration_ms = $4, stdout = $5, stderr = $6,
     stdout_truncated = $7, stderr_truncated = $8, result = $9::jsonb, warnings = $10::jsonb, finished_at = now()
-WHERE id = $1 AND status = 'running' AND worker_id = $11`;
+WHERE id = $1 AND status = 'running' AND worker_id = $11
+RETURNING id::text AS id`;
 
 /** The interpreters actions run with, resolved once when the worker starts. */
 export interface Interpreters {
@@ -153,7 +155,10 @@ export class ActionExecutor {
    * Runs one execution to its terminal state and stores it. Returns null when the execution is not claimable
    * (already running elsewhere, finished, or unknown): another worker has it, or had it.
    */
-  async execute(executionId: bigint | string): Promise<ExecutionOutcome | null> {
+  async execute(
+    executionId: bigint | string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ExecutionOutcome | null> {
     const id = String(executionId);
     const { db, config } = this.#o;
     const [row] = await db.sql.query<ClaimedRow>(CLAIM_SQL, [id, config.workerId], 'attune_claim_execution');
@@ -182,7 +187,10 @@ export class ActionExecutor {
         masker: new SecretMasker([], 1),
       });
     }
-    log.info({ secrets: context.secrets.length, warnings: context.warnings.length }, 'execution started');
+    log.info(
+      { secretCount: context.secrets.length, warningCount: context.warnings.length },
+      'execution started',
+    );
     const stdout = new OutputCapture(config.outputCapBytes, context.masker.longestForm);
     const stderr = new OutputCapture(config.outputCapBytes, context.masker.longestForm);
     const proc = this.#o.spawner.spawn(
@@ -190,13 +198,26 @@ export class ActionExecutor {
       { onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) },
     );
     let timedOut = false;
+    let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      proc.kill('SIGTERM');
+      killTimer ??= setTimeout(() => proc.kill('SIGKILL'), config.killGraceMs);
+    };
     const timeoutTimer = setTimeout(() => {
       timedOut = true;
       log.warn({ timeoutMs: context.timeoutMs }, 'execution timed out; sending SIGTERM');
-      proc.kill('SIGTERM');
-      killTimer = setTimeout(() => proc.kill('SIGKILL'), config.killGraceMs);
+      stop();
     }, context.timeoutMs);
+    // The worker is shutting down and its grace period is over: stop the action and record it cancelled.
+    const onAbort = () => {
+      if (timedOut) return;
+      cancelled = true;
+      log.warn('worker shutting down; stopping the action');
+      stop();
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
     let exit: ProcessExit;
     let spawnError: string | undefined;
     try {
@@ -210,9 +231,17 @@ export class ActionExecutor {
     }
     const status: TerminalStatus = timedOut
       ? 'timeout'
-      : exit.code === 0 && !spawnError
-        ? 'succeeded'
-        : 'failed';
+      : cancelled
+        ? 'cancelled'
+        : exit.code === 0 && !spawnError
+          ? 'succeeded'
+          : 'failed';
+    if (cancelled) {
+      context.warnings.push({
+        kind: 'worker_shutdown',
+        message: `Worker ${config.workerId} shut down while the action ran; it was stopped.`,
+      });
+    }
     for (const [name, capture] of [
       ['stdout', stdout],
       ['stderr', stderr],
@@ -329,7 +358,7 @@ export class ActionExecutor {
     const durationMs = Math.round(performance.now() - started);
     // The result is parsed from the masked stdout, so it holds nothing the stored stdout does not.
     const result = parseJson(r.stdout);
-    await this.#o.db.sql.query(
+    const stored = await this.#o.db.sql.query<{ id: string }>(
       FINISH_SQL,
       [
         row.id,
@@ -346,6 +375,10 @@ export class ActionExecutor {
       ],
       'attune_finish_execution',
     );
+    if (stored.length === 0) {
+      // Another worker's reaper declared it abandoned (our heartbeats stopped reaching the database); its record stands.
+      log.warn({ status: r.status }, 'execution was marked abandoned meanwhile; outcome not stored');
+    }
     log.info(
       {
         status: r.status,

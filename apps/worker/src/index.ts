@@ -2,8 +2,22 @@
  * `@attune/worker`: runs actions with their secrets, masks their output and records executions.
  * Concepts: docs/worker.md.
  */
+
+export {
+  assertTopology,
+  EXECUTION_ROUTING_KEY,
+  type ExecutionMessage,
+  ExecutionPublisher,
+  parseExecutionMessage,
+} from './broker.js';
 export { buildChildEnv, type ExecutionContextEnv } from './child-env.js';
-export { BASE_CHILD_ENV, ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
+export {
+  BASE_CHILD_ENV,
+  ConfigError,
+  DEFAULT_AMQP_URL,
+  loadWorkerConfig,
+  type WorkerConfig,
+} from './config.js';
 export {
   ActionExecutor,
   type ActionExecutorOptions,
@@ -30,3 +44,4 @@ export {
   SpawnFailedError,
   type SpawnSpec,
 } from './spawner.js';
+export { WorkerIdInUseError, WorkerService } from './worker-service.js';

@@ -68,7 +68,7 @@ describe('migration applier', () => {
     const tables = await db.sql.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'attune' ORDER BY 1",
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['action', 'execution', 'key', 'pack']);
+    expect(tables.map((t) => t.table_name)).toEqual(['action', 'execution', 'key', 'pack', 'worker']);
   });
 
   it('is idempotent', async () => {

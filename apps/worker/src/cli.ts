@@ -1,0 +1,203 @@
+/**
+ * `attune-worker`: start the worker service, request a run, or register a pack. Becomes `attune worker|run|pack` in
+ * the project CLI. Usage: docs/deployment.md.
+ */
+import { EncryptionKey } from '@attune/crypto';
+import { type Database, migrate, openDatabase } from '@attune/db';
+import { registerPack, requestExecution } from '@attune/registry';
+import { SecretResolver } from '@attune/secrets';
+import { type Logger, pino } from 'pino';
+import { ExecutionPublisher } from './broker.js';
+import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
+import { ActionExecutor } from './executor.js';
+import { createLogger } from './logger.js';
+import { DirectSpawner, HelperSpawner } from './spawner.js';
+import { WorkerIdInUseError, WorkerService } from './worker-service.js';
+
+const USAGE = `Usage: attune-worker <command> [options]
+
+Commands:
+  start                       run the worker service until SIGTERM/SIGINT (drains, then exits 0)
+  run <action> [--params JSON] [--wait] [--timeout SECONDS]
+                              request an execution and publish it to the workers; with --wait, print its outcome
+  register <pack folder>      register (or update) a pack and its actions
+
+Options:
+  --config FILE               config.yaml (default: $ATTUNE_CONFIG); ATTUNE__SECTION__KEY env vars override it
+
+Examples:
+  ATTUNE__SECURITY__ENCRYPTION_KEY=… DATABASE_URL=postgresql://… attune-worker start
+  attune-worker run examples.check --params '{"host":"db1"}' --wait
+`;
+
+/** Exit codes: 0 done, 1 the execution did not succeed or the operation failed, 2 usage or configuration error. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = parseArgs(argv);
+  if (!args) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  if (args.command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config: WorkerConfig;
+  try {
+    config = loadWorkerConfig({ env, file: args.config });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`attune-worker: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  // The service logs to stdout (one JSON line each); a one-shot command keeps stdout for its result.
+  const logger = createLogger({
+    level: env.ATTUNE_LOG_LEVEL ?? 'info',
+    ...(args.command === 'start' ? {} : { destination: pino.destination(2) }),
+  });
+  const db = await openDatabase(config.database);
+  try {
+    await migrate(db.sql, { logger });
+    switch (args.command) {
+      case 'start':
+        return await startService(config, db, logger);
+      case 'register': {
+        const report = await registerPack(db.prisma, args.target as string);
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return 0;
+      }
+      default:
+        return await runOnce(config, db, args);
+    }
+  } catch (error) {
+    const e = error as { message?: string; code?: string };
+    if (error instanceof WorkerIdInUseError || typeof e.code === 'string') {
+      process.stderr.write(`attune-worker: ${e.message}${e.code ? ` [${e.code}]` : ''}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    // A running service closes the database itself when it stops; everything else (and a failed start) here.
+    await db.close();
+  }
+}
+
+async function startService(config: WorkerConfig, db: Database, logger: Logger): Promise<number> {
+  if (!config.encryptionKey)
+    logger.warn('no security.encryption_key configured: encrypted secrets will be skipped with warnings');
+  const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
+  const spawner =
+    config.spawner === 'helper' ? new HelperSpawner({ path: process.env.PATH }) : new DirectSpawner();
+  const executor = new ActionExecutor({
+    db,
+    resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
+    spawner,
+    logger,
+    config,
+    parentEnv: process.env,
+  });
+  const service = new WorkerService({ config, db, executor, logger });
+  await service.start();
+  if (service.httpPort !== undefined)
+    logger.info({ port: service.httpPort }, 'health endpoints on /healthz and /readyz');
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      void service
+        .stop(signal)
+        .then(() => spawner.close())
+        .then(() => resolve(0));
+    };
+    const onTerm = () => shutdown('SIGTERM');
+    const onInt = () => shutdown('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'timeout', 'cancelled', 'abandoned']);
+
+async function runOnce(config: WorkerConfig, db: Database, args: ParsedArgs): Promise<number> {
+  let params: unknown = {};
+  if (args.params !== undefined) {
+    try {
+      params = JSON.parse(args.params);
+    } catch {
+      process.stderr.write('attune-worker: --params is not valid JSON\n');
+      return 2;
+    }
+  }
+  const actionRef = args.target as string;
+  const id = await requestExecution(db.prisma, actionRef, params);
+  const publisher = new ExecutionPublisher(config.broker);
+  try {
+    await publisher.publish({ execution_id: Number(id), action_ref: actionRef });
+  } catch (error) {
+    // Nothing will run it: say so on the record instead of leaving it 'requested' forever.
+    await db.prisma.execution.update({
+      where: { id },
+      data: {
+        status: 'failed',
+        finishedAt: new Date(),
+        warnings: [
+          { kind: 'enqueue_failed', message: 'The execution could not be published to the broker.' },
+        ],
+      },
+    });
+    throw Object.assign(new Error(`Execution ${id} could not be published: ${(error as Error).message}`), {
+      code: 'ATTUNE_ENQUEUE_FAILED',
+    });
+  } finally {
+    await publisher.close();
+  }
+  if (!args.wait) {
+    process.stdout.write(
+      `${JSON.stringify({ execution_id: String(id), action_ref: actionRef, status: 'requested' })}\n`,
+    );
+    return 0;
+  }
+  const deadline = Date.now() + (args.timeoutSeconds ?? 600) * 1000;
+  while (Date.now() < deadline) {
+    const row = await db.prisma.execution.findUniqueOrThrow({ where: { id } });
+    if (TERMINAL.has(row.status)) {
+      const { id: _, actionId: __, ...rest } = row;
+      process.stdout.write(`${JSON.stringify({ execution_id: String(id), ...rest }, null, 2)}\n`);
+      return row.status === 'succeeded' ? 0 : 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  process.stderr.write(
+    `attune-worker: execution ${id} did not finish within ${args.timeoutSeconds ?? 600} s (still queued or running)\n`,
+  );
+  return 1;
+}
+
+interface ParsedArgs {
+  command: 'start' | 'run' | 'register' | 'help';
+  target?: string;
+  params?: string;
+  wait: boolean;
+  timeoutSeconds?: number;
+  config?: string;
+}
+
+function parseArgs(argv: string[]): ParsedArgs | undefined {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') return { command: 'help', wait: false };
+  if (command !== 'start' && command !== 'run' && command !== 'register') return undefined;
+  const out: ParsedArgs = { command, wait: false };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    if (arg === '--wait') out.wait = true;
+    else if (arg === '--params') out.params = rest[++i];
+    else if (arg === '--timeout') out.timeoutSeconds = Number(rest[++i]);
+    else if (arg === '--config') out.config = rest[++i];
+    else if (!arg.startsWith('-') && out.target === undefined) out.target = arg;
+    else return undefined;
+  }
+  if ((command === 'run' || command === 'register') && !out.target) return undefined;
+  if (out.timeoutSeconds !== undefined && !(out.timeoutSeconds > 0)) return undefined;
+  return out;
+}
