@@ -9,9 +9,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExecutionPublisher } from '@attune/broker';
+import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
-import { DEFAULT_AMQP_URL, ExecutionPublisher, resolveInterpreters } from '@attune/worker';
+import { resolveInterpreters } from '@attune/worker';
 import amqp from 'amqplib';
 
 const TOTAL = 400;

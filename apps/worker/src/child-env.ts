@@ -1,4 +1,4 @@
-import { BASE_CHILD_ENV } from './config.js';
+import { BASE_CHILD_ENV } from '@attune/config';
 
 /** Context variables every action gets. */
 export interface ExecutionContextEnv {

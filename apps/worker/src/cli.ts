@@ -2,13 +2,14 @@
  * `attune-worker`: start the worker service, request a run, or register a pack. Becomes `attune worker|run|pack` in
  * the project CLI. Usage: docs/deployment.md.
  */
+
+import { ExecutionPublisher } from '@attune/broker';
+import { ConfigError, loadWorkerConfig, type WorkerConfig } from '@attune/config';
 import { EncryptionKey } from '@attune/crypto';
 import { type Database, migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
 import { SecretResolver } from '@attune/secrets';
 import { type Logger, pino } from 'pino';
-import { ExecutionPublisher } from './broker.js';
-import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { ActionExecutor } from './executor.js';
 import { createLogger } from './logger.js';
 import { DirectSpawner, HelperSpawner } from './spawner.js';

@@ -6,12 +6,12 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadWorkerConfig } from '@attune/config';
 import { EncryptionKey, generatePassword } from '@attune/crypto';
 import { migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
 import { KeyNotFoundError, type KeyOwner, KeyRepository, SecretResolver } from '@attune/secrets';
 import { pino } from 'pino';
-import { loadWorkerConfig } from './config.js';
 import { ActionExecutor, type ExecutionOutcome } from './executor.js';
 import { REDACT_PATHS } from './logger.js';
 import { DirectSpawner, HelperSpawner } from './spawner.js';

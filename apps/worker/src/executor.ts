@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import type { WorkerConfig } from '@attune/config';
 import type { Database } from '@attune/db';
 import { resolveEntryPoint } from '@attune/registry';
 import { envVarName, prepareSecretEnv, type ResolvedSecret, type SecretResolver } from '@attune/secrets';
 import type { Logger } from 'pino';
 import { buildChildEnv } from './child-env.js';
-import type { WorkerConfig } from './config.js';
 import { SecretMasker } from './masker.js';
 import { OutputCapture } from './output-capture.js';
 import { type ProcessExit, type ProcessSpawner, SpawnFailedError } from './spawner.js';

@@ -3,21 +3,7 @@
  * Concepts: docs/worker.md.
  */
 
-export {
-  assertTopology,
-  EXECUTION_ROUTING_KEY,
-  type ExecutionMessage,
-  ExecutionPublisher,
-  parseExecutionMessage,
-} from './broker.js';
 export { buildChildEnv, type ExecutionContextEnv } from './child-env.js';
-export {
-  BASE_CHILD_ENV,
-  ConfigError,
-  DEFAULT_AMQP_URL,
-  loadWorkerConfig,
-  type WorkerConfig,
-} from './config.js';
 export {
   ActionExecutor,
   type ActionExecutorOptions,

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
+import { assertTopology, brokerErrorSummary, connectBroker, parseExecutionMessage } from '@attune/broker';
+import type { WorkerConfig } from '@attune/config';
 import type { Database } from '@attune/db';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { assertTopology, brokerErrorSummary, connectBroker, parseExecutionMessage } from './broker.js';
-import type { WorkerConfig } from './config.js';
 import type { ActionExecutor } from './executor.js';
 
 /** Marks executions of dead workers `abandoned`; see docs/deployment.md#failure-semantics. */

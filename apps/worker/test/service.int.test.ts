@@ -3,12 +3,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExecutionPublisher } from '@attune/broker';
+import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecutionPublisher } from '../src/broker.js';
-import { DEFAULT_AMQP_URL } from '../src/config.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;

@@ -75,6 +75,19 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    api: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.coerce.number().int().min(0).max(65_535).default(8080),
+        max_body_bytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(256 * 1024),
+      })
+      .strict()
+      .prefault({}),
     broker: z
       .object({
         url: z.string().optional(),
@@ -97,7 +110,7 @@ const schema = z
   })
   .strict();
 
-/** The worker's validated configuration. */
+/** Attune's validated configuration (worker, API and CLI share it). */
 export interface WorkerConfig {
   /** The seed's `security.encryption_key`; undefined when not configured (encrypted secrets are then skipped). */
   readonly encryptionKey: string | undefined;
@@ -125,6 +138,8 @@ export interface WorkerConfig {
     readonly deadLetterQueue: string;
     readonly reconnectMaxMs: number;
   };
+  /** The HTTP API (`attune api`). */
+  readonly api: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
 }
 
 /** The broker when none is configured: RabbitMQ on loopback with its default account. */
@@ -237,5 +252,6 @@ export function loadWorkerConfig(options: {
       deadLetterQueue: c.broker.dead_letter_queue,
       reconnectMaxMs: c.broker.reconnect_max_ms,
     },
+    api: { host: c.api.host, port: c.api.port, maxBodyBytes: c.api.max_body_bytes },
   };
 }

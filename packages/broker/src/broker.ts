@@ -1,5 +1,14 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import type { WorkerConfig } from './config.js';
+
+/** Broker settings (the `broker` section of the configuration). */
+export interface BrokerConfig {
+  /** amqp:// URL (may hold a password: never logged). */
+  readonly url: string;
+  readonly exchange: string;
+  readonly queue: string;
+  readonly deadLetterQueue: string;
+  readonly reconnectMaxMs: number;
+}
 
 /** Routing key of execution messages on the executions exchange. */
 export const EXECUTION_ROUTING_KEY = 'execution';
@@ -14,7 +23,7 @@ export interface ExecutionMessage {
  * Declares the topology (idempotent): a durable direct exchange, the shared durable queue bound to it, and the
  * dead-letter queue. Every worker and publisher asserts it, so start order does not matter.
  */
-export async function assertTopology(channel: Channel, broker: WorkerConfig['broker']): Promise<void> {
+export async function assertTopology(channel: Channel, broker: BrokerConfig): Promise<void> {
   await channel.assertExchange(broker.exchange, 'direct', { durable: true });
   await channel.assertQueue(broker.queue, { durable: true });
   await channel.bindQueue(broker.queue, broker.exchange, EXECUTION_ROUTING_KEY);
@@ -22,7 +31,7 @@ export async function assertTopology(channel: Channel, broker: WorkerConfig['bro
 }
 
 /** Connects with a connection name that shows up in RabbitMQ's management views (and nothing secret). */
-export function connectBroker(broker: WorkerConfig['broker'], name: string): Promise<ChannelModel> {
+export function connectBroker(broker: BrokerConfig, name: string): Promise<ChannelModel> {
   return amqp.connect(broker.url, { clientProperties: { connection_name: name } });
 }
 
@@ -38,11 +47,11 @@ export function brokerErrorSummary(error: unknown): string {
  * (persistent, on a durable queue), and rejects otherwise.
  */
 export class ExecutionPublisher {
-  readonly #broker: WorkerConfig['broker'];
+  readonly #broker: BrokerConfig;
   #connection: ChannelModel | undefined;
   #channel: ConfirmChannel | undefined;
 
-  constructor(broker: WorkerConfig['broker']) {
+  constructor(broker: BrokerConfig) {
     this.#broker = broker;
   }
 
