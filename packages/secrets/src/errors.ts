@@ -40,6 +40,17 @@ export class InvalidKeyInputError extends SecretsError {
   }
 }
 
+/** The value is larger than the documented limit (`MAX_VALUE_BYTES`). Nothing was written. */
+export class ValueTooLargeError extends InvalidKeyInputError {
+  /** Size of the refused value in bytes. */
+  readonly size: number;
+
+  constructor(size: number, limit: number) {
+    super('value', `The value is ${size} bytes; at most ${limit} are accepted.`);
+    this.size = size;
+  }
+}
+
 /** A key with this ref exists, or the owner already has a key with this name or env var. Nothing was written. */
 export class KeyConflictError extends SecretsError {
   /** `ref` (the ref is taken) or `name` (the owner has a key with the same env var name). */

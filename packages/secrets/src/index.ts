@@ -13,6 +13,7 @@ export {
   SecretsError,
   SecretsErrorCode,
   type UndecryptableReason,
+  ValueTooLargeError,
 } from './errors.js';
 export {
   type CreateKeyInput,

@@ -1,5 +1,5 @@
 import { AuthenticationFailedError, type EncryptionKey, MalformedCiphertextError } from '@attune/crypto';
-import { EncryptionKeyRequiredError, InvalidKeyInputError, KeyUndecryptableError } from './errors.js';
+import { EncryptionKeyRequiredError, InvalidKeyInputError, KeyUndecryptableError, ValueTooLargeError } from './errors.js';
 
 /** A secret's value: a string, or structured JSON (object, array, number, boolean) as the reference allows. */
 export type SecretValue = string | number | boolean | SecretValue[] | { [key: string]: SecretValue };
@@ -43,11 +43,8 @@ export function validateSecretValue(value: unknown): asserts value is SecretValu
   if (size > MAX_VALUE_BYTES) throw tooLarge(size);
 }
 
-function tooLarge(size: number): InvalidKeyInputError {
-  return new InvalidKeyInputError(
-    'value',
-    `The value is ${size} bytes; at most ${MAX_VALUE_BYTES} are accepted.`,
-  );
+function tooLarge(size: number): ValueTooLargeError {
+  return new ValueTooLargeError(size, MAX_VALUE_BYTES);
 }
 
 function isJsonValue(value: unknown, depth: number): boolean {

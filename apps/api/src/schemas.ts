@@ -1,0 +1,103 @@
+/**
+ * One JSON schema per route: Fastify validates requests with them, and @fastify/swagger builds the OpenAPI document
+ * from the same objects, so the documentation cannot drift from what is enforced.
+ */
+const ref = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' } as const;
+const name = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$' } as const;
+const id = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
+const secretValue = {
+  description: 'A string, or structured JSON (object, array, number, boolean).',
+  anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'object' }, { type: 'array' }],
+} as const;
+
+export const errorResponse = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+} as const;
+
+export const keyDto = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    ref: { type: 'string' },
+    owner_type: { type: 'string', enum: ['system', 'pack', 'action'] },
+    owner_pack: { type: ['integer', 'null'] },
+    owner_action: { type: ['integer', 'null'] },
+    name: { type: 'string' },
+    env_name: { type: 'string' },
+    value: { description: 'Plaintext; null for an encrypted key unless decrypted.' },
+    encrypted: { type: 'boolean' },
+    encryption_key_hash: { type: ['string', 'null'] },
+    created: { type: 'string', format: 'date-time' },
+    updated: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const createKeyBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['owner_type', 'name', 'value'],
+  properties: {
+    ref: { ...ref, description: 'Unique ref; defaults to system.<name>, <pack ref>.<name> or <action ref>.<name>.' },
+    owner_type: { type: 'string', enum: ['system', 'pack', 'action'] },
+    owner_pack: { ...id, description: "The owning pack's id (the seed's form)." },
+    owner_pack_ref: { ...ref, description: "The owning pack's ref." },
+    owner_action: { ...id, description: "The owning action's id." },
+    owner_action_ref: { ...ref, description: "The owning action's ref." },
+    name,
+    value: secretValue,
+    encrypted: { type: 'boolean', default: false },
+  },
+} as const;
+
+export const updateKeyBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { value: secretValue, encrypted: { type: 'boolean' } },
+} as const;
+
+export const keyRefParams = { type: 'object', required: ['ref'], properties: { ref } } as const;
+
+export const listKeysQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    owner_type: { type: 'string', enum: ['system', 'pack', 'action'] },
+    owner_pack: { type: 'string', minLength: 1, maxLength: 255, description: 'Pack id or ref.' },
+    owner_action: { type: 'string', minLength: 1, maxLength: 255, description: 'Action id or ref.' },
+    page: { type: 'string', pattern: '^[1-9][0-9]{0,8}$', description: '1-based page (default 1).' },
+    per_page: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'Page size, 1–1000 (default 50).' },
+  },
+} as const;
+
+export const getKeyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { decrypt: { type: 'string', enum: ['true', 'false'], description: 'true: return the plaintext (needs keys:decrypt).' } },
+} as const;
+
+export const createExecutionBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['action_ref'],
+  properties: { action_ref: ref, parameters: { type: 'object', default: {} } },
+} as const;
+
+export const executionParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
+} as const;
+
+export const listActionsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { pack: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;

@@ -1,0 +1,264 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
+import { TokenStore } from '@attune/auth';
+import { ExecutionPublisher } from '@attune/broker';
+import { DEFAULT_AMQP_URL } from '@attune/config';
+import { EncryptionKey } from '@attune/crypto';
+import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import { KeyRepository } from '@attune/secrets';
+import amqp from 'amqplib';
+import type { FastifyInstance } from 'fastify';
+import fc from 'fast-check';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../src/server.js';
+
+const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
+const PREFIX = `attune.apitest.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+const broker = { url: AMQP_URL, exchange: `${PREFIX}.x`, queue: `${PREFIX}.q`, deadLetterQueue: `${PREFIX}.dead`, reconnectMaxMs: 1000 };
+const key = EncryptionKey.fromPassword('api-test-encryption-key-0123456789abcdef');
+
+let db: TestDatabase;
+let app: FastifyInstance;
+let base: string;
+let publisher: ExecutionPublisher;
+const logLines: string[] = [];
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // The first pack of this fresh database gets id 1, as the seed's example assumes.
+  const pack = await db.prisma.pack.create({ data: { ref: 'mypack', label: 'My pack', version: '1.0.0', path: '/nonexistent' } });
+  expect(pack.id).toBe(1);
+  await db.prisma.action.create({ data: { ref: 'mypack.deploy', packId: pack.id, name: 'deploy', runnerType: 'shell', entryPoint: 'deploy.sh', timeoutSeconds: 30 } });
+  const logger = pino(
+    { level: 'info', redact: ['req.headers.authorization'] },
+    new Writable({
+      write(chunk, _e, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  publisher = new ExecutionPublisher(broker);
+  app = await buildApi({
+    db,
+    keys: new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger }),
+    tokens: new TokenStore(db.prisma),
+    publish: (m) => publisher.publish(m),
+    logger,
+    maxBodyBytes: 128 * 1024,
+    authFailureLimit: 50,
+  });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const store = new TokenStore(db.prisma);
+  for (const [name, scopes] of Object.entries({
+    admin: ['admin'],
+    read: ['keys:read'],
+    readDecrypt: ['keys:read', 'keys:decrypt'],
+    decryptOnly: ['keys:decrypt'],
+    write: ['keys:write'],
+    run: ['executions:run'],
+  })) {
+    tokens[name] = (await store.create(name, scopes)).token;
+  }
+  const revoked = await store.create('revoked', ['admin']);
+  await store.revoke('revoked');
+  tokens.revoked = revoked.token;
+});
+
+afterAll(async () => {
+  await app?.close();
+  await publisher?.close();
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  for (const q of [broker.queue, broker.deadLetterQueue]) await channel.deleteQueue(q).catch(() => undefined);
+  await channel.deleteExchange(broker.exchange).catch(() => undefined);
+  await connection.close();
+  await db?.drop();
+});
+
+async function call(method: string, path: string, token: string | undefined, body?: unknown, raw?: string) {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+}
+const keyCount = () => db.prisma.key.count();
+
+describe('HTTP API', () => {
+  it("accepts the seed's curl example verbatim", async () => {
+    const port = new URL(base).port;
+    // The seed's example as written, with only the port changed to the test server's.
+    const script = `curl -s -w '\\n%{http_code}' -X POST http://localhost:${port}/api/v1/keys \\
+-H "Authorization: Bearer $TOKEN" \\
+-d '{
+"ref": "mypack.api_key",
+"owner_type": "pack",
+"owner_pack": 1,
+"name": "api_key",
+"value": "sk_live_abc123",
+"encrypted": true
+}'`;
+    // Asynchronously: the server answering it runs in this process.
+    const { stdout: out } = await promisify(execFile)('sh', ['-c', script], { env: { PATH: process.env.PATH, TOKEN: tokens.admin }, encoding: 'utf8' });
+    const [json, status] = [out.slice(0, out.lastIndexOf('\n')), out.slice(out.lastIndexOf('\n') + 1)];
+    expect(status).toBe('201');
+    const body = JSON.parse(json);
+    expect(body.data).toMatchObject({ ref: 'mypack.api_key', owner_type: 'pack', owner_pack: 1, name: 'api_key', env_name: 'SECRET_API_KEY', encrypted: true, value: null });
+    expect(body.data.encryption_key_hash).toBe(key.keyHash);
+    expect(json).not.toContain('sk_live_abc123');
+  });
+
+  it('stores the value encrypted and returns plaintext only with ?decrypt=true and the decrypt scope', async () => {
+    const row = (await db.sql.query<{ value: string }>("SELECT value FROM attune.key WHERE ref = 'mypack.api_key'"))[0];
+    expect(row?.value.startsWith('v1:')).toBe(true);
+    expect((await call('GET', '/api/v1/keys/mypack.api_key', tokens.read)).body?.data.value).toBeNull();
+    const denied = await call('GET', '/api/v1/keys/mypack.api_key?decrypt=true', tokens.read);
+    expect(denied.status).toBe(403);
+    const ok = await call('GET', '/api/v1/keys/mypack.api_key?decrypt=true', tokens.readDecrypt);
+    expect(ok.status).toBe(200);
+    expect(ok.body?.data.value).toBe('sk_live_abc123');
+    expect(logLines.join('')).not.toContain('sk_live_abc123');
+    expect(logLines.join('')).not.toContain(tokens.readDecrypt);
+  });
+
+  it('enforces authentication and scopes (auth matrix)', async () => {
+    const body = { owner_type: 'system', name: 'matrix_key', value: 'v-matrix' };
+    const cases: Array<[string, string | undefined, string, string, unknown, number]> = [
+      ['no token', undefined, 'GET', '/api/v1/keys', undefined, 401],
+      ['bad token', 'attune_not-a-real-token', 'GET', '/api/v1/keys', undefined, 401],
+      ['revoked token', tokens.revoked, 'GET', '/api/v1/keys', undefined, 401],
+      ['read lists', tokens.read, 'GET', '/api/v1/keys', undefined, 200],
+      ['read cannot write', tokens.read, 'POST', '/api/v1/keys', body, 403],
+      ['write cannot list', tokens.write, 'GET', '/api/v1/keys', undefined, 403],
+      ['write cannot see a key', tokens.write, 'GET', '/api/v1/keys/mypack.api_key', undefined, 404],
+      ['decrypt alone cannot see a key', tokens.decryptOnly, 'GET', '/api/v1/keys/mypack.api_key?decrypt=true', undefined, 404],
+      ['run cannot read keys', tokens.run, 'GET', '/api/v1/keys/mypack.api_key', undefined, 404],
+      ['run cannot delete keys', tokens.run, 'DELETE', '/api/v1/keys/mypack.api_key', undefined, 403],
+      ['read cannot run', tokens.read, 'POST', '/api/v1/executions', { action_ref: 'mypack.deploy' }, 403],
+      ['any token lists packs', tokens.run, 'GET', '/api/v1/packs', undefined, 200],
+      ['write creates', tokens.write, 'POST', '/api/v1/keys', body, 201],
+      ['admin reads', tokens.admin, 'GET', '/api/v1/keys/system.matrix_key?decrypt=true', undefined, 200],
+    ];
+    for (const [label, token, method, path, b, status] of cases) {
+      const res = await call(method, path, token, b);
+      expect(res.status, label).toBe(status);
+      if (status >= 400) expect(res.body?.error.code, label).toMatch(/^ATTUNE_/);
+    }
+  });
+
+  it('answers 400 with the field, 409 on conflicts, 413 above the size limit — and writes nothing', async () => {
+    const before = await keyCount();
+    const bad: Array<[unknown, number, string | undefined]> = [
+      [{}, 400, 'owner_type'],
+      [{ owner_type: 'pack', name: 'x', value: 'v' }, 400, 'owner_pack'],
+      [{ owner_type: 'pack', owner_pack: 1, owner_pack_ref: 'mypack', name: 'x', value: 'v' }, 400, 'owner_pack'],
+      [{ owner_type: 'system', owner_pack: 1, name: 'x', value: 'v' }, 400, 'owner_pack'],
+      [{ owner_type: 'galaxy', name: 'x', value: 'v' }, 400, 'owner_type'],
+      [{ owner_type: 'system', name: 'has space', value: 'v' }, 400, 'name'],
+      [{ owner_type: 'system', name: 'a=b', value: 'v' }, 400, 'name'],
+      [{ owner_type: 'system', name: 'x', value: null }, 400, 'value'],
+      [{ owner_type: 'system', name: 'x', value: 'v', encrypted: 'yes' }, 400, 'encrypted'],
+      [{ owner_type: 'system', name: 'x', value: 'v', extra: 1 }, 400, 'extra'],
+      [{ owner_type: 'pack', owner_pack: 999, name: 'x', value: 'v' }, 400, undefined],
+      [{ owner_type: 'pack', owner_pack_ref: 'mypack', name: 'api-key', value: 'v' }, 409, 'name'],
+      [{ ref: 'mypack.api_key', owner_type: 'system', name: 'other', value: 'v' }, 409, 'ref'],
+      [{ owner_type: 'system', name: 'big', value: 'x'.repeat(70 * 1024) }, 413, 'value'],
+      [{ owner_type: 'system', name: 'huge', value: 'x'.repeat(200 * 1024) }, 413, undefined],
+    ];
+    for (const [body, status, field] of bad) {
+      const res = await call('POST', '/api/v1/keys', tokens.admin, body);
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(status);
+      if (field) expect(res.body?.error.field, JSON.stringify(body).slice(0, 80)).toBe(field);
+    }
+    for (const raw of ['{not json', '', '[]', '"string"', 'null']) {
+      const res = await call('POST', '/api/v1/keys', tokens.admin, undefined, raw);
+      expect(res.status, raw).toBeGreaterThanOrEqual(400);
+      expect(res.status, raw).toBeLessThan(500);
+    }
+    expect(await keyCount()).toBe(before);
+  });
+
+  it('never answers arbitrary bodies with a 500 or a write (fuzz)', async () => {
+    const before = await keyCount();
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), async (value) => {
+        for (const path of ['/api/v1/keys', '/api/v1/keys/mypack.api_key', '/api/v1/executions']) {
+          const method = path.endsWith('api_key') ? 'PUT' : 'POST';
+          const res = await call(method, path, tokens.admin, undefined, JSON.stringify(value));
+          expect(res.status).toBeGreaterThanOrEqual(400);
+          expect(res.status).toBeLessThan(500);
+        }
+      }),
+      { numRuns: 60 },
+    );
+    expect(await keyCount()).toBe(before);
+  });
+
+  it('updates (re-encrypting) and deletes', async () => {
+    const created = await call('POST', '/api/v1/keys', tokens.admin, { owner_type: 'system', name: 'rotate_me', value: 'one' });
+    expect(created.status).toBe(201);
+    expect(created.body?.data.value).toBe('one');
+    const enc = await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, { encrypted: true });
+    expect(enc.status).toBe(200);
+    expect(enc.body?.data).toMatchObject({ encrypted: true, value: null });
+    const changed = await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, { value: { a: 1 } });
+    expect(changed.status).toBe(200);
+    expect((await call('GET', '/api/v1/keys/system.rotate_me?decrypt=true', tokens.admin)).body?.data.value).toEqual({ a: 1 });
+    expect((await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, {})).status).toBe(400);
+    expect((await call('DELETE', '/api/v1/keys/system.rotate_me', tokens.write)).status).toBe(204);
+    expect((await call('GET', '/api/v1/keys/system.rotate_me', tokens.admin)).status).toBe(404);
+    expect((await call('DELETE', '/api/v1/keys/system.rotate_me', tokens.write)).status).toBe(404);
+  });
+
+  it('lists keys by owner, paginated, without encrypted values', async () => {
+    const res = await call('GET', '/api/v1/keys?owner_type=pack&owner_pack=mypack&per_page=10', tokens.read);
+    expect(res.status).toBe(200);
+    expect(res.body?.data.map((k: { ref: string }) => k.ref)).toEqual(['mypack.api_key']);
+    expect(res.body?.data[0].value).toBeNull();
+    expect(res.body?.pagination).toEqual({ page: 1, per_page: 10, total: 1, total_pages: 1 });
+    expect((await call('GET', '/api/v1/keys?per_page=0', tokens.read)).status).toBe(400);
+  });
+
+  it('requests executions through the broker and reads them back', async () => {
+    const res = await call('POST', '/api/v1/executions', tokens.run, { action_ref: 'mypack.deploy', parameters: {} });
+    expect(res.status).toBe(202);
+    const id = res.body?.data.id as string;
+    const connection = await amqp.connect(AMQP_URL);
+    const channel = await connection.createChannel();
+    const msg = await channel.get(broker.queue, { noAck: true });
+    await connection.close();
+    expect(msg && JSON.parse(msg.content.toString())).toEqual({ execution_id: Number(id), action_ref: 'mypack.deploy' });
+    const read = await call('GET', `/api/v1/executions/${id}`, tokens.run);
+    expect(read.body?.data).toMatchObject({ id, action_ref: 'mypack.deploy', status: 'requested' });
+    expect((await call('POST', '/api/v1/executions', tokens.run, { action_ref: 'mypack.nope' })).status).toBe(404);
+    expect((await call('GET', '/api/v1/executions/999999', tokens.run)).status).toBe(404);
+    const actions = await call('GET', '/api/v1/actions?pack=mypack', tokens.run);
+    expect(actions.body?.data.map((a: { ref: string }) => a.ref)).toEqual(['mypack.deploy']);
+  });
+
+  it('serves the OpenAPI document and a browsable page, with security headers', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/keys', '/api/v1/keys/{ref}', '/api/v1/executions']));
+    const page = await fetch(`${base}/docs/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('swagger');
+    const res = await call('GET', '/api/v1/packs', tokens.read);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBeTruthy();
+  });
+});
+
+describe('rate limit on authentication failures', () => {
+  it('answers 429 after too many failures from one address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) statuses.push((await call('GET', '/api/v1/keys', `attune_wrong-${i}`)).status);
+    expect(statuses).toContain(429);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+  });
+});
