@@ -2,8 +2,18 @@
  * One JSON schema per route: Fastify validates requests with them, and @fastify/swagger builds the OpenAPI document
  * from the same objects, so the documentation cannot drift from what is enforced.
  */
-const ref = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' } as const;
-const name = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$' } as const;
+const ref = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$',
+} as const;
+const name = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$',
+} as const;
 const id = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
 const secretValue = {
   description: 'A string, or structured JSON (object, array, number, boolean).',
@@ -44,7 +54,10 @@ export const createKeyBody = {
   additionalProperties: false,
   required: ['owner_type', 'name', 'value'],
   properties: {
-    ref: { ...ref, description: 'Unique ref; defaults to system.<name>, <pack ref>.<name> or <action ref>.<name>.' },
+    ref: {
+      ...ref,
+      description: 'Unique ref; defaults to system.<name>, <pack ref>.<name> or <action ref>.<name>.',
+    },
     owner_type: { type: 'string', enum: ['system', 'pack', 'action'] },
     owner_pack: { ...id, description: "The owning pack's id (the seed's form)." },
     owner_pack_ref: { ...ref, description: "The owning pack's ref." },
@@ -73,14 +86,24 @@ export const listKeysQuery = {
     owner_pack: { type: 'string', minLength: 1, maxLength: 255, description: 'Pack id or ref.' },
     owner_action: { type: 'string', minLength: 1, maxLength: 255, description: 'Action id or ref.' },
     page: { type: 'string', pattern: '^[1-9][0-9]{0,8}$', description: '1-based page (default 1).' },
-    per_page: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'Page size, 1–1000 (default 50).' },
+    per_page: {
+      type: 'string',
+      pattern: '^([1-9][0-9]{0,2}|1000)$',
+      description: 'Page size, 1–1000 (default 50).',
+    },
   },
 } as const;
 
 export const getKeyQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { decrypt: { type: 'string', enum: ['true', 'false'], description: 'true: return the plaintext (needs keys:decrypt).' } },
+  properties: {
+    decrypt: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'true: return the plaintext (needs keys:decrypt).',
+    },
+  },
 } as const;
 
 export const createExecutionBody = {

@@ -6,10 +6,10 @@ import {
   EncryptionKeyRequiredError,
   InvalidKeyInputError,
   KeyConflictError,
+  KeyNotFoundError,
   type KeyOwner,
   type KeyRecord,
   type KeyRepository,
-  KeyNotFoundError,
   KeyUndecryptableError,
   OwnerNotFoundError,
   type SecretValue,
@@ -18,7 +18,12 @@ import {
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import * as s from './schemas.js';
 
@@ -62,7 +67,9 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     loggerInstance: deps.logger.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     bodyLimit: deps.maxBodyBytes,
     // No type coercion: a secrets API must not turn null into "" or "1" into 1. Query strings are parsed by hand.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+    },
   });
 
   // The seed's curl example sends JSON without a Content-Type (curl -d defaults to form encoding): accept a JSON body
@@ -78,7 +85,11 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Attune secrets API', version: '1.0.0', description: 'Keys, packs, actions and executions. See docs/api.md.' },
+      info: {
+        title: 'Attune secrets API',
+        version: '1.0.0',
+        description: 'Keys, packs, actions and executions. See docs/api.md.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -94,22 +105,35 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     const now = Date.now();
     const record = failures.get(key);
     if (record && now - record.since < 60_000 && record.count >= limit) {
-      throw new HttpError(429, 'ATTUNE_API_RATE_LIMITED', 'Too many failed authentications from this address; try again in a minute.');
+      throw new HttpError(
+        429,
+        'ATTUNE_API_RATE_LIMITED',
+        'Too many failed authentications from this address; try again in a minute.',
+      );
     }
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const principal = token ? await deps.tokens.verify(token) : null;
     if (!principal) {
       const fresh = !record || now - record.since >= 60_000;
-      failures.set(key, { count: fresh ? 1 : (record?.count ?? 0) + 1, since: fresh ? now : (record?.since ?? now) });
-      throw new HttpError(401, 'ATTUNE_API_UNAUTHENTICATED', token ? 'The bearer token is not valid.' : 'Send Authorization: Bearer <token>.');
+      failures.set(key, {
+        count: fresh ? 1 : (record?.count ?? 0) + 1,
+        since: fresh ? now : (record?.since ?? now),
+      });
+      throw new HttpError(
+        401,
+        'ATTUNE_API_UNAUTHENTICATED',
+        token ? 'The bearer token is not valid.' : 'Send Authorization: Bearer <token>.',
+      );
     }
     req.principal = principal;
   });
 
   app.setErrorHandler((error, req, reply) => sendError(error, req, reply));
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'ATTUNE_API_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.` } });
+    void reply.code(404).send({
+      error: { code: 'ATTUNE_API_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.` },
+    });
   });
 
   const need = (req: FastifyRequest, scope: Scope, hide = false) => {
@@ -118,11 +142,28 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       throw new HttpError(403, 'ATTUNE_API_FORBIDDEN', `This token lacks the ${scope} scope.`);
     }
   };
-  const errors = { 400: s.errorResponse, 401: s.errorResponse, 403: s.errorResponse, 404: s.errorResponse, 409: s.errorResponse, 413: s.errorResponse };
+  const errors = {
+    400: s.errorResponse,
+    401: s.errorResponse,
+    403: s.errorResponse,
+    404: s.errorResponse,
+    409: s.errorResponse,
+    413: s.errorResponse,
+  };
 
   app.post<{ Body: Record<string, unknown> }>(
     '/api/v1/keys',
-    { schema: { tags: ['keys'], summary: 'Create a key (scope keys:write)', body: s.createKeyBody, response: { 201: { type: 'object', properties: { data: s.keyDto, message: { type: 'string' } } }, ...errors } } },
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Create a key (scope keys:write)',
+        body: s.createKeyBody,
+        response: {
+          201: { type: 'object', properties: { data: s.keyDto, message: { type: 'string' } } },
+          ...errors,
+        },
+      },
+    },
     async (req, reply) => {
       need(req, 'keys:write');
       const b = req.body;
@@ -137,9 +178,24 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     },
   );
 
-  app.get<{ Querystring: { owner_type?: 'system' | 'pack' | 'action'; owner_pack?: string; owner_action?: string; page?: string; per_page?: string } }>(
+  app.get<{
+    Querystring: {
+      owner_type?: 'system' | 'pack' | 'action';
+      owner_pack?: string;
+      owner_action?: string;
+      page?: string;
+      per_page?: string;
+    };
+  }>(
     '/api/v1/keys',
-    { schema: { tags: ['keys'], summary: 'List keys, without encrypted values (scope keys:read)', querystring: s.listKeysQuery, response: errors } },
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'List keys, without encrypted values (scope keys:read)',
+        querystring: s.listKeysQuery,
+        response: errors,
+      },
+    },
     async (req) => {
       need(req, 'keys:read');
       const q = req.query;
@@ -152,14 +208,27 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       });
       return {
         data: page.items.map(keyDto),
-        pagination: { page: page.page, per_page: page.perPage, total: page.total, total_pages: Math.ceil(page.total / page.perPage) },
+        pagination: {
+          page: page.page,
+          per_page: page.perPage,
+          total: page.total,
+          total_pages: Math.ceil(page.total / page.perPage),
+        },
       };
     },
   );
 
   app.get<{ Params: { ref: string }; Querystring: { decrypt?: 'true' | 'false' } }>(
     '/api/v1/keys/:ref',
-    { schema: { tags: ['keys'], summary: 'Read a key; ?decrypt=true returns the plaintext (scopes keys:read, keys:decrypt)', params: s.keyRefParams, querystring: s.getKeyQuery, response: { 200: { type: 'object', properties: { data: s.keyDto } }, ...errors } } },
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Read a key; ?decrypt=true returns the plaintext (scopes keys:read, keys:decrypt)',
+        params: s.keyRefParams,
+        querystring: s.getKeyQuery,
+        response: { 200: { type: 'object', properties: { data: s.keyDto } }, ...errors },
+      },
+    },
     async (req) => {
       need(req, 'keys:read', true);
       const decrypt = req.query.decrypt === 'true';
@@ -170,7 +239,18 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
 
   app.put<{ Params: { ref: string }; Body: { value?: SecretValue; encrypted?: boolean } }>(
     '/api/v1/keys/:ref',
-    { schema: { tags: ['keys'], summary: 'Change a key’s value and/or encryption (scope keys:write)', params: s.keyRefParams, body: s.updateKeyBody, response: { 200: { type: 'object', properties: { data: s.keyDto, message: { type: 'string' } } }, ...errors } } },
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Change a key’s value and/or encryption (scope keys:write)',
+        params: s.keyRefParams,
+        body: s.updateKeyBody,
+        response: {
+          200: { type: 'object', properties: { data: s.keyDto, message: { type: 'string' } } },
+          ...errors,
+        },
+      },
+    },
     async (req) => {
       need(req, 'keys:write');
       const record = await deps.keys.update(req.params.ref, req.body);
@@ -180,7 +260,14 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
 
   app.delete<{ Params: { ref: string } }>(
     '/api/v1/keys/:ref',
-    { schema: { tags: ['keys'], summary: 'Delete a key (scope keys:write)', params: s.keyRefParams, response: errors } },
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Delete a key (scope keys:write)',
+        params: s.keyRefParams,
+        response: errors,
+      },
+    },
     async (req, reply) => {
       need(req, 'keys:write');
       await deps.keys.delete(req.params.ref);
@@ -188,28 +275,62 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     },
   );
 
-  app.get('/api/v1/packs', { schema: { tags: ['packs'], summary: 'List packs (any valid token)', response: errors } }, async () => {
-    const packs = await deps.db.prisma.pack.findMany({ orderBy: { ref: 'asc' } });
-    return { data: packs.map((p) => ({ id: p.id, ref: p.ref, label: p.label, version: p.version, description: p.description })) };
-  });
+  app.get(
+    '/api/v1/packs',
+    { schema: { tags: ['packs'], summary: 'List packs (any valid token)', response: errors } },
+    async () => {
+      const packs = await deps.db.prisma.pack.findMany({ orderBy: { ref: 'asc' } });
+      return {
+        data: packs.map((p) => ({
+          id: p.id,
+          ref: p.ref,
+          label: p.label,
+          version: p.version,
+          description: p.description,
+        })),
+      };
+    },
+  );
 
   app.get<{ Querystring: { pack?: string } }>(
     '/api/v1/actions',
-    { schema: { tags: ['packs'], summary: 'List actions, optionally of one pack (any valid token)', querystring: s.listActionsQuery, response: errors } },
+    {
+      schema: {
+        tags: ['packs'],
+        summary: 'List actions, optionally of one pack (any valid token)',
+        querystring: s.listActionsQuery,
+        response: errors,
+      },
+    },
     async (req) => {
       const actions = await deps.db.prisma.action.findMany({
         where: req.query.pack ? { pack: { ref: req.query.pack } } : {},
         orderBy: { ref: 'asc' },
       });
       return {
-        data: actions.map((a) => ({ id: a.id, ref: a.ref, runner_type: a.runnerType, entry_point: a.entryPoint, parameters: a.parameters, timeout: a.timeoutSeconds, secrets: a.expectedSecrets })),
+        data: actions.map((a) => ({
+          id: a.id,
+          ref: a.ref,
+          runner_type: a.runnerType,
+          entry_point: a.entryPoint,
+          parameters: a.parameters,
+          timeout: a.timeoutSeconds,
+          secrets: a.expectedSecrets,
+        })),
       };
     },
   );
 
   app.post<{ Body: { action_ref: string; parameters: Record<string, unknown> } }>(
     '/api/v1/executions',
-    { schema: { tags: ['executions'], summary: 'Request an execution; it is queued for the workers (scope executions:run)', body: s.createExecutionBody, response: errors } },
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Request an execution; it is queued for the workers (scope executions:run)',
+        body: s.createExecutionBody,
+        response: errors,
+      },
+    },
     async (req, reply) => {
       need(req, 'executions:run');
       const id = await requestExecution(deps.db.prisma, req.body.action_ref, req.body.parameters);
@@ -218,17 +339,36 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       } catch {
         await deps.db.prisma.execution.update({
           where: { id },
-          data: { status: 'failed', finishedAt: new Date(), warnings: [{ kind: 'enqueue_failed', message: 'The execution could not be published to the broker.' }] },
+          data: {
+            status: 'failed',
+            finishedAt: new Date(),
+            warnings: [
+              { kind: 'enqueue_failed', message: 'The execution could not be published to the broker.' },
+            ],
+          },
         });
-        throw new HttpError(503, 'ATTUNE_API_BROKER_UNAVAILABLE', `Execution ${id} could not be queued: the broker is unavailable. It was marked failed.`);
+        throw new HttpError(
+          503,
+          'ATTUNE_API_BROKER_UNAVAILABLE',
+          `Execution ${id} could not be queued: the broker is unavailable. It was marked failed.`,
+        );
       }
-      return reply.code(202).send({ data: { id: String(id), action_ref: req.body.action_ref, status: 'requested' } });
+      return reply
+        .code(202)
+        .send({ data: { id: String(id), action_ref: req.body.action_ref, status: 'requested' } });
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/executions/:id',
-    { schema: { tags: ['executions'], summary: 'Read an execution; output and result are masked (scope executions:run)', params: s.executionParams, response: errors } },
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Read an execution; output and result are masked (scope executions:run)',
+        params: s.executionParams,
+        response: errors,
+      },
+    },
     async (req) => {
       need(req, 'executions:run');
       const row = await deps.db.prisma.execution.findUnique({ where: { id: BigInt(req.params.id) } });
@@ -264,17 +404,39 @@ function ownerOf(b: Record<string, unknown>): KeyOwner {
   const extra = (names: string[]) => names.filter((n) => b[n] !== undefined);
   if (type === 'system') {
     const given = extra(['owner_pack', 'owner_pack_ref', 'owner_action', 'owner_action_ref']);
-    if (given.length) throw new HttpError(400, 'ATTUNE_API_INVALID', `A system key has no owner; remove ${given.join(', ')}.`, given[0]);
+    if (given.length)
+      throw new HttpError(
+        400,
+        'ATTUNE_API_INVALID',
+        `A system key has no owner; remove ${given.join(', ')}.`,
+        given[0],
+      );
     return { type };
   }
-  const [idField, refField, other] = type === 'pack' ? ['owner_pack', 'owner_pack_ref', ['owner_action', 'owner_action_ref']] : ['owner_action', 'owner_action_ref', ['owner_pack', 'owner_pack_ref']];
+  const [idField, refField, other] =
+    type === 'pack'
+      ? ['owner_pack', 'owner_pack_ref', ['owner_action', 'owner_action_ref']]
+      : ['owner_action', 'owner_action_ref', ['owner_pack', 'owner_pack_ref']];
   const wrong = extra(other as string[]);
-  if (wrong.length) throw new HttpError(400, 'ATTUNE_API_INVALID', `A ${type} key takes ${idField} or ${refField}, not ${wrong.join(', ')}.`, wrong[0]);
+  if (wrong.length)
+    throw new HttpError(
+      400,
+      'ATTUNE_API_INVALID',
+      `A ${type} key takes ${idField} or ${refField}, not ${wrong.join(', ')}.`,
+      wrong[0],
+    );
   const given = b[idField as string] ?? b[refField as string];
   if (given === undefined || (b[idField as string] !== undefined && b[refField as string] !== undefined)) {
-    throw new HttpError(400, 'ATTUNE_API_INVALID', `A ${type} key needs exactly one of ${idField} (id) or ${refField} (ref).`, idField as string);
+    throw new HttpError(
+      400,
+      'ATTUNE_API_INVALID',
+      `A ${type} key needs exactly one of ${idField} (id) or ${refField} (ref).`,
+      idField as string,
+    );
   }
-  return type === 'pack' ? { type, pack: given as number | string } : { type: 'action', action: given as number | string };
+  return type === 'pack'
+    ? { type, pack: given as number | string }
+    : { type: 'action', action: given as number | string };
 }
 
 function idOrRef(text: string): number | string {
@@ -299,7 +461,12 @@ function keyDto(k: KeyRecord) {
 }
 
 function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): void {
-  const e = error as { validation?: Array<{ instancePath?: string; params?: Record<string, unknown>; message?: string }>; validationContext?: string; statusCode?: number; code?: string };
+  const e = error as {
+    validation?: Array<{ instancePath?: string; params?: Record<string, unknown>; message?: string }>;
+    validationContext?: string;
+    statusCode?: number;
+    code?: string;
+  };
   let status = 500;
   let body: { code: string; message: string; field?: string };
   if (error instanceof HttpError) {
@@ -309,10 +476,18 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
     const first = e.validation[0];
     const path = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
     const field =
-      (first?.params?.missingProperty as string | undefined) ?? (first?.params?.additionalProperty as string | undefined) ?? (path || e.validationContext || 'body');
-    const what = first?.params?.additionalProperty ? 'is not a known field' : (first?.message ?? 'is invalid');
+      (first?.params?.missingProperty as string | undefined) ??
+      (first?.params?.additionalProperty as string | undefined) ??
+      (path || e.validationContext || 'body');
+    const what = first?.params?.additionalProperty
+      ? 'is not a known field'
+      : (first?.message ?? 'is invalid');
     status = 400;
-    body = { code: 'ATTUNE_API_INVALID', message: `${e.validationContext ?? 'body'}: ${field} ${what}`, field };
+    body = {
+      code: 'ATTUNE_API_INVALID',
+      message: `${e.validationContext ?? 'body'}: ${field} ${what}`,
+      field,
+    };
   } else if (error instanceof ValueTooLargeError) {
     status = 413;
     body = { code: error.code, message: error.message, field: 'value' };
@@ -325,7 +500,11 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
   } else if (error instanceof KeyNotFoundError || error instanceof ActionNotFoundError) {
     status = 404;
     body = { code: error.code, message: error.message };
-  } else if (error instanceof OwnerNotFoundError || error instanceof EncryptionKeyRequiredError || error instanceof InvalidParametersError) {
+  } else if (
+    error instanceof OwnerNotFoundError ||
+    error instanceof EncryptionKeyRequiredError ||
+    error instanceof InvalidParametersError
+  ) {
     status = 400;
     body = { code: error.code, message: error.message };
   } else if (error instanceof KeyUndecryptableError) {
@@ -334,7 +513,11 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
   } else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     // Fastify's own client errors: body too large (413), bad JSON (400), unsupported media type (415).
     status = e.statusCode;
-    body = { code: e.code ?? 'ATTUNE_API_BAD_REQUEST', message: status === 413 ? 'The request body is larger than the limit.' : 'The request could not be read.' };
+    body = {
+      code: e.code ?? 'ATTUNE_API_BAD_REQUEST',
+      message:
+        status === 413 ? 'The request body is larger than the limit.' : 'The request could not be read.',
+    };
   } else {
     req.log.error({ err: { name: (error as Error)?.name, code: e.code } }, 'unexpected error');
     body = { code: 'ATTUNE_API_INTERNAL', message: 'Internal error; nothing was changed by this request.' };

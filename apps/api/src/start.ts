@@ -9,11 +9,15 @@ import type { Logger } from 'pino';
 import { buildApi } from './server.js';
 
 /** Opens the database, migrates it, builds the API and listens. `close()` stops it all. */
-export async function startApi(config: WorkerConfig, logger: Logger): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+export async function startApi(
+  config: WorkerConfig,
+  logger: Logger,
+): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const db = await openDatabase(config.database);
   await migrate(db.sql, { logger });
   const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
-  if (!key) logger.warn('no security.encryption_key configured: requests to encrypt or decrypt will be refused');
+  if (!key)
+    logger.warn('no security.encryption_key configured: requests to encrypt or decrypt will be refused');
   const publisher = new ExecutionPublisher(config.broker);
   const app = await buildApi({
     db,

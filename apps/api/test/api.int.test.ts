@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import { DEFAULT_AMQP_URL } from '@attune/config';
@@ -8,15 +8,21 @@ import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { KeyRepository } from '@attune/secrets';
 import amqp from 'amqplib';
-import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../src/server.js';
 
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
 const PREFIX = `attune.apitest.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
-const broker = { url: AMQP_URL, exchange: `${PREFIX}.x`, queue: `${PREFIX}.q`, deadLetterQueue: `${PREFIX}.dead`, reconnectMaxMs: 1000 };
+const broker = {
+  url: AMQP_URL,
+  exchange: `${PREFIX}.x`,
+  queue: `${PREFIX}.q`,
+  deadLetterQueue: `${PREFIX}.dead`,
+  reconnectMaxMs: 1000,
+};
 const key = EncryptionKey.fromPassword('api-test-encryption-key-0123456789abcdef');
 
 let db: TestDatabase;
@@ -29,9 +35,20 @@ const tokens: Record<string, string> = {};
 beforeAll(async () => {
   db = await createTestDatabase();
   // The first pack of this fresh database gets id 1, as the seed's example assumes.
-  const pack = await db.prisma.pack.create({ data: { ref: 'mypack', label: 'My pack', version: '1.0.0', path: '/nonexistent' } });
+  const pack = await db.prisma.pack.create({
+    data: { ref: 'mypack', label: 'My pack', version: '1.0.0', path: '/nonexistent' },
+  });
   expect(pack.id).toBe(1);
-  await db.prisma.action.create({ data: { ref: 'mypack.deploy', packId: pack.id, name: 'deploy', runnerType: 'shell', entryPoint: 'deploy.sh', timeoutSeconds: 30 } });
+  await db.prisma.action.create({
+    data: {
+      ref: 'mypack.deploy',
+      packId: pack.id,
+      name: 'deploy',
+      runnerType: 'shell',
+      entryPoint: 'deploy.sh',
+      timeoutSeconds: 30,
+    },
+  });
   const logger = pino(
     { level: 'info', redact: ['req.headers.authorization'] },
     new Writable({
@@ -83,9 +100,18 @@ async function call(method: string, path: string, token: string | undefined, bod
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+  return {
+    status: res.status,
+    headers: res.headers,
+    // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies of every shape
+    body: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+  };
 }
 const keyCount = () => db.prisma.key.count();
 
@@ -104,17 +130,30 @@ describe('HTTP API', () => {
 "encrypted": true
 }'`;
     // Asynchronously: the server answering it runs in this process.
-    const { stdout: out } = await promisify(execFile)('sh', ['-c', script], { env: { PATH: process.env.PATH, TOKEN: tokens.admin }, encoding: 'utf8' });
+    const { stdout: out } = await promisify(execFile)('sh', ['-c', script], {
+      env: { PATH: process.env.PATH, TOKEN: tokens.admin },
+      encoding: 'utf8',
+    });
     const [json, status] = [out.slice(0, out.lastIndexOf('\n')), out.slice(out.lastIndexOf('\n') + 1)];
     expect(status).toBe('201');
     const body = JSON.parse(json);
-    expect(body.data).toMatchObject({ ref: 'mypack.api_key', owner_type: 'pack', owner_pack: 1, name: 'api_key', env_name: 'SECRET_API_KEY', encrypted: true, value: null });
+    expect(body.data).toMatchObject({
+      ref: 'mypack.api_key',
+      owner_type: 'pack',
+      owner_pack: 1,
+      name: 'api_key',
+      env_name: 'SECRET_API_KEY',
+      encrypted: true,
+      value: null,
+    });
     expect(body.data.encryption_key_hash).toBe(key.keyHash);
     expect(json).not.toContain('sk_live_abc123');
   });
 
   it('stores the value encrypted and returns plaintext only with ?decrypt=true and the decrypt scope', async () => {
-    const row = (await db.sql.query<{ value: string }>("SELECT value FROM attune.key WHERE ref = 'mypack.api_key'"))[0];
+    const row = (
+      await db.sql.query<{ value: string }>("SELECT value FROM attune.key WHERE ref = 'mypack.api_key'")
+    )[0];
     expect(row?.value.startsWith('v1:')).toBe(true);
     expect((await call('GET', '/api/v1/keys/mypack.api_key', tokens.read)).body?.data.value).toBeNull();
     const denied = await call('GET', '/api/v1/keys/mypack.api_key?decrypt=true', tokens.read);
@@ -136,7 +175,14 @@ describe('HTTP API', () => {
       ['read cannot write', tokens.read, 'POST', '/api/v1/keys', body, 403],
       ['write cannot list', tokens.write, 'GET', '/api/v1/keys', undefined, 403],
       ['write cannot see a key', tokens.write, 'GET', '/api/v1/keys/mypack.api_key', undefined, 404],
-      ['decrypt alone cannot see a key', tokens.decryptOnly, 'GET', '/api/v1/keys/mypack.api_key?decrypt=true', undefined, 404],
+      [
+        'decrypt alone cannot see a key',
+        tokens.decryptOnly,
+        'GET',
+        '/api/v1/keys/mypack.api_key?decrypt=true',
+        undefined,
+        404,
+      ],
       ['run cannot read keys', tokens.run, 'GET', '/api/v1/keys/mypack.api_key', undefined, 404],
       ['run cannot delete keys', tokens.run, 'DELETE', '/api/v1/keys/mypack.api_key', undefined, 403],
       ['read cannot run', tokens.read, 'POST', '/api/v1/executions', { action_ref: 'mypack.deploy' }, 403],
@@ -156,7 +202,11 @@ describe('HTTP API', () => {
     const bad: Array<[unknown, number, string | undefined]> = [
       [{}, 400, 'owner_type'],
       [{ owner_type: 'pack', name: 'x', value: 'v' }, 400, 'owner_pack'],
-      [{ owner_type: 'pack', owner_pack: 1, owner_pack_ref: 'mypack', name: 'x', value: 'v' }, 400, 'owner_pack'],
+      [
+        { owner_type: 'pack', owner_pack: 1, owner_pack_ref: 'mypack', name: 'x', value: 'v' },
+        400,
+        'owner_pack',
+      ],
       [{ owner_type: 'system', owner_pack: 1, name: 'x', value: 'v' }, 400, 'owner_pack'],
       [{ owner_type: 'galaxy', name: 'x', value: 'v' }, 400, 'owner_type'],
       [{ owner_type: 'system', name: 'has space', value: 'v' }, 400, 'name'],
@@ -200,7 +250,11 @@ describe('HTTP API', () => {
   });
 
   it('updates (re-encrypting) and deletes', async () => {
-    const created = await call('POST', '/api/v1/keys', tokens.admin, { owner_type: 'system', name: 'rotate_me', value: 'one' });
+    const created = await call('POST', '/api/v1/keys', tokens.admin, {
+      owner_type: 'system',
+      name: 'rotate_me',
+      value: 'one',
+    });
     expect(created.status).toBe(201);
     expect(created.body?.data.value).toBe('one');
     const enc = await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, { encrypted: true });
@@ -208,7 +262,9 @@ describe('HTTP API', () => {
     expect(enc.body?.data).toMatchObject({ encrypted: true, value: null });
     const changed = await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, { value: { a: 1 } });
     expect(changed.status).toBe(200);
-    expect((await call('GET', '/api/v1/keys/system.rotate_me?decrypt=true', tokens.admin)).body?.data.value).toEqual({ a: 1 });
+    expect(
+      (await call('GET', '/api/v1/keys/system.rotate_me?decrypt=true', tokens.admin)).body?.data.value,
+    ).toEqual({ a: 1 });
     expect((await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, {})).status).toBe(400);
     expect((await call('DELETE', '/api/v1/keys/system.rotate_me', tokens.write)).status).toBe(204);
     expect((await call('GET', '/api/v1/keys/system.rotate_me', tokens.admin)).status).toBe(404);
@@ -225,26 +281,39 @@ describe('HTTP API', () => {
   });
 
   it('requests executions through the broker and reads them back', async () => {
-    const res = await call('POST', '/api/v1/executions', tokens.run, { action_ref: 'mypack.deploy', parameters: {} });
+    const res = await call('POST', '/api/v1/executions', tokens.run, {
+      action_ref: 'mypack.deploy',
+      parameters: {},
+    });
     expect(res.status).toBe(202);
     const id = res.body?.data.id as string;
     const connection = await amqp.connect(AMQP_URL);
     const channel = await connection.createChannel();
     const msg = await channel.get(broker.queue, { noAck: true });
     await connection.close();
-    expect(msg && JSON.parse(msg.content.toString())).toEqual({ execution_id: Number(id), action_ref: 'mypack.deploy' });
+    expect(msg && JSON.parse(msg.content.toString())).toEqual({
+      execution_id: Number(id),
+      action_ref: 'mypack.deploy',
+    });
     const read = await call('GET', `/api/v1/executions/${id}`, tokens.run);
     expect(read.body?.data).toMatchObject({ id, action_ref: 'mypack.deploy', status: 'requested' });
-    expect((await call('POST', '/api/v1/executions', tokens.run, { action_ref: 'mypack.nope' })).status).toBe(404);
+    expect((await call('POST', '/api/v1/executions', tokens.run, { action_ref: 'mypack.nope' })).status).toBe(
+      404,
+    );
     expect((await call('GET', '/api/v1/executions/999999', tokens.run)).status).toBe(404);
     const actions = await call('GET', '/api/v1/actions?pack=mypack', tokens.run);
     expect(actions.body?.data.map((a: { ref: string }) => a.ref)).toEqual(['mypack.deploy']);
   });
 
   it('serves the OpenAPI document and a browsable page, with security headers', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/keys', '/api/v1/keys/{ref}', '/api/v1/executions']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/keys', '/api/v1/keys/{ref}', '/api/v1/executions']),
+    );
     const page = await fetch(`${base}/docs/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger');
@@ -257,7 +326,8 @@ describe('HTTP API', () => {
 describe('rate limit on authentication failures', () => {
   it('answers 429 after too many failures from one address', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 60; i++) statuses.push((await call('GET', '/api/v1/keys', `attune_wrong-${i}`)).status);
+    for (let i = 0; i < 60; i++)
+      statuses.push((await call('GET', '/api/v1/keys', `attune_wrong-${i}`)).status);
     expect(statuses).toContain(429);
     expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
   });

@@ -145,8 +145,14 @@ function printOutcome(o: ExecutionOutcome): void {
   for (const w of o.warnings) out(`    [${w.kind}] ${w.message}`);
 }
 
-main().catch((error: unknown) => {
-  const e = error as { message?: string; code?: string };
-  process.stderr.write(`demo failed: ${e?.message ?? String(error)}${e?.code ? ` [${e.code}]` : ''}\n`);
-  process.exitCode = 1;
-});
+/** Runs the demo; returns the exit code (0 done, 1 failed with the reason on stderr). */
+export async function runDemo(): Promise<number> {
+  try {
+    await main();
+    return 0;
+  } catch (error) {
+    const e = error as { message?: string; code?: string };
+    process.stderr.write(`demo failed: ${e?.message ?? String(error)}${e?.code ? ` [${e.code}]` : ''}\n`);
+    return 1;
+  }
+}

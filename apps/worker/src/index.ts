@@ -4,6 +4,8 @@
  */
 
 export { buildChildEnv, type ExecutionContextEnv } from './child-env.js';
+export { main as workerCli } from './cli.js';
+export { runDemo } from './demo.js';
 export {
   ActionExecutor,
   type ActionExecutorOptions,

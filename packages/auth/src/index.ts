@@ -66,15 +66,23 @@ export class TokenStore {
     }
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (scopes.length === 0 || unknown.length > 0) {
-      throw new TokenError('ATTUNE_AUTH_INVALID', `Scopes must be one or more of ${SCOPES.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}.`);
+      throw new TokenError(
+        'ATTUNE_AUTH_INVALID',
+        `Scopes must be one or more of ${SCOPES.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}.`,
+      );
     }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     try {
-      const row = await this.#prisma.apiToken.create({ data: { name, tokenHash: hashToken(token), scopes: [...new Set(scopes)] } });
+      const row = await this.#prisma.apiToken.create({
+        data: { name, tokenHash: hashToken(token), scopes: [...new Set(scopes)] },
+      });
       return { token, record: toRecord(row) };
     } catch (error) {
       if ((error as { code?: string }).code === 'P2002') {
-        throw new TokenError('ATTUNE_AUTH_CONFLICT', `An active token named '${name}' exists; revoke it first or pick another name.`);
+        throw new TokenError(
+          'ATTUNE_AUTH_CONFLICT',
+          `An active token named '${name}' exists; revoke it first or pick another name.`,
+        );
       }
       throw error;
     }
@@ -87,10 +95,13 @@ export class TokenStore {
 
   /** Revokes the active token with this name (or id). */
   async revoke(nameOrId: string | number): Promise<TokenRecord> {
-    const where = typeof nameOrId === 'number' ? { id: nameOrId, revokedAt: null } : { name: nameOrId, revokedAt: null };
+    const where =
+      typeof nameOrId === 'number' ? { id: nameOrId, revokedAt: null } : { name: nameOrId, revokedAt: null };
     const row = await this.#prisma.apiToken.findFirst({ where });
     if (!row) throw new TokenError('ATTUNE_AUTH_NOT_FOUND', `No active token '${nameOrId}'.`);
-    return toRecord(await this.#prisma.apiToken.update({ where: { id: row.id }, data: { revokedAt: new Date() } }));
+    return toRecord(
+      await this.#prisma.apiToken.update({ where: { id: row.id }, data: { revokedAt: new Date() } }),
+    );
   }
 
   /** The principal of a presented token, or null when it is malformed, unknown or revoked. */
@@ -101,11 +112,27 @@ export class TokenStore {
     if (!row || row.revokedAt) return null;
     // The lookup was by hash; compare again in constant time so no code path depends on partial matches.
     if (!timingSafeEqual(Buffer.from(row.tokenHash, 'hex'), Buffer.from(hash, 'hex'))) return null;
-    void this.#prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+    void this.#prisma.apiToken
+      .update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
+      .catch(() => undefined);
     return { tokenId: row.id, name: row.name, scopes: new Set(row.scopes as Scope[]) };
   }
 }
 
-function toRecord(row: { id: number; name: string; scopes: string[]; created: Date; lastUsedAt: Date | null; revokedAt: Date | null }): TokenRecord {
-  return { id: row.id, name: row.name, scopes: row.scopes as Scope[], created: row.created, lastUsedAt: row.lastUsedAt, revokedAt: row.revokedAt };
+function toRecord(row: {
+  id: number;
+  name: string;
+  scopes: string[];
+  created: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}): TokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes as Scope[],
+    created: row.created,
+    lastUsedAt: row.lastUsedAt,
+    revokedAt: row.revokedAt,
+  };
 }

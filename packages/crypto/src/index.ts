@@ -2,6 +2,8 @@
  * `@attune/crypto`: AES-256-GCM encryption of Attune secrets. Depends on `node:` modules only.
  * Formats and the key hash are specified in docs/encryption.md.
  */
+
+export { main as cryptoCli } from './cli.js';
 export {
   KEY_LENGTH,
   MIN_PASSWORD_LENGTH,

@@ -68,7 +68,12 @@ describe('migration applier', () => {
     const tables = await db.sql.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'attune' ORDER BY 1",
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['action', 'execution', 'key', 'pack', 'worker']);
+    // Every table the migration files create exists, and nothing else.
+    const declared = migrations
+      .flatMap((m) => [...m.sql.matchAll(/CREATE TABLE "attune"\."(\w+)"/g)].map((x) => x[1] as string))
+      .sort();
+    expect(declared).toEqual(expect.arrayContaining(['action', 'execution', 'key', 'pack']));
+    expect(tables.map((t) => t.table_name)).toEqual(declared);
   });
 
   it('is idempotent', async () => {

@@ -1,5 +1,10 @@
 import { AuthenticationFailedError, type EncryptionKey, MalformedCiphertextError } from '@attune/crypto';
-import { EncryptionKeyRequiredError, InvalidKeyInputError, KeyUndecryptableError, ValueTooLargeError } from './errors.js';
+import {
+  EncryptionKeyRequiredError,
+  InvalidKeyInputError,
+  KeyUndecryptableError,
+  ValueTooLargeError,
+} from './errors.js';
 
 /** A secret's value: a string, or structured JSON (object, array, number, boolean) as the reference allows. */
 export type SecretValue = string | number | boolean | SecretValue[] | { [key: string]: SecretValue };

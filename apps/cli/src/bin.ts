@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { main } from './cli.js';
+
+main(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+}).then(
+  (code) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 100).unref();
+  },
+  (error: unknown) => {
+    const e = error as { name?: string; code?: string; message?: string };
+    process.stderr.write(
+      `attune: ${e?.code ? `${e.message} [${e.code}]` : `internal error (${e?.name ?? 'unknown'})`}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

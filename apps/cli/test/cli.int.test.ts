@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import amqp from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
+const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+const PREFIX = `attune.clitest.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+const KEY = 'cli-test-encryption-key-0123456789abcdef';
+let db: TestDatabase;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    DATABASE_URL: db.url as string,
+    AMQP_URL,
+    ATTUNE__SECURITY__ENCRYPTION_KEY: KEY,
+    ATTUNE__BROKER__EXCHANGE: `${PREFIX}.x`,
+    ATTUNE__BROKER__QUEUE: `${PREFIX}.q`,
+    ATTUNE__BROKER__DEAD_LETTER_QUEUE: `${PREFIX}.dead`,
+    ATTUNE__WORKER__HTTP_PORT: '-1',
+    ATTUNE__WORKER__ID: 'cli-test-worker',
+  };
+});
+
+afterAll(async () => {
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  for (const q of [`${PREFIX}.q`, `${PREFIX}.dead`]) await channel.deleteQueue(q).catch(() => undefined);
+  await channel.deleteExchange(`${PREFIX}.x`).catch(() => undefined);
+  await connection.close();
+  await db?.drop();
+});
+
+/** Runs `attune …` as a user would: a process, stdin, stdout, stderr, exit code. */
+function attune(args: string[], input = '', extraEnv: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.stdin.end(input);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('attune CLI', () => {
+  it('explains itself', async () => {
+    const help = await attune(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('key set|get|list|delete');
+    const keyHelp = await attune(['key', '--help']);
+    expect(keyHelp.stdout).toContain("printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key");
+    expect((await attune(['frobnicate'])).code).toBe(2);
+  });
+
+  it('migrates and registers a pack, reporting changes', async () => {
+    expect((await attune(['db', 'migrate'])).code).toBe(0);
+    const first = await attune(['pack', 'register', EXAMPLES, '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).actions.created.sort()).toEqual(['examples.check', 'examples.report']);
+    const again = await attune(['pack', 'register', EXAMPLES]);
+    expect(again.stdout).toContain('pack examples: unchanged');
+    const bad = await attune(['pack', 'register', '/no/such/pack']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('no such folder');
+  });
+
+  it('sets, reads, lists and deletes keys, with values only on stdin', async () => {
+    const set = await attune(['key', 'set', '--pack', 'examples', 'api_key', '--json'], 'sk_live_abc123\n');
+    expect(set.code).toBe(0);
+    const created = JSON.parse(set.stdout);
+    expect(created).toMatchObject({
+      ref: 'examples.api_key',
+      encrypted: true,
+      value: null,
+      envName: 'SECRET_API_KEY',
+    });
+    expect(set.stdout + set.stderr).not.toContain('sk_live_abc123');
+    const get = await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json']);
+    expect(JSON.parse(get.stdout).value).toBe('sk_live_abc123');
+    const hidden = await attune(['key', 'get', 'examples.api_key']);
+    expect(hidden.stdout).not.toContain('sk_live_abc123');
+    await attune(['key', 'set', '--system', 'settings', '--value-json', '--plain'], '{"retries":3}');
+    const list = await attune(['key', 'list', '--json']);
+    expect(
+      JSON.parse(list.stdout)
+        .items.map((k: { ref: string }) => k.ref)
+        .sort(),
+    ).toEqual(['examples.api_key', 'system.settings']);
+    const table = await attune(['key', 'list', '--owner-type', 'system']);
+    expect(table.stdout).toMatch(/REF\s+ENV VAR\s+OWNER\s+ENCRYPTED\s+UPDATED/);
+    expect(table.stdout).toContain('SECRET_SETTINGS');
+    // replacing a value
+    await attune(['key', 'set', '--pack', 'examples', 'api_key'], 'sk_live_rotated');
+    expect(
+      JSON.parse((await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json'])).stdout).value,
+    ).toBe('sk_live_rotated');
+    expect((await attune(['key', 'delete', 'system.settings'])).code).toBe(0);
+    expect((await attune(['key', 'get', 'system.settings'])).code).toBe(3);
+  });
+
+  it('uses exit codes that mean something, and never takes a value from argv', async () => {
+    const argv = await attune(['key', 'set', '--system', 'token', 'sk_in_argv']);
+    expect(argv.code).toBe(2);
+    expect(argv.stderr).toContain('never argv');
+    const collision = await attune(
+      ['key', 'set', '--pack', 'examples', 'api-key', '--ref', 'examples.other'],
+      'v',
+    );
+    expect(collision.code).toBe(4);
+    expect(collision.stderr).toContain('maps to the same env var SECRET_API_KEY');
+    const noKey = await attune(['key', 'set', '--system', 'needs_key'], 'v', {
+      ATTUNE__SECURITY__ENCRYPTION_KEY: '',
+    });
+    expect(noKey.code).not.toBe(0);
+    const badName = await attune(['key', 'set', '--system', 'bad name'], 'v');
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toContain('contains a space');
+    const badConfig = await attune(['key', 'list'], '', { ATTUNE__WORKER__CONCURRENCY: 'many' });
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr).toContain('Configuration worker.concurrency');
+  });
+
+  it('creates, lists and revokes API tokens, showing each token once', async () => {
+    const created = await attune(['token', 'create', 'ci', '--scopes', 'keys:read,executions:run', '--json']);
+    expect(created.code).toBe(0);
+    const { token } = JSON.parse(created.stdout);
+    expect(token).toMatch(/^attune_[A-Za-z0-9_-]{43}$/);
+    const list = await attune(['token', 'list']);
+    expect(list.stdout).toContain('ci');
+    expect(list.stdout).not.toContain(token);
+    const rows = await db.sql.query<Record<string, unknown>>('SELECT * FROM attune.api_token');
+    expect(JSON.stringify(rows)).not.toContain(token);
+    expect((await attune(['token', 'create', 'ci', '--scopes', 'admin'])).code).toBe(4);
+    expect((await attune(['token', 'create', 'x', '--scopes', 'root'])).stderr).toContain('unknown: root');
+    expect((await attune(['token', 'revoke', 'ci'])).code).toBe(0);
+    expect((await attune(['token', 'revoke', 'ci'])).code).toBe(3);
+  });
+
+  it('runs an action through a worker and waits for it', async () => {
+    const worker = spawn(process.execPath, [BIN, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    worker.stdout.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
+    try {
+      for (let i = 0; i < 100 && !log.includes('consuming executions'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const run = await attune([
+        'run',
+        'examples.check',
+        '--params',
+        '{"host":"db1"}',
+        '--wait',
+        '--timeout',
+        '60',
+      ]);
+      expect(run.code).toBe(0);
+      const outcome = JSON.parse(run.stdout);
+      expect(outcome).toMatchObject({
+        status: 'succeeded',
+        actionRef: 'examples.check',
+        workerId: 'cli-test-worker',
+      });
+      expect(outcome.stdout).toContain('parameters: {"host":"db1"}');
+      expect(outcome.stdout).not.toContain('sk_live_rotated');
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+    }
+  });
+});
