@@ -1,7 +1,12 @@
 import { hasScope, type Principal, type Scope, type TokenStore } from '@attune/auth';
 import type { ExecutionMessage } from '@attune/broker';
 import type { Database } from '@attune/db';
-import { ActionNotFoundError, InvalidParametersError, requestExecution } from '@attune/registry';
+import {
+  ActionNotFoundError,
+  EnqueueFailedError,
+  enqueueExecution,
+  InvalidParametersError,
+} from '@attune/registry';
 import {
   EncryptionKeyRequiredError,
   InvalidKeyInputError,
@@ -333,26 +338,12 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     },
     async (req, reply) => {
       need(req, 'executions:run');
-      const id = await requestExecution(deps.db.prisma, req.body.action_ref, req.body.parameters);
-      try {
-        await deps.publish({ execution_id: Number(id), action_ref: req.body.action_ref });
-      } catch {
-        await deps.db.prisma.execution.update({
-          where: { id },
-          data: {
-            status: 'failed',
-            finishedAt: new Date(),
-            warnings: [
-              { kind: 'enqueue_failed', message: 'The execution could not be published to the broker.' },
-            ],
-          },
-        });
-        throw new HttpError(
-          503,
-          'ATTUNE_API_BROKER_UNAVAILABLE',
-          `Execution ${id} could not be queued: the broker is unavailable. It was marked failed.`,
-        );
-      }
+      const id = await enqueueExecution(
+        deps.db.prisma,
+        deps.publish,
+        req.body.action_ref,
+        req.body.parameters,
+      );
       return reply
         .code(202)
         .send({ data: { id: String(id), action_ref: req.body.action_ref, status: 'requested' } });
@@ -506,6 +497,9 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
     error instanceof InvalidParametersError
   ) {
     status = 400;
+    body = { code: error.code, message: error.message };
+  } else if (error instanceof EnqueueFailedError) {
+    status = 503;
     body = { code: error.code, message: error.message };
   } else if (error instanceof KeyUndecryptableError) {
     status = 409;

@@ -7,12 +7,10 @@ import { ExecutionPublisher } from '@attune/broker';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '@attune/config';
 import { EncryptionKey } from '@attune/crypto';
 import { type Database, migrate, openDatabase } from '@attune/db';
-import { registerPack, requestExecution } from '@attune/registry';
-import { SecretResolver } from '@attune/secrets';
+import { enqueueExecution, registerPack } from '@attune/registry';
 import { type Logger, pino } from 'pino';
-import { ActionExecutor } from './executor.js';
+import { createExecutor } from './executor.js';
 import { createLogger } from './logger.js';
-import { DirectSpawner, HelperSpawner } from './spawner.js';
 import { WorkerIdInUseError, WorkerService } from './worker-service.js';
 
 const USAGE = `Usage: attune-worker <command> [options]
@@ -88,14 +86,11 @@ async function startService(config: WorkerConfig, db: Database, logger: Logger):
   if (!config.encryptionKey)
     logger.warn('no security.encryption_key configured: encrypted secrets will be skipped with warnings');
   const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
-  const spawner =
-    config.spawner === 'helper' ? new HelperSpawner({ path: process.env.PATH }) : new DirectSpawner();
-  const executor = new ActionExecutor({
-    db,
-    resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
-    spawner,
-    logger,
+  const { executor, spawner } = createExecutor({
     config,
+    db,
+    encryptionKey: key,
+    logger,
     parentEnv: process.env,
   });
   const service = new WorkerService({ config, db, executor, logger });
@@ -131,25 +126,10 @@ async function runOnce(config: WorkerConfig, db: Database, args: ParsedArgs): Pr
     }
   }
   const actionRef = args.target as string;
-  const id = await requestExecution(db.prisma, actionRef, params);
   const publisher = new ExecutionPublisher(config.broker);
+  let id: bigint;
   try {
-    await publisher.publish({ execution_id: Number(id), action_ref: actionRef });
-  } catch (error) {
-    // Nothing will run it: say so on the record instead of leaving it 'requested' forever.
-    await db.prisma.execution.update({
-      where: { id },
-      data: {
-        status: 'failed',
-        finishedAt: new Date(),
-        warnings: [
-          { kind: 'enqueue_failed', message: 'The execution could not be published to the broker.' },
-        ],
-      },
-    });
-    throw Object.assign(new Error(`Execution ${id} could not be published: ${(error as Error).message}`), {
-      code: 'ATTUNE_ENQUEUE_FAILED',
-    });
+    id = await enqueueExecution(db.prisma, (message) => publisher.publish(message), actionRef, params);
   } finally {
     await publisher.close();
   }
@@ -160,8 +140,14 @@ async function runOnce(config: WorkerConfig, db: Database, args: ParsedArgs): Pr
     return 0;
   }
   const deadline = Date.now() + (args.timeoutSeconds ?? 600) * 1000;
+  let shown = '';
   while (Date.now() < deadline) {
     const row = await db.prisma.execution.findUniqueOrThrow({ where: { id } });
+    if (process.stderr.isTTY && row.status !== shown) {
+      // Progress for a person at a terminal; scripts read the JSON on stdout.
+      shown = row.status;
+      process.stderr.write(`execution ${id}: ${row.status}${row.workerId ? ` on ${row.workerId}` : ''}\n`);
+    }
     if (TERMINAL.has(row.status)) {
       const { id: _, actionId: __, ...rest } = row;
       process.stdout.write(`${JSON.stringify({ execution_id: String(id), ...rest }, null, 2)}\n`);

@@ -10,11 +10,10 @@ import { loadWorkerConfig } from '@attune/config';
 import { EncryptionKey, generatePassword } from '@attune/crypto';
 import { migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
-import { KeyNotFoundError, type KeyOwner, KeyRepository, SecretResolver } from '@attune/secrets';
+import { KeyNotFoundError, type KeyOwner, KeyRepository } from '@attune/secrets';
 import { pino } from 'pino';
-import { ActionExecutor, type ExecutionOutcome } from './executor.js';
+import { createExecutor, type ExecutionOutcome } from './executor.js';
 import { REDACT_PATHS } from './logger.js';
-import { DirectSpawner, HelperSpawner } from './spawner.js';
 
 const out = (...lines: string[]) => process.stdout.write(`${(lines.length ? lines : ['']).join('\n')}\n`);
 const PACK_DIR = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
@@ -60,7 +59,13 @@ async function main(): Promise<void> {
   );
 
   const db = await openDatabase(config.database);
-  const spawner = config.spawner === 'helper' ? new HelperSpawner() : new DirectSpawner();
+  const { executor, spawner } = createExecutor({
+    config,
+    db,
+    encryptionKey: key,
+    logger,
+    parentEnv: process.env,
+  });
   try {
     const where =
       config.database.kind === 'postgres'
@@ -86,14 +91,6 @@ async function main(): Promise<void> {
       out(`  ${record.ref.padEnd(32)} ${record.envName.padEnd(20)} ${s.label}`);
     }
 
-    const executor = new ActionExecutor({
-      db,
-      resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
-      spawner,
-      logger,
-      config,
-      parentEnv: process.env,
-    });
     for (const [actionRef, params] of [
       ['examples.report', { target: 'billing' }],
       ['examples.check', {}],

@@ -2,14 +2,21 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { WorkerConfig } from '@attune/config';
+import type { EncryptionKey } from '@attune/crypto';
 import type { Database } from '@attune/db';
 import { resolveEntryPoint } from '@attune/registry';
-import { envVarName, prepareSecretEnv, type ResolvedSecret, type SecretResolver } from '@attune/secrets';
+import { envVarName, prepareSecretEnv, type ResolvedSecret, SecretResolver } from '@attune/secrets';
 import type { Logger } from 'pino';
 import { buildChildEnv } from './child-env.js';
 import { SecretMasker } from './masker.js';
 import { OutputCapture } from './output-capture.js';
-import { type ProcessExit, type ProcessSpawner, SpawnFailedError } from './spawner.js';
+import {
+  DirectSpawner,
+  HelperSpawner,
+  type ProcessExit,
+  type ProcessSpawner,
+  SpawnFailedError,
+} from './spawner.js';
 
 /** Terminal states an execution can end in here. */
 export type TerminalStatus = 'succeeded' | 'failed' | 'timeout' | 'cancelled';
@@ -424,4 +431,29 @@ function errorSummary(error: unknown): { name: string; code?: string } {
   // Class and code only: an error's message may quote data.
   const e = error as { name?: string; code?: unknown };
   return { name: e?.name ?? 'Error', ...(typeof e?.code === 'string' ? { code: e.code } : {}) };
+}
+
+/**
+ * Wires an executor as the worker runs it: the configured spawner and a resolver with the configured key. The
+ * caller closes the returned spawner when done.
+ */
+export function createExecutor(options: {
+  config: WorkerConfig;
+  db: Database;
+  encryptionKey: EncryptionKey | undefined;
+  logger: Logger;
+  parentEnv: Readonly<Record<string, string | undefined>>;
+}): { executor: ActionExecutor; spawner: ProcessSpawner } {
+  const { config, db, logger } = options;
+  const spawner =
+    config.spawner === 'helper' ? new HelperSpawner({ path: options.parentEnv.PATH }) : new DirectSpawner();
+  const executor = new ActionExecutor({
+    db,
+    resolver: new SecretResolver({ sql: db.sql, encryptionKey: options.encryptionKey, logger }),
+    spawner,
+    logger,
+    config,
+    parentEnv: options.parentEnv,
+  });
+  return { executor, spawner };
 }

@@ -10,6 +10,7 @@ export {
   ActionExecutor,
   type ActionExecutorOptions,
   ActionUnavailableError,
+  createExecutor,
   type ExecutionContext,
   type ExecutionOutcome,
   type ExecutionWarning,

@@ -63,3 +63,52 @@ export async function requestExecution(
   });
   return execution.id;
 }
+
+/** What {@link enqueueExecution} publishes: the reference implementation's message shape. */
+export interface ExecutionRequestMessage {
+  readonly execution_id: number;
+  readonly action_ref: string;
+}
+
+/** The execution was created but could not be handed to the broker; it was marked `failed`. */
+export class EnqueueFailedError extends Error {
+  readonly code = 'ATTUNE_REGISTRY_ENQUEUE_FAILED';
+  /** The execution, now `failed`. */
+  readonly executionId: bigint;
+
+  constructor(executionId: bigint) {
+    super(`Execution ${executionId} could not be queued: the broker is unavailable. It was marked failed.`);
+    this.name = 'EnqueueFailedError';
+    this.executionId = executionId;
+  }
+}
+
+/**
+ * Creates an execution ({@link requestExecution}) and publishes it. If publishing fails, the execution is marked
+ * `failed` with an `enqueue_failed` warning instead of waiting forever in `requested`.
+ * @throws {ActionNotFoundError} {@link InvalidParametersError} {@link EnqueueFailedError}
+ */
+export async function enqueueExecution(
+  prisma: PrismaClient,
+  publish: (message: ExecutionRequestMessage) => Promise<void>,
+  actionRef: string,
+  parameters: unknown = {},
+): Promise<bigint> {
+  const id = await requestExecution(prisma, actionRef, parameters);
+  try {
+    await publish({ execution_id: Number(id), action_ref: actionRef });
+  } catch {
+    await prisma.execution.update({
+      where: { id },
+      data: {
+        status: 'failed',
+        finishedAt: new Date(),
+        warnings: [
+          { kind: 'enqueue_failed', message: 'The execution could not be published to the broker.' },
+        ],
+      },
+    });
+    throw new EnqueueFailedError(id);
+  }
+  return id;
+}

@@ -10,7 +10,13 @@ export {
   RegistryError,
   RegistryErrorCode,
 } from './errors.js';
-export { requestExecution, resolveParameters } from './execution-requests.js';
+export {
+  EnqueueFailedError,
+  type ExecutionRequestMessage,
+  enqueueExecution,
+  requestExecution,
+  resolveParameters,
+} from './execution-requests.js';
 export {
   type ActionDefinition,
   loadPack,
