@@ -77,6 +77,14 @@ async function ensureTemplate(serverUrl: string): Promise<string> {
         await db.close();
       }
       await admin.query(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
+      // Templates of earlier migration sets are dead weight now; drop those nobody is connected to.
+      const { rows: stale } = await admin.query<{ datname: string }>(
+        `SELECT datname FROM pg_database d WHERE datname LIKE 'attune\\_tpl\\_%' AND datname <> $1
+           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
+        [template],
+      );
+      for (const { datname } of stale)
+        await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
     } finally {
       await admin.query('SELECT pg_advisory_unlock(727073690)');
     }
