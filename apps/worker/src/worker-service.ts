@@ -37,6 +37,8 @@ export class WorkerService {
   readonly #executor: ActionExecutor;
   readonly #logger: Logger;
   readonly #inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Executions whose run failed on the database after a possible claim; settled by the next heartbeat. */
+  readonly #unsettled = new Set<string>();
   #connection: ChannelModel | undefined;
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
@@ -188,6 +190,20 @@ export class WorkerService {
         [this.#config.workerId],
         'attune_worker_heartbeat',
       );
+      const unsettled = [...this.#unsettled].filter((id) => !this.#inFlight.has(id));
+      if (unsettled.length > 0) {
+        // Claimed here, then the database failed before the outcome was stored: the outcome is unknown.
+        const rows = await this.#db.sql.query<{ id: string }>(
+          `UPDATE "attune"."execution" SET status = 'abandoned', finished_at = now(),
+             warnings = warnings || jsonb_build_array(jsonb_build_object('kind', 'worker_lost',
+               'message', 'The database failed while this execution ran; its outcome is unknown.'))
+           WHERE id = ANY($1::bigint[]) AND status = 'running' AND worker_id = $2 RETURNING id::text AS id`,
+          [unsettled, this.#config.workerId],
+        );
+        for (const id of unsettled) this.#unsettled.delete(id);
+        for (const row of rows)
+          this.#logger.warn({ executionId: row.id }, 'execution abandoned: its outcome could not be stored');
+      }
     } catch (error) {
       this.#logger.warn({ err: { name: (error as Error).name } }, 'heartbeat could not reach the database');
     }
@@ -277,6 +293,8 @@ export class WorkerService {
     const done = (async () => {
       try {
         const outcome = await this.#executor.execute(id, { signal: abort.signal });
+        // Claimed and stored this time: an earlier failed attempt had not claimed it after all.
+        if (outcome) this.#unsettled.delete(id);
         if (!outcome) {
           const [row] = await this.#db.sql.query<{ status: string }>(
             `SELECT status FROM "attune"."execution" WHERE id = $1`,
@@ -291,8 +309,10 @@ export class WorkerService {
         // Only now is the terminal state stored (or known to be someone else's): acknowledge.
         safely(() => channel.ack(msg));
       } catch (error) {
-        // The database failed mid-way. Requeue after a pause (no tight redelivery loop while it is down): if the
-        // claim had happened, the redelivery is skipped and the reaper settles the execution as abandoned.
+        // The database failed mid-way. Requeue after a pause (no tight redelivery loop while it is down). If the
+        // claim had happened, the redelivery is dropped by the claim, and the heartbeat settles the execution as
+        // abandoned once the database answers again (this worker is alive, so no other worker's reaper would).
+        this.#unsettled.add(id);
         this.#logger.error(
           { executionId: id, err: { name: (error as Error).name, code: (error as { code?: string }).code } },
           'execution could not be completed; requeueing',

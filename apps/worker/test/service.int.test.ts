@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecutionPublisher } from '@attune/broker';
-import { DEFAULT_AMQP_URL } from '@attune/config';
+import { DEFAULT_AMQP_URL, loadWorkerConfig } from '@attune/config';
+import type { SqlExecutor } from '@attune/db';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
 import amqp from 'amqplib';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor } from '../src/executor.js';
+import { WorkerService } from '../src/worker-service.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
@@ -329,6 +333,54 @@ describe('worker service over RabbitMQ', () => {
       (await statuses(ids)).map((r) => r.status),
       w.output(),
     ).toEqual(['cancelled', 'cancelled']);
+  });
+
+  it('settles as abandoned an execution whose outcome could not be stored, though its worker lives on', async () => {
+    const env = {
+      DATABASE_URL: db.url as string,
+      AMQP_URL,
+      ATTUNE__BROKER__EXCHANGE: BROKER.exchange,
+      ATTUNE__BROKER__QUEUE: BROKER.queue,
+      ATTUNE__BROKER__DEAD_LETTER_QUEUE: BROKER.deadLetterQueue,
+      ATTUNE__WORKER__ID: 'dbfail-1',
+      ATTUNE__WORKER__HEARTBEAT_INTERVAL_MS: '300',
+      ATTUNE__WORKER__STALE_AFTER_MS: '1500',
+      ATTUNE__WORKER__HTTP_PORT: '-1',
+      ATTUNE__WORKER__PASSTHROUGH_ENV: 'MARK_FILE',
+    };
+    const config = loadWorkerConfig({ env });
+    // The database "fails" once, exactly when the outcome is stored.
+    let failures = 0;
+    const failing: SqlExecutor = {
+      ...db.sql,
+      query: (text, params, name) =>
+        name === 'attune_finish_execution' && failures++ === 0
+          ? Promise.reject(Object.assign(new Error('connection terminated'), { code: '57P01' }))
+          : db.sql.query(text, params, name),
+    };
+    const flaky = { ...db, sql: failing };
+    const logger = pino({ level: 'silent' });
+    const { executor, spawner } = createExecutor({
+      config,
+      db: flaky,
+      encryptionKey: undefined,
+      logger,
+      parentEnv: { PATH: process.env.PATH, MARK_FILE: markFile },
+    });
+    const service = new WorkerService({ config, db: flaky, executor, logger });
+    await service.start();
+    try {
+      const ids = await enqueue('svcpack.mark', 1);
+      const rows = await waitUntil('abandoned', async () => {
+        const r = await statuses(ids);
+        return r[0]?.status === 'abandoned' ? r : undefined;
+      });
+      expect(rows[0]?.workerId).toBe('dbfail-1');
+      expect(failures).toBeGreaterThanOrEqual(1);
+    } finally {
+      await service.stop();
+      await spawner.close();
+    }
   });
 
   it('refuses a second live worker with the same id, and bad configuration, with clear messages', async () => {
