@@ -359,6 +359,8 @@ async function keyCommand(
       const owner = ownerFrom(args);
       const name = pos[0] as string;
       const text = await readSecret(io, `value for ${name}: `);
+      // An empty stdin is almost always a mistake (a pipe from a failed command), not an empty secret.
+      if (text === '') throw new UsageError('no value was given (stdin was empty)');
       let value: SecretValue = text;
       if (args.flags.has('value-json')) {
         try {

@@ -124,6 +124,9 @@ describe('attune CLI', () => {
       ATTUNE__SECURITY__ENCRYPTION_KEY: '',
     });
     expect(noKey.code).not.toBe(0);
+    const empty = await attune(['key', 'set', '--system', 'empty_value'], '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('stdin was empty');
     const badName = await attune(['key', 'set', '--system', 'bad name'], 'v');
     expect(badName.code).toBe(1);
     expect(badName.stderr).toContain('contains a space');
