@@ -371,17 +371,13 @@ async function keyCommand(
       }
       const encrypted = !args.flags.has('plain');
       const explicitRef = args.flags.get('ref');
-      const ref =
-        typeof explicitRef === 'string'
-          ? explicitRef
-          : `${owner.type === 'system' ? 'system' : owner.type === 'pack' ? owner.pack : owner.action}.${name}`;
-      let record: KeyRecord;
-      try {
-        record = await keys.update(ref, { value, encrypted });
-      } catch (error) {
-        if (!(error instanceof KeyNotFoundError)) throw error;
-        record = await keys.create({ ref, owner, name, value, encrypted });
-      }
+      const { key: record } = await keys.set({
+        ...(typeof explicitRef === 'string' ? { ref: explicitRef } : {}),
+        owner,
+        name,
+        value,
+        encrypted,
+      });
       if (json) out(JSON.stringify(record));
       else
         out(

@@ -10,7 +10,7 @@ import { loadWorkerConfig } from '@attune/config';
 import { EncryptionKey, generatePassword } from '@attune/crypto';
 import { migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
-import { KeyNotFoundError, type KeyOwner, KeyRepository } from '@attune/secrets';
+import { type KeyOwner, KeyRepository, type SecretValue } from '@attune/secrets';
 import { pino } from 'pino';
 import { createExecutor, type ExecutionOutcome } from './executor.js';
 import { REDACT_PATHS } from './logger.js';
@@ -87,7 +87,12 @@ async function main(): Promise<void> {
     const keys = new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger });
     out('', 'Secrets stored (encrypted with AES-256-GCM, bound to their ref):');
     for (const s of DEMO_SECRETS) {
-      const record = await upsert(keys, s.owner, s.name, s.value);
+      const { key: record } = await keys.set({
+        owner: s.owner,
+        name: s.name,
+        value: s.value as SecretValue,
+        encrypted: true,
+      });
       out(`  ${record.ref.padEnd(32)} ${record.envName.padEnd(20)} ${s.label}`);
     }
 
@@ -106,17 +111,6 @@ async function main(): Promise<void> {
   } finally {
     await spawner.close();
     await db.close();
-  }
-}
-
-async function upsert(keys: KeyRepository, owner: KeyOwner, name: string, value: string | object) {
-  const prefix =
-    owner.type === 'system' ? 'system' : owner.type === 'pack' ? String(owner.pack) : String(owner.action);
-  try {
-    return await keys.update(`${prefix}.${name}`, { value: value as never, encrypted: true });
-  } catch (error) {
-    if (!(error instanceof KeyNotFoundError)) throw error;
-    return keys.create({ owner, name, value: value as never, encrypted: true });
   }
 }
 

@@ -122,10 +122,9 @@ export class HelperSpawner implements ProcessSpawner {
     });
     this.#helper = helper;
     helper.stdin.on('error', () => undefined); // reported through 'exit'
-    let helperStderr = '';
-    helper.stderr.on('data', (chunk: Buffer) => {
-      helperStderr = (helperStderr + chunk.toString('utf8')).slice(-2000);
-    });
+    // Drained, not kept: a crash traceback of the helper could quote request data, and the message below is stored
+    // with the execution.
+    helper.stderr.resume();
     const lines = createInterface({ input: helper.stdout, crlfDelay: Number.POSITIVE_INFINITY });
     lines.on('line', (line) => this.#onEvent(line));
     const fail = (why: string) => {
@@ -138,9 +137,7 @@ export class HelperSpawner implements ProcessSpawner {
     helper.on('error', (error) => fail(`spawn helper could not start (${error.message})`));
     helper.on('exit', (code, signal) => {
       // Output already read is delivered before the pending processes are failed.
-      lines.once('close', () =>
-        fail(`spawn helper exited (${signal ?? code})${helperStderr ? `: ${lastLine(helperStderr)}` : ''}`),
-      );
+      lines.once('close', () => fail(`spawn helper exited (${signal ?? code})`));
     });
     return helper;
   }
@@ -237,8 +234,4 @@ export class DirectSpawner implements ProcessSpawner {
   async close(): Promise<void> {
     for (const child of this.#running) if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
   }
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').pop()?.slice(0, 300) ?? '';
 }

@@ -11,7 +11,7 @@ export const BASE_CHILD_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'] as const;
  * Never passed to an action, whatever `worker.passthrough_env` says: the worker's own credentials and settings.
  * `SECRET_*` and `ATTUNE_*` are reserved for what the worker injects.
  */
-const FORBIDDEN_PASSTHROUGH = /^(ATTUNE_|ATTUNE__|SECRET_|DATABASE_URL$|AMQP_URL$|PG[A-Z]*$)/;
+const FORBIDDEN_PASSTHROUGH = /^(ATTUNE_|SECRET_|DATABASE_URL$|AMQP_URL$|PG[A-Z]*$)/;
 
 /** A configuration problem: names the key and what is wrong, never echoes a value. */
 export class ConfigError extends Error {

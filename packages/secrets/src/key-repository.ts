@@ -145,6 +145,43 @@ export class KeyRepository {
   }
 
   /**
+   * Creates the key, or replaces the value (and encryption) of the key that already has its ref — the CLI's
+   * `key set`. The ref defaults as in {@link KeyRepository.create}, from the owner's real ref (a pack or action may be
+   * given by id). A key at that ref with another owner or name is a conflict, never overwritten.
+   * @returns the key, and whether it was created.
+   */
+  async set(input: CreateKeyInput): Promise<{ key: KeyRecord; created: boolean }> {
+    const name = validateSecretName(input.name);
+    const owner = await this.#resolveOwner(input.owner);
+    const ref = validateKeyRef(input.ref ?? `${owner.refPrefix}.${name}`);
+    const existing = await this.#query('reading', ref, () =>
+      this.#prisma.key.findUnique({
+        where: { ref },
+        select: { ownerType: true, ownerPack: true, ownerAction: true, name: true },
+      }),
+    );
+    if (!existing) {
+      return { key: await this.create({ ...input, ref }), created: true };
+    }
+    if (
+      existing.ownerType !== owner.type ||
+      existing.ownerPack !== owner.packId ||
+      existing.ownerAction !== owner.actionId ||
+      existing.name !== name
+    ) {
+      throw new KeyConflictError(
+        'ref',
+        `Key '${ref}' exists with another owner or name; it is not overwritten.`,
+      );
+    }
+    const update: UpdateKeyInput =
+      input.encrypted === undefined
+        ? { value: input.value }
+        : { value: input.value, encrypted: input.encrypted };
+    return { key: await this.update(ref, update), created: false };
+  }
+
+  /**
    * Reads a key by ref. The plaintext of an encrypted key is returned only with `decrypt: true`.
    * @throws {KeyNotFoundError}; with `decrypt`, {@link EncryptionKeyRequiredError} or {@link KeyUndecryptableError}
    */

@@ -254,6 +254,39 @@ export function repositorySuite(getDb: () => Database): void {
       expect(await rawRow(ref)).toEqual(before);
     });
 
+    it('sets: creates, then replaces the value; never overwrites a key of another owner', async () => {
+      const { pack } = await makePack(getDb().prisma);
+      const other = await makePack(getDb().prisma);
+      const { keys } = repo();
+      // A pack given by id still gets the default ref from its real ref.
+      const first = await keys.set({
+        owner: { type: 'pack', pack: pack.id },
+        name: 'token',
+        value: 'one',
+        encrypted: true,
+      });
+      expect(first).toMatchObject({ created: true, key: { ref: `${pack.ref}.token` } });
+      const second = await keys.set({
+        owner: { type: 'pack', pack: pack.ref },
+        name: 'token',
+        value: 'two',
+        encrypted: true,
+      });
+      expect(second.created).toBe(false);
+      expect((await keys.get(`${pack.ref}.token`, { decrypt: true })).value).toBe('two');
+      const error = await keys
+        .set({
+          ref: `${pack.ref}.token`,
+          owner: { type: 'pack', pack: other.pack.id },
+          name: 'token',
+          value: SECRET,
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyConflictError);
+      expect((error as Error).message).not.toContain(SECRET);
+      expect((await keys.get(`${pack.ref}.token`, { decrypt: true })).value).toBe('two');
+    });
+
     it('deletes keys', async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
