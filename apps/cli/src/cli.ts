@@ -201,12 +201,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     progress('opening the database…');
     db = await openDatabase(config.database);
-    await migrate(db.sql, { logger });
+    // Every command brings the database up to date first (the embedded default has no separate install step).
+    const migrations = await migrate(db.sql, { logger });
     const [sub, ...pos] = args.positionals;
     switch (command) {
       case 'db': {
         if (sub !== 'migrate') throw new UsageError(`unknown subcommand '${sub ?? ''}'`);
-        const report = await migrate(db.sql, { logger });
+        const report = migrations;
         if (json) out(JSON.stringify(report));
         else
           out(`database is up to date (${report.alreadyApplied.length + report.applied.length} migrations)`);
