@@ -16,8 +16,8 @@ export async function startApi(
   const db = await openDatabase(config.database);
   await migrate(db.sql, { logger });
   const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
-  if (!key)
-    logger.warn('no security.encryption_key configured: requests to encrypt or decrypt will be refused');
+  if (key) logger.info({ keyHash: key.keyHash, aesGcm: key.backend }, 'encryption key loaded');
+  else logger.warn('no security.encryption_key configured: requests to encrypt or decrypt will be refused');
   const publisher = new ExecutionPublisher(config.broker);
   const app = await buildApi({
     db,

@@ -86,6 +86,7 @@ async function startService(config: WorkerConfig, db: Database, logger: Logger):
   if (!config.encryptionKey)
     logger.warn('no security.encryption_key configured: encrypted secrets will be skipped with warnings');
   const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
+  if (key) logger.info({ keyHash: key.keyHash, aesGcm: key.backend }, 'encryption key loaded');
   const { executor, spawner } = createExecutor({
     config,
     db,

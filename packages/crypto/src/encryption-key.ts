@@ -9,7 +9,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
-import { decodeBase64Strict } from './base64.js';
+import { decodeBase64Into } from './base64.js';
 import {
   KEY_HASH_LABEL,
   MIN_PASSWORD_LENGTH,
@@ -25,11 +25,33 @@ import {
   KeyTooShortError,
   MalformedCiphertextError,
 } from './errors.js';
+import { type CryptoBackend, type NativeGcm, type NativeKeyHandle, nativeBinding } from './native.js';
+import { scratchBuffer } from './scratch.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const GCM_OPTIONS = { authTagLength: TAG_LENGTH } as const;
 /** Nonces drawn from the CSPRNG per refill. One `randomBytes` call costs more than a whole small encryption. */
 const NONCE_POOL_SIZE = 256;
+/** UTF-8 bytes of the v1 AAD prefix; the context's bytes follow them. */
+const V1_AAD_PREFIX_BYTES = Buffer.from(V1_AAD_PREFIX, 'utf8');
+/** Where {@link parseCiphertext} put the parts of a ciphertext: nonce at 0, then ct ‖ tag, then the AAD. */
+interface Parsed {
+  readonly input: Buffer;
+  /** Ciphertext length (the plaintext's); the tag follows it at `NONCE_LENGTH + dataLength`. */
+  readonly dataLength: number;
+  readonly aadOffset: number;
+  readonly aadLength: number;
+}
+
+/** Options of {@link EncryptionKey.fromPassword}. */
+export interface KeyOptions {
+  /**
+   * Forces an AES-GCM implementation: `native` (the OpenSSL fast path; throws when it is not built) or `node`
+   * (node:crypto). Both read and write identical formats. Default: `native` when built, unless
+   * `ATTUNE_CRYPTO_NATIVE=off` (docs/encryption.md#implementations).
+   */
+  readonly backend?: 'native' | 'node';
+}
 
 /** Options of {@link EncryptionKey.encrypt} and {@link EncryptionKey.decrypt}. */
 export interface CipherOptions {
@@ -53,27 +75,51 @@ export type CiphertextFormat = 'seed' | 'v1';
 export class EncryptionKey {
   /** The public key hash (docs/encryption.md#key-hash): identifies the key, reveals nothing of it. */
   readonly keyHash: string;
-  readonly #key: KeyObject;
+  /** The AES-GCM implementation this key runs on. */
+  readonly backend: CryptoBackend;
+  /** The node:crypto key, when the key runs on node:crypto. */
+  readonly #key: KeyObject | undefined;
+  readonly #native: { readonly binding: NativeGcm; readonly handle: NativeKeyHandle } | undefined;
   #noncePool: Buffer = Buffer.alloc(0);
   #nonceOffset = 0;
 
-  private constructor(key: KeyObject, keyHash: string) {
-    this.#key = key;
+  private constructor(raw: Buffer, keyHash: string, options: KeyOptions | undefined) {
     this.keyHash = keyHash;
+    const native = options?.backend === 'node' ? undefined : nativeBinding();
+    if (native && 'binding' in native) {
+      this.#native = { binding: native.binding, handle: native.binding.createKey(raw) };
+      this.#key = undefined;
+      this.backend = { name: 'native', openssl: native.binding.openssl };
+    } else {
+      if (options?.backend === 'native') {
+        throw new Error(`The native AES-GCM backend is unavailable: ${native?.reason ?? 'unknown reason'}.`);
+      }
+      this.#native = undefined;
+      this.#key = createSecretKey(raw);
+      this.backend = {
+        name: 'node',
+        openssl: `OpenSSL ${process.versions.openssl}`,
+        reason: native?.reason ?? 'node backend requested',
+      };
+    }
   }
 
   /**
    * Derives the key from a password of at least {@link MIN_PASSWORD_LENGTH} characters.
    * @throws {KeyTooShortError} when the password is shorter.
+   * @throws {Error} when `options.backend` is `native`, or `ATTUNE_CRYPTO_NATIVE=required`, and the native fast path
+   *   is not built (the message says why).
    */
-  static fromPassword(password: string): EncryptionKey {
+  static fromPassword(password: string, options?: KeyOptions): EncryptionKey {
     const length = countCodePoints(password);
     if (length < MIN_PASSWORD_LENGTH) throw new KeyTooShortError(length, MIN_PASSWORD_LENGTH);
     const raw = createHash('sha256').update(password, 'utf8').digest();
-    const key = createSecretKey(raw);
-    const keyHash = createHmac('sha256', raw).update(KEY_HASH_LABEL, 'utf8').digest('hex');
-    raw.fill(0);
-    return new EncryptionKey(key, keyHash);
+    try {
+      const keyHash = createHmac('sha256', raw).update(KEY_HASH_LABEL, 'utf8').digest('hex');
+      return new EncryptionKey(raw, keyHash, options);
+    } finally {
+      raw.fill(0);
+    }
   }
 
   /** True when `storedKeyHash` names this key. Constant-time in the hash contents. */
@@ -108,14 +154,22 @@ export class EncryptionKey {
    */
   decrypt(ciphertext: string, options?: CipherOptions): string {
     const bytes = this.#open(ciphertext, options?.context);
-    // isUtf8 + toString is several times faster than a fatal TextDecoder on values of a KiB or more.
-    if (!isUtf8(bytes)) throw new InvalidPlaintextError();
-    return bytes.toString('utf8');
+    try {
+      // isUtf8 + toString is several times faster than a fatal TextDecoder on values of a KiB or more.
+      if (!isUtf8(bytes)) throw new InvalidPlaintextError();
+      return bytes.toString('utf8');
+    } finally {
+      bytes.fill(0);
+    }
   }
 
-  /** Like {@link EncryptionKey.decrypt}, returning the plaintext bytes. */
+  /** Like {@link EncryptionKey.decrypt}, returning the plaintext bytes (a buffer of the caller's own). */
   decryptToBytes(ciphertext: string, options?: CipherOptions): Buffer {
-    return this.#open(ciphertext, options?.context);
+    const bytes = this.#open(ciphertext, options?.context);
+    const copy = Buffer.allocUnsafeSlow(bytes.length);
+    bytes.copy(copy);
+    bytes.fill(0);
+    return copy;
   }
 
   /**
@@ -124,40 +178,62 @@ export class EncryptionKey {
    * @internal
    */
   sealWithNonce(nonce: Uint8Array, plaintext: string | Uint8Array, context: string | undefined): string {
-    const cipher = createCipheriv(ALGORITHM, this.#key, nonce, GCM_OPTIONS);
-    if (context !== undefined) cipher.setAAD(Buffer.from(V1_AAD_PREFIX + context, 'utf8'));
-    const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);
-    cipher.final();
-    const out = Buffer.allocUnsafe(body.length + TAG_LENGTH);
-    body.copy(out, 0);
-    cipher.getAuthTag().copy(out, body.length);
-    const encoded = `${Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('base64')}:${out.toString('base64')}`;
+    if (nonce.length !== NONCE_LENGTH) throw new RangeError(`A nonce is ${NONCE_LENGTH} bytes.`);
+    const dataLength =
+      typeof plaintext === 'string' ? Buffer.byteLength(plaintext, 'utf8') : plaintext.length;
+    const aadOffset = NONCE_LENGTH + dataLength;
+    const aadLength =
+      context === undefined ? 0 : V1_AAD_PREFIX_BYTES.length + Buffer.byteLength(context, 'utf8');
+    // Layout: nonce ‖ plaintext ‖ AAD in one buffer; ciphertext ‖ tag in another.
+    const input = scratchBuffer('input', aadOffset + aadLength);
+    const output = scratchBuffer('output', dataLength + TAG_LENGTH);
+    input.set(nonce, 0);
+    try {
+      if (typeof plaintext === 'string') input.write(plaintext, NONCE_LENGTH, dataLength, 'utf8');
+      else input.set(plaintext, NONCE_LENGTH);
+      if (context !== undefined) writeAad(input, aadOffset, context);
+      if (this.#native) {
+        const { binding, handle } = this.#native;
+        binding.seal(handle, input, 0, NONCE_LENGTH, dataLength, aadOffset, aadLength, output);
+      } else {
+        const cipher = createCipheriv(
+          ALGORITHM,
+          this.#key as KeyObject,
+          input.subarray(0, NONCE_LENGTH),
+          GCM_OPTIONS,
+        );
+        if (aadLength > 0) cipher.setAAD(input.subarray(aadOffset, aadOffset + aadLength));
+        cipher.update(input.subarray(NONCE_LENGTH, aadOffset)).copy(output, 0);
+        cipher.final();
+        cipher.getAuthTag().copy(output, dataLength);
+      }
+    } finally {
+      input.fill(0, NONCE_LENGTH, aadOffset);
+    }
+    const encoded = `${input.toString('base64', 0, NONCE_LENGTH)}:${output.toString('base64', 0, dataLength + TAG_LENGTH)}`;
     return context === undefined ? encoded : V1_PREFIX + encoded;
   }
 
+  /** Authenticates and decrypts; returns the plaintext in a buffer the caller must zero once read. */
   #open(ciphertext: string, context: string | undefined): Buffer {
-    if (typeof ciphertext !== 'string' || ciphertext.length === 0)
-      throw new MalformedCiphertextError('empty');
-    let start = 0;
-    let aad: Buffer | undefined;
-    if (ciphertext.startsWith(V1_PREFIX)) {
-      if (context === undefined) throw new MalformedCiphertextError('context_required');
-      start = V1_PREFIX.length;
-      aad = Buffer.from(V1_AAD_PREFIX + context, 'utf8');
-    } else if (/^v\d+:/.test(ciphertext.slice(0, 6))) {
-      throw new MalformedCiphertextError('unknown_version');
+    const { input, dataLength, aadOffset, aadLength } = parseCiphertext(ciphertext, context);
+    if (this.#native) {
+      const { binding, handle } = this.#native;
+      const output = scratchBuffer('output', dataLength);
+      if (!binding.open(handle, input, 0, NONCE_LENGTH, dataLength, aadOffset, aadLength, output)) {
+        throw new AuthenticationFailedError();
+      }
+      return output.subarray(0, dataLength);
     }
-    const separator = ciphertext.indexOf(':', start);
-    if (separator < 0) throw new MalformedCiphertextError('no_separator');
-    const nonce = decodeBase64Strict(ciphertext.slice(start, separator), 'nonce');
-    if (nonce.length !== NONCE_LENGTH) throw new MalformedCiphertextError('bad_nonce_length', 'nonce');
-    const body = decodeBase64Strict(ciphertext.slice(separator + 1), 'ciphertext');
-    if (body.length < TAG_LENGTH) throw new MalformedCiphertextError('too_short', 'ciphertext');
-    const tagStart = body.length - TAG_LENGTH;
-    const decipher = createDecipheriv(ALGORITHM, this.#key, nonce, GCM_OPTIONS);
-    decipher.setAuthTag(body.subarray(tagStart));
-    if (aad) decipher.setAAD(aad);
-    const plaintext = decipher.update(body.subarray(0, tagStart));
+    const decipher = createDecipheriv(
+      ALGORITHM,
+      this.#key as KeyObject,
+      input.subarray(0, NONCE_LENGTH),
+      GCM_OPTIONS,
+    );
+    decipher.setAuthTag(input.subarray(NONCE_LENGTH + dataLength, aadOffset));
+    if (aadLength > 0) decipher.setAAD(input.subarray(aadOffset, aadOffset + aadLength));
+    const plaintext = decipher.update(input.subarray(NONCE_LENGTH, NONCE_LENGTH + dataLength));
     try {
       decipher.final();
     } catch {
@@ -188,6 +264,62 @@ export class EncryptionKey {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `EncryptionKey { keyHash: '${this.keyHash}' }`;
   }
+}
+
+/**
+ * Checks a ciphertext string's format and decodes it into the input scratch buffer: nonce at 0, ct ‖ tag after it,
+ * then the AAD of a v1 value.
+ * @throws {MalformedCiphertextError} naming the rule the input broke.
+ */
+function parseCiphertext(ciphertext: string, context: string | undefined): Parsed {
+  if (typeof ciphertext !== 'string' || ciphertext.length === 0) throw new MalformedCiphertextError('empty');
+  let start = 0;
+  let v1 = false;
+  if (ciphertext.startsWith(V1_PREFIX)) {
+    if (context === undefined) throw new MalformedCiphertextError('context_required');
+    start = V1_PREFIX.length;
+    v1 = true;
+  } else if (isOtherVersion(ciphertext)) {
+    throw new MalformedCiphertextError('unknown_version');
+  }
+  const separator = ciphertext.indexOf(':', start);
+  if (separator < 0) throw new MalformedCiphertextError('no_separator');
+  const nonceText = ciphertext.slice(start, separator);
+  if (base64Length(nonceText, 'nonce') !== NONCE_LENGTH) {
+    throw new MalformedCiphertextError('bad_nonce_length', 'nonce');
+  }
+  const bodyText = ciphertext.slice(separator + 1);
+  const bodyLength = base64Length(bodyText, 'ciphertext');
+  if (bodyLength < TAG_LENGTH) throw new MalformedCiphertextError('too_short', 'ciphertext');
+  const aadOffset = NONCE_LENGTH + bodyLength;
+  const aadLength = v1 ? V1_AAD_PREFIX_BYTES.length + Buffer.byteLength(context as string, 'utf8') : 0;
+  const input = scratchBuffer('input', aadOffset + aadLength);
+  decodeBase64Into(nonceText, input, 0, NONCE_LENGTH, 'nonce');
+  decodeBase64Into(bodyText, input, NONCE_LENGTH, bodyLength, 'ciphertext');
+  if (v1) writeAad(input, aadOffset, context as string);
+  return { input, dataLength: bodyLength - TAG_LENGTH, aadOffset, aadLength };
+}
+
+/** `v<digits>:` other than `v1:`: a version this build does not read. */
+function isOtherVersion(ciphertext: string): boolean {
+  if (ciphertext.charCodeAt(0) !== 118 /* v */) return false;
+  let i = 1;
+  while (i < ciphertext.length && i < 6 && ciphertext.charCodeAt(i) >= 48 && ciphertext.charCodeAt(i) <= 57)
+    i++;
+  return i > 1 && ciphertext.charCodeAt(i) === 58 /* : */;
+}
+
+/** The byte length standard padded base64 text decodes to. @throws {MalformedCiphertextError} on a bad length. */
+function base64Length(text: string, part: 'nonce' | 'ciphertext'): number {
+  const length = text.length;
+  if (length === 0 || length % 4 !== 0) throw new MalformedCiphertextError('bad_base64', part);
+  const padding = text.charCodeAt(length - 1) === 61 ? (text.charCodeAt(length - 2) === 61 ? 2 : 1) : 0;
+  return (length / 4) * 3 - padding;
+}
+
+function writeAad(buffer: Buffer, offset: number, context: string): void {
+  V1_AAD_PREFIX_BYTES.copy(buffer, offset);
+  buffer.write(context, offset + V1_AAD_PREFIX_BYTES.length, 'utf8');
 }
 
 /** Tells which format a ciphertext string claims to be in, without validating it. */

@@ -1,6 +1,7 @@
 /**
- * `@attune/crypto`: AES-256-GCM encryption of Attune secrets. Depends on `node:` modules only.
- * Formats and the key hash are specified in docs/encryption.md.
+ * `@attune/crypto`: AES-256-GCM encryption of Attune secrets. Depends on `node:` modules only; AES-GCM runs on Node's
+ * own OpenSSL, through the optional native addon (native/attune_gcm.c) when it is built.
+ * Formats, the key hash and the implementations are specified in docs/encryption.md.
  */
 
 export { main as cryptoCli } from './cli.js';
@@ -16,6 +17,7 @@ export {
   type CiphertextFormat,
   ciphertextFormat,
   EncryptionKey,
+  type KeyOptions,
 } from './encryption-key.js';
 export {
   AuthenticationFailedError,
@@ -28,4 +30,5 @@ export {
   MalformedCiphertextError,
   type MalformedReason,
 } from './errors.js';
+export type { CryptoBackend } from './native.js';
 export { generatePassword } from './password.js';
