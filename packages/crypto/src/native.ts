@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 export interface NativeGcm {
   /** Sets up one encrypt and one decrypt context for a 32-byte key; the handle frees them when collected. */
   createKey(key: Uint8Array): NativeKeyHandle;
-  /** `output` ← ciphertext ‖ tag of `input[dataOffset, +dataLength)`, nonce and AAD also read from `input`. */
+  /**
+   * `output[0, dataLength + 16)` ← ciphertext ‖ tag of `input[dataOffset, +dataLength)`; the 12-byte nonce and the
+   * AAD are read from `input` too. Throws on offsets outside the buffers.
+   */
   seal(
     key: NativeKeyHandle,
     input: Uint8Array,
@@ -20,7 +23,10 @@ export interface NativeGcm {
     aadLength: number,
     output: Uint8Array,
   ): void;
-  /** `output` ← plaintext of `input[dataOffset, +dataLength)` whose tag follows it; false if the tag is wrong. */
+  /**
+   * `output[0, dataLength)` ← plaintext of `input[dataOffset, +dataLength)`, whose 16-byte tag follows it; nonce and
+   * AAD are read from `input` too. Returns false (and zeroes that output) when the tag does not verify.
+   */
   open(
     key: NativeKeyHandle,
     input: Uint8Array,
@@ -31,9 +37,24 @@ export interface NativeGcm {
     aadLength: number,
     output: Uint8Array,
   ): boolean;
+  /**
+   * Opens the ciphertext string `text` from `start` (past a version prefix), with the UTF-8 bytes of `aad` as
+   * associated data. Returns the plaintext length (plaintext in `output[0, length)`), or a {@link NativeOpenResult}.
+   */
+  openText(key: NativeKeyHandle, text: string, start: number, aad: string | null, output: Uint8Array): number;
   /** OpenSSL's version string, as the addon sees it. */
   readonly openssl: string;
 }
+
+/** The negative results of {@link NativeGcm.openText}. @internal */
+export const NativeOpenResult = {
+  /** The tag did not verify: wrong key, tampered, or another context. */
+  AuthenticationFailed: -1,
+  /** The text is not in the format; the JavaScript parser says why. */
+  Malformed: -2,
+  /** `output` is shorter than the plaintext. */
+  OutputTooSmall: -3,
+} as const;
 
 /** An opaque key handle made by {@link NativeGcm.createKey}. @internal */
 export type NativeKeyHandle = { readonly __nativeGcmKey: unique symbol };
@@ -75,7 +96,8 @@ export function loadNative(url: URL): { binding: NativeGcm } | { reason: string 
     if (
       typeof binding.createKey !== 'function' ||
       typeof binding.seal !== 'function' ||
-      typeof binding.open !== 'function'
+      typeof binding.open !== 'function' ||
+      typeof binding.openText !== 'function'
     ) {
       return { reason: `${fileURLToPath(url)} is not the attune_gcm addon` };
     }
