@@ -93,6 +93,9 @@ describe.each(TESTED_BACKENDS)('on the %s backend', (backend) => {
         expect((caught as MalformedCiphertextError).reason, input).toBe(reason);
         expect((caught as MalformedCiphertextError).code).toBe(CryptoErrorCode.Malformed);
       }
+      for (const notText of [null, undefined, 42, { length: 5000 }]) {
+        expect(() => key.decrypt(notText as unknown as string)).toThrow(MalformedCiphertextError);
+      }
     });
   });
 

@@ -282,6 +282,7 @@ function openNative(
   ciphertext: string,
   context: string | undefined,
 ): Buffer {
+  const start = versionPrefixLength(ciphertext, context);
   if (ciphertext.length > NATIVE_TEXT_LIMIT) {
     const { input, dataLength, aadOffset, aadLength } = parseCiphertext(ciphertext, context);
     const output = scratchBuffer('output', dataLength);
@@ -290,7 +291,6 @@ function openNative(
     }
     return output.subarray(0, dataLength);
   }
-  const start = versionPrefixLength(ciphertext, context);
   // The body decodes to at most 3 bytes per 4 characters, so the plaintext fits in this many.
   const output = scratchBuffer('output', Math.ceil(((ciphertext.length - start) * 3) / 4));
   const aad = start === 0 ? null : V1_AAD_PREFIX + (context as string);
