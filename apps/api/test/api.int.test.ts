@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
+import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
@@ -15,14 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../src/server.js';
 
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
-const PREFIX = `attune.apitest.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
-const broker = {
-  url: AMQP_URL,
-  exchange: `${PREFIX}.x`,
-  queue: `${PREFIX}.q`,
-  deadLetterQueue: `${PREFIX}.dead`,
-  reconnectMaxMs: 1000,
-};
+const isolated = isolatedBroker('apitest', AMQP_URL);
+const broker = isolated.config;
 const key = EncryptionKey.fromPassword('api-test-encryption-key-0123456789abcdef');
 
 let db: TestDatabase;
@@ -88,11 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await publisher?.close();
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  for (const q of [broker.queue, broker.deadLetterQueue]) await channel.deleteQueue(q).catch(() => undefined);
-  await channel.deleteExchange(broker.exchange).catch(() => undefined);
-  await connection.close();
+  await isolated.remove();
   await db?.drop();
 });
 

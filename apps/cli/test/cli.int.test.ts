@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isolatedBroker } from '@attune/broker/testing';
+import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
-const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
-const PREFIX = `attune.clitest.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+const broker = isolatedBroker('clitest', process.env.AMQP_URL || DEFAULT_AMQP_URL);
 const KEY = 'cli-test-encryption-key-0123456789abcdef';
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -18,22 +18,15 @@ beforeAll(async () => {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/root',
     DATABASE_URL: db.url as string,
-    AMQP_URL,
+    ...broker.env,
     ATTUNE__SECURITY__ENCRYPTION_KEY: KEY,
-    ATTUNE__BROKER__EXCHANGE: `${PREFIX}.x`,
-    ATTUNE__BROKER__QUEUE: `${PREFIX}.q`,
-    ATTUNE__BROKER__DEAD_LETTER_QUEUE: `${PREFIX}.dead`,
     ATTUNE__WORKER__HTTP_PORT: '-1',
     ATTUNE__WORKER__ID: 'cli-test-worker',
   };
 });
 
 afterAll(async () => {
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  for (const q of [`${PREFIX}.q`, `${PREFIX}.dead`]) await channel.deleteQueue(q).catch(() => undefined);
-  await channel.deleteExchange(`${PREFIX}.x`).catch(() => undefined);
-  await connection.close();
+  await broker.remove();
   await db?.drop();
 });
 

@@ -10,25 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecutionPublisher } from '@attune/broker';
+import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
 import { resolveInterpreters } from '@attune/worker';
-import amqp from 'amqplib';
 
 const TOTAL = 400;
 const IN_FLIGHT = 8;
 const LATENCY_RUNS = 60;
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
-const PREFIX = `attune.bench.${process.pid}`;
-const broker = {
-  url: AMQP_URL,
-  exchange: `${PREFIX}.x`,
-  queue: `${PREFIX}.q`,
-  deadLetterQueue: `${PREFIX}.dead`,
-  reconnectMaxMs: 1000,
-};
+const isolated = isolatedBroker('bench', process.env.AMQP_URL || DEFAULT_AMQP_URL);
+const broker = isolated.config;
 
 const root = mkdtempSync(join(tmpdir(), 'attune-svcbench-'));
 const packDir = join(root, 'svcbench');
@@ -55,10 +48,7 @@ function startWorker(id: string): Promise<ChildProcess> {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/root',
       DATABASE_URL: db.url as string,
-      AMQP_URL,
-      ATTUNE__BROKER__EXCHANGE: broker.exchange,
-      ATTUNE__BROKER__QUEUE: broker.queue,
-      ATTUNE__BROKER__DEAD_LETTER_QUEUE: broker.deadLetterQueue,
+      ...isolated.env,
       ATTUNE__WORKER__ID: id,
       ATTUNE__WORKER__CONCURRENCY: String(IN_FLIGHT),
       ATTUNE__WORKER__HTTP_PORT: '-1',
@@ -191,11 +181,6 @@ try {
     ),
   );
   await publisher.close();
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.deleteQueue(broker.queue).catch(() => undefined);
-  await channel.deleteQueue(broker.deadLetterQueue).catch(() => undefined);
-  await channel.deleteExchange(broker.exchange).catch(() => undefined);
-  await connection.close();
+  await isolated.remove();
   await db.drop();
 }

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
-import { KeyRepository, SecretResolver } from '@attune/secrets';
+import { type CreateKeyInput, KeyRepository, SecretResolver } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionExecutor } from '../src/executor.js';
 import { createLogger } from '../src/logger.js';
@@ -123,49 +123,17 @@ beforeAll(async () => {
     encryptionKey: key,
     logger: createLogger({ level: 'silent' }),
   });
-  await keys.create({ owner: { type: 'system' }, name: 'api_key', value: CANARY.system, encrypted: true });
-  await keys.create({
-    owner: { type: 'system' },
-    name: 'system_only',
-    value: 'sys-only-value',
-    encrypted: true,
-  });
-  await keys.create({
-    owner: { type: 'pack', pack: 'testpack' },
-    name: 'api-key',
-    value: CANARY.pack,
-    encrypted: true,
-  });
-  await keys.create({
-    owner: { type: 'pack', pack: 'testpack' },
-    name: 'quoted',
-    value: CANARY.quoted,
-    encrypted: true,
-  });
-  await keys.create({
-    owner: { type: 'pack', pack: 'testpack' },
-    name: 'db',
-    value: { user: 'svc', password: CANARY.structured },
-    encrypted: true,
-  });
-  await keys.create({
-    owner: { type: 'pack', pack: 'testpack' },
-    name: 'tiny',
-    value: 'abc',
-    encrypted: true,
-  });
-  await keys.create({
-    owner: { type: 'action', action: 'testpack.env_py' },
-    name: 'api_key',
-    value: CANARY.action,
-    encrypted: true,
-  });
-  await keys.create({
-    owner: { type: 'pack', pack: 'otherpack' },
-    name: 'api_key',
-    value: CANARY.other,
-    encrypted: true,
-  });
+  const secrets: Array<[CreateKeyInput['owner'], string, CreateKeyInput['value']]> = [
+    [{ type: 'system' }, 'api_key', CANARY.system],
+    [{ type: 'system' }, 'system_only', 'sys-only-value'],
+    [{ type: 'pack', pack: 'testpack' }, 'api-key', CANARY.pack],
+    [{ type: 'pack', pack: 'testpack' }, 'quoted', CANARY.quoted],
+    [{ type: 'pack', pack: 'testpack' }, 'db', { user: 'svc', password: CANARY.structured }],
+    [{ type: 'pack', pack: 'testpack' }, 'tiny', 'abc'],
+    [{ type: 'action', action: 'testpack.env_py' }, 'api_key', CANARY.action],
+    [{ type: 'pack', pack: 'otherpack' }, 'api_key', CANARY.other],
+  ];
+  for (const [owner, name, value] of secrets) await keys.create({ owner, name, value, encrypted: true });
 
   logLines = [];
   const destination = new Writable({

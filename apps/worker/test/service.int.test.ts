@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecutionPublisher } from '@attune/broker';
+import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL, loadWorkerConfig } from '@attune/config';
 import type { SqlExecutor } from '@attune/db';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
@@ -17,14 +18,8 @@ import { WorkerService } from '../src/worker-service.js';
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
 // This file's own exchange and queues: other test files share the broker.
-const PREFIX = `attune.test.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
-const BROKER = {
-  url: AMQP_URL,
-  exchange: `${PREFIX}.x`,
-  queue: `${PREFIX}.q`,
-  deadLetterQueue: `${PREFIX}.dead`,
-  reconnectMaxMs: 1000,
-};
+const ISOLATED = isolatedBroker('test', AMQP_URL);
+const BROKER = ISOLATED.config;
 const TERMINAL = ['succeeded', 'failed', 'timeout', 'cancelled', 'abandoned'];
 
 let db: TestDatabase;
@@ -57,11 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const w of workers) w.kill('SIGKILL');
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  for (const q of [BROKER.queue, BROKER.deadLetterQueue]) await channel.deleteQueue(q).catch(() => undefined);
-  await channel.deleteExchange(BROKER.exchange).catch(() => undefined);
-  await connection.close();
+  await ISOLATED.remove();
   await db?.drop();
 });
 
@@ -77,10 +68,7 @@ function startWorker(id: string, extra: Record<string, string> = {}): Worker {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/root',
     DATABASE_URL: db.url as string,
-    AMQP_URL,
-    ATTUNE__BROKER__EXCHANGE: BROKER.exchange,
-    ATTUNE__BROKER__QUEUE: BROKER.queue,
-    ATTUNE__BROKER__DEAD_LETTER_QUEUE: BROKER.deadLetterQueue,
+    ...ISOLATED.env,
     ATTUNE__BROKER__RECONNECT_MAX_MS: '1000',
     ATTUNE__WORKER__ID: id,
     ATTUNE__WORKER__HEARTBEAT_INTERVAL_MS: '300',
@@ -338,10 +326,7 @@ describe('worker service over RabbitMQ', () => {
   it('settles as abandoned an execution whose outcome could not be stored, though its worker lives on', async () => {
     const env = {
       DATABASE_URL: db.url as string,
-      AMQP_URL,
-      ATTUNE__BROKER__EXCHANGE: BROKER.exchange,
-      ATTUNE__BROKER__QUEUE: BROKER.queue,
-      ATTUNE__BROKER__DEAD_LETTER_QUEUE: BROKER.deadLetterQueue,
+      ...ISOLATED.env,
       ATTUNE__WORKER__ID: 'dbfail-1',
       ATTUNE__WORKER__HEARTBEAT_INTERVAL_MS: '300',
       ATTUNE__WORKER__STALE_AFTER_MS: '1500',

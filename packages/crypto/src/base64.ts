@@ -1,5 +1,13 @@
 import { MalformedCiphertextError } from './errors.js';
 
+/** The byte length standard padded base64 text decodes to. @throws {MalformedCiphertextError} on a bad length. */
+export function base64Length(text: string, part: 'nonce' | 'ciphertext'): number {
+  const length = text.length;
+  if (length === 0 || length % 4 !== 0) throw new MalformedCiphertextError('bad_base64', part);
+  const padding = text.charCodeAt(length - 1) === 61 ? (text.charCodeAt(length - 2) === 61 ? 2 : 1) : 0;
+  return (length / 4) * 3 - padding;
+}
+
 /**
  * Decodes standard padded base64 (RFC 4648 section 4) of exactly `expected` bytes into `target` at `offset`,
  * refusing anything else. The caller has checked that the length is a multiple of 4 and computed `expected` from it.

@@ -9,7 +9,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
-import { decodeBase64Into } from './base64.js';
+import { base64Length, decodeBase64Into } from './base64.js';
 import {
   KEY_HASH_LABEL,
   MIN_PASSWORD_LENGTH,
@@ -350,14 +350,6 @@ function isOtherVersion(ciphertext: string): boolean {
   while (i < ciphertext.length && i < 6 && ciphertext.charCodeAt(i) >= 48 && ciphertext.charCodeAt(i) <= 57)
     i++;
   return i > 1 && ciphertext.charCodeAt(i) === 58 /* : */;
-}
-
-/** The byte length standard padded base64 text decodes to. @throws {MalformedCiphertextError} on a bad length. */
-function base64Length(text: string, part: 'nonce' | 'ciphertext'): number {
-  const length = text.length;
-  if (length === 0 || length % 4 !== 0) throw new MalformedCiphertextError('bad_base64', part);
-  const padding = text.charCodeAt(length - 1) === 61 ? (text.charCodeAt(length - 2) === 61 ? 2 : 1) : 0;
-  return (length / 4) * 3 - padding;
 }
 
 function writeAad(buffer: Buffer, offset: number, context: string): void {

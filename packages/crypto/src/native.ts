@@ -10,33 +10,15 @@ export interface NativeGcm {
   /** Sets up one encrypt and one decrypt context for a 32-byte key; the handle frees them when collected. */
   createKey(key: Uint8Array): NativeKeyHandle;
   /**
-   * `output[0, dataLength + 16)` ← ciphertext ‖ tag of `input[dataOffset, +dataLength)`; the 12-byte nonce and the
-   * AAD are read from `input` too. Throws on offsets outside the buffers.
+   * `output[0, dataLength + 16)` ← ciphertext ‖ tag of `input[dataOffset, +dataLength)`. Throws on offsets outside
+   * the buffers.
    */
-  seal(
-    key: NativeKeyHandle,
-    input: Uint8Array,
-    nonceOffset: number,
-    dataOffset: number,
-    dataLength: number,
-    aadOffset: number,
-    aadLength: number,
-    output: Uint8Array,
-  ): void;
+  seal: BufferOperation<void>;
   /**
-   * `output[0, dataLength)` ← plaintext of `input[dataOffset, +dataLength)`, whose 16-byte tag follows it; nonce and
-   * AAD are read from `input` too. Returns false (and zeroes that output) when the tag does not verify.
+   * `output[0, dataLength)` ← plaintext of `input[dataOffset, +dataLength)`, whose 16-byte tag follows it. Returns
+   * false (and zeroes that output) when the tag does not verify.
    */
-  open(
-    key: NativeKeyHandle,
-    input: Uint8Array,
-    nonceOffset: number,
-    dataOffset: number,
-    dataLength: number,
-    aadOffset: number,
-    aadLength: number,
-    output: Uint8Array,
-  ): boolean;
+  open: BufferOperation<boolean>;
   /**
    * Opens the ciphertext string `text` from `start` (past a version prefix), with the UTF-8 bytes of `aad` as
    * associated data. Returns the plaintext length (plaintext in `output[0, length)`), or a {@link NativeOpenResult}.
@@ -45,6 +27,22 @@ export interface NativeGcm {
   /** OpenSSL's version string, as the addon sees it. */
   readonly openssl: string;
 }
+
+/**
+ * GCM on byte buffers: the 12-byte nonce at `nonceOffset`, the associated data at `aadOffset` and the text at
+ * `dataOffset` are all read from `input`; the result goes to `output` from offset 0.
+ * @internal
+ */
+export type BufferOperation<R> = (
+  key: NativeKeyHandle,
+  input: Uint8Array,
+  nonceOffset: number,
+  dataOffset: number,
+  dataLength: number,
+  aadOffset: number,
+  aadLength: number,
+  output: Uint8Array,
+) => R;
 
 /** The negative results of {@link NativeGcm.openText}. @internal */
 export const NativeOpenResult = {

@@ -141,30 +141,14 @@ export function resolverSuite(getDb: () => Database): void {
         value: CANARY,
         encrypted: true,
       });
-      await keys.create({
-        owner: { type: 'pack', pack: a.pack.id },
-        name: 'tampered',
-        value: CANARY,
-        encrypted: true,
-      });
-      await keys.create({
-        owner: { type: 'pack', pack: a.pack.id },
-        name: 'donor',
-        value: CANARY,
-        encrypted: true,
-      });
-      await keys.create({
-        owner: { type: 'pack', pack: a.pack.id },
-        name: 'copied',
-        value: 'x',
-        encrypted: true,
-      });
-      await keys.create({
-        owner: { type: 'pack', pack: a.pack.id },
-        name: 'fine',
-        value: 'still-here',
-        encrypted: true,
-      });
+      for (const [name, value] of [
+        ['tampered', CANARY],
+        ['donor', CANARY],
+        ['copied', 'x'],
+        ['fine', 'still-here'],
+      ] as const) {
+        await keys.create({ owner: { type: 'pack', pack: a.pack.id }, name, value, encrypted: true });
+      }
       const tamperedRef = `${a.pack.ref}.tampered`;
       const [row] = await db.sql.query<{ value: string }>('SELECT value FROM attune.key WHERE ref = $1', [
         tamperedRef,
