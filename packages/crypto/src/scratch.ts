@@ -7,7 +7,7 @@
 export const scratch = { input: Buffer.alloc(4096), output: Buffer.alloc(4096) };
 
 /** Values up to this size use the shared buffers; larger ones get buffers of their own for the one call. */
-export const SCRATCH_LIMIT = 64 * 1024;
+const SCRATCH_LIMIT = 64 * 1024;
 
 /** A zeroed-at-rest buffer of at least `size` bytes: the shared one, grown if needed, or a fresh one past the limit. */
 export function scratchBuffer(which: 'input' | 'output', size: number): Buffer {
