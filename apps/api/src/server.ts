@@ -321,6 +321,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
           parameters: a.parameters,
           timeout: a.timeoutSeconds,
           secrets: a.expectedSecrets,
+          network: a.network,
         })),
       };
     },

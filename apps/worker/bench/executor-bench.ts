@@ -1,11 +1,14 @@
 /**
- * `pnpm bench` for @attune/worker: the executor end to end (claim, resolve, spawn, capture, mask, store) beside a bare
- * Node `child_process.spawn` of the same command with an environment of the same size, in one worker-sized process
- * (~130 MB RSS), in the same run. Prints latency at one in flight, throughput at 8 in flight, secret resolution p99
- * inside the worker at 8 in flight, and (where hyperfine exists) the OS floor. Not a test: it prints, it asserts nothing.
+ * `pnpm bench` for @attune/worker: the executor end to end (claim, resolve, scratch folder, spawn in the sandbox,
+ * capture, mask, store) beside a bare, unsandboxed Node `child_process.spawn` of the same interpreter and script with
+ * an environment of the same size, in one worker-sized process (~130 MB RSS), in the same run. Prints latency at one
+ * in flight and throughput at 8 in flight with isolation on (the strongest mode this host has), the cost of each
+ * isolation layer (identity switch, namespaces, scratch folder) measured through the executor, and the same layers
+ * at the OS floor with hyperfine (installed by the bench's set-up, scripts/install-sandbox.sh --bench-tools, where
+ * it can). Not a test: it prints, it asserts nothing.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -15,14 +18,19 @@ import { registerPack, requestExecution } from '@attune/registry';
 import { KeyRepository, SecretResolver } from '@attune/secrets';
 import {
   ActionExecutor,
+  type ActionSandbox,
+  BubblewrapSandbox,
+  createSandbox,
   DirectSpawner,
   HelperSpawner,
+  HostSandbox,
+  type IsolationMode,
+  IsolationUnavailableError,
   type ProcessSpawner,
-  resolveInterpreters,
 } from '@attune/worker';
 import { pino } from 'pino';
 
-const ONE_IN_FLIGHT = 150;
+const ONE_IN_FLIGHT = 120;
 const EIGHT_TOTAL = 320;
 const logger = pino({ level: 'silent' });
 const key = EncryptionKey.fromPassword('executor-bench-password-0123456789abcdef');
@@ -31,9 +39,11 @@ const key = EncryptionKey.fromPassword('executor-bench-password-0123456789abcdef
 const ballast: Buffer[] = [];
 while (process.memoryUsage().rss < 130 * 1024 * 1024) ballast.push(Buffer.alloc(8 * 1024 * 1024, 1));
 
-const root = mkdtempSync(join(tmpdir(), 'attune-bench-'));
+// The pack must be readable by the identity actions run as.
+const root = join(tmpdir(), `attune-bench-${process.pid}`);
 const packDir = join(root, 'benchpack');
 mkdirSync(join(packDir, 'actions'), { recursive: true });
+chmodSync(root, 0o755);
 writeFileSync(join(packDir, 'pack.yaml'), 'ref: benchpack\nlabel: bench\nversion: 1.0.0\n');
 const scripts = {
   sh: { file: 'noop.sh', runner: 'shell', code: '#!/bin/sh\nread -r params\necho "ok $SECRET_S0"\n' },
@@ -52,8 +62,32 @@ for (const [name, s] of Object.entries(scripts)) {
   chmodSync(join(packDir, 'actions', s.file), 0o755);
 }
 
+/** Every mode this host can run, each with a scratch root of its own. */
+async function sandboxes(): Promise<Map<IsolationMode, ActionSandbox>> {
+  const out = new Map<IsolationMode, ActionSandbox>();
+  for (const mode of ['sandbox', 'user', 'none'] as const) {
+    try {
+      const { sandbox } = await createSandbox({
+        config: {
+          mode,
+          runAs: undefined,
+          scratchDir: join(tmpdir(), `attune-bench-scratch-${process.getuid?.()}`),
+          sandboxReadOnlyPaths: [],
+        },
+        workerId: `bench-${mode}-${process.pid}`,
+        path: process.env.PATH,
+      });
+      out.set(mode, sandbox);
+    } catch (error) {
+      if (!(error instanceof IsolationUnavailableError)) throw error;
+    }
+  }
+  return out;
+}
+
 const db = await createTestDatabase();
 const spawners: ProcessSpawner[] = [];
+const modes = await sandboxes();
 try {
   await registerPack(db.prisma, packDir);
   const keys = new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger });
@@ -71,8 +105,12 @@ try {
       encrypted: true,
     });
   }
+  const strongest = (modes.get('sandbox') ?? modes.get('user') ?? modes.get('none')) as ActionSandbox;
+  // Every side runs the very same interpreter binaries: those the action identity finds in the strongest mode.
+  const interpreters = strongest.interpreters;
+  const none = modes.get('none') as ActionSandbox;
+  modes.set('none', new HostSandbox('none', none.identity, interpreters, none.scratch));
   const resolver = new SecretResolver({ sql: db.sql, encryptionKey: key, logger });
-  const interpreters = resolveInterpreters();
   const resolveTimes: number[] = [];
   const timedResolver = {
     resolveForAction: async (ref: string) => {
@@ -83,13 +121,14 @@ try {
         resolveTimes.push(performance.now() - start);
       }
     },
-  } as SecretResolver;
-  const makeExecutor = (spawner: ProcessSpawner) => {
+  };
+  const makeExecutor = (spawner: ProcessSpawner, sandbox: ActionSandbox) => {
     spawners.push(spawner);
     return new ActionExecutor({
       db,
       resolver: timedResolver,
       spawner,
+      sandbox,
       logger,
       config: {
         workerId: 'bench',
@@ -99,29 +138,28 @@ try {
         passthroughEnv: [],
       },
       parentEnv: process.env,
-      interpreters,
     });
   };
-  const helperExec = makeExecutor(new HelperSpawner());
-  const directExec = makeExecutor(new DirectSpawner());
+  const helper = new HelperSpawner({ path: process.env.PATH });
+  const executors = new Map([...modes].map(([mode, sandbox]) => [mode, makeExecutor(helper, sandbox)]));
+  const isolated = executors.get(strongest.mode) as ActionExecutor;
+  const directIsolated = makeExecutor(new DirectSpawner(), strongest);
 
   // The same environment size as the executor builds: base vars, context, 10 secrets.
   const bareEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: '/root',
     LANG: 'C.UTF-8',
-  };
-  Object.assign(bareEnv, {
+    TMPDIR: '/tmp',
     ATTUNE_EXECUTION_ID: '123456',
     ATTUNE_ACTION: 'benchpack.sh',
     ATTUNE_PACK: 'benchpack',
-  });
+  };
   for (let i = 0; i < 10; i++) bareEnv[`SECRET_S${i}`] = `pack-secret-value-${i}`.padEnd(32, 'x');
-  // The very command the executor runs: the same resolved interpreters.
-  const argvOf = (kind: keyof typeof scripts) =>
-    kind === 'sh'
-      ? [interpreters.shell, join(packDir, 'actions', 'noop.sh')]
-      : [interpreters.python, join(packDir, 'actions', 'noop.py')];
+  const argvOf = (kind: keyof typeof scripts) => [
+    kind === 'sh' ? interpreters.shell : interpreters.python,
+    join(packDir, 'actions', scripts[kind].file),
+  ];
   const bare = (kind: keyof typeof scripts) =>
     new Promise<void>((resolve, reject) => {
       const [file, ...args] = argvOf(kind);
@@ -155,36 +193,60 @@ try {
   const p = (xs: number[], q: number) =>
     [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
   const lines: string[] = [
-    `@attune/worker — executor end to end vs bare child_process.spawn (process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB)`,
+    `@attune/worker — executor end to end vs bare unsandboxed child_process.spawn (process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB)`,
+    `isolation: ${strongest.description}`,
+    `interpreters (both sides): ${interpreters.shell}, ${interpreters.python}`,
   ];
   const verdicts: string[] = [];
 
-  // One in flight: p50 latency, runs interleaved so drift hits both sides alike.
+  // One in flight: p50 latency, runs interleaved so drift hits every side alike.
   lines.push(
     '',
     'one in flight (p50 ms):',
-    `${'kind'.padEnd(8)} ${'bare'.padStart(7)} ${'ours'.padStart(7)} ${'ratio'.padStart(7)} ${'ours/direct'.padStart(12)}`,
+    `${'kind'.padEnd(8)} ${'bare'.padStart(7)} ${[...modes.keys()].map((m) => m.padStart(8)).join(' ')} ${'ratio'.padStart(7)} ${'direct'.padStart(8)}`,
   );
+  const layerRows: string[] = [];
   for (const kind of ['sh', 'python'] as const) {
-    const runs = { bare: [] as number[], ours: [] as number[], direct: [] as number[] };
+    const runs = new Map<string, number[]>([
+      ['bare', []],
+      ['direct', []],
+    ]);
+    for (const mode of modes.keys()) runs.set(mode, []);
     for (let i = 0; i < 10; i++) {
       await timeBare(kind)();
-      await ours(helperExec, kind)();
+      for (const executor of executors.values()) await ours(executor, kind)();
     }
     for (let i = 0; i < ONE_IN_FLIGHT; i++) {
-      runs.bare.push(await timeBare(kind)());
-      runs.ours.push(await ours(helperExec, kind)());
-      if (i % 3 === 0) runs.direct.push(await ours(directExec, kind)());
+      runs.get('bare')?.push(await timeBare(kind)());
+      for (const [mode, executor] of executors) runs.get(mode)?.push(await ours(executor, kind)());
+      if (i % 3 === 0) runs.get('direct')?.push(await ours(directIsolated, kind)());
     }
-    const ratio = p(runs.ours, 0.5) / p(runs.bare, 0.5);
+    const med = (name: string) => p(runs.get(name) ?? [], 0.5);
+    const ratio = med(strongest.mode) / med('bare');
     lines.push(
-      `${kind.padEnd(8)} ${p(runs.bare, 0.5).toFixed(2).padStart(7)} ${p(runs.ours, 0.5).toFixed(2).padStart(7)} ${`${ratio.toFixed(2)}×`.padStart(7)} ${p(runs.direct, 0.5).toFixed(2).padStart(12)}`,
+      `${kind.padEnd(8)} ${med('bare').toFixed(2).padStart(7)} ${[...modes.keys()].map((m) => med(m).toFixed(2).padStart(8)).join(' ')} ${`${ratio.toFixed(2)}×`.padStart(7)} ${med('direct').toFixed(2).padStart(8)}`,
     );
     const target = kind === 'sh' ? 1.3 : 1.1;
     verdicts.push(
-      `p50 ≤ ${target}× bare for ${kind} at one in flight: ${ratio.toFixed(2)}× ${ratio <= target ? 'met' : 'MISSED'}`,
+      `p50 with isolation (${strongest.mode}) ≤ ${target}× bare for ${kind} at one in flight: ${ratio.toFixed(2)}× ${ratio <= target ? 'met' : 'MISSED'}`,
+    );
+    const delta = (a: IsolationMode, b: IsolationMode) =>
+      modes.has(a) && modes.has(b) ? `${(med(a) - med(b)).toFixed(2)} ms` : 'n/a';
+    layerRows.push(
+      `  ${kind.padEnd(7)} identity switch (user − none) ${delta('user', 'none').padStart(9)}   namespaces (sandbox − user) ${delta('sandbox', 'user').padStart(9)}`,
     );
   }
+
+  // The scratch folder on its own: make (mkdir ×2, chmod, chown) and remove, as each execution does.
+  const scratchTimes: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const start = performance.now();
+    const dir = await strongest.scratch.create(`bench${i}`);
+    await strongest.scratch.remove(dir);
+    scratchTimes.push(performance.now() - start);
+  }
+  lines.push('', 'cost of each isolation layer, through the executor (p50 differences):', ...layerRows);
+  lines.push(`  scratch folder (make + remove, p50): ${p(scratchTimes, 0.5).toFixed(3)} ms`);
 
   // Eight in flight: throughput, and how long secret resolution takes inside the busy worker.
   const throughput = async (task: () => Promise<unknown>, total: number) => {
@@ -197,13 +259,13 @@ try {
     );
     return total / ((performance.now() - start) / 1000);
   };
-  lines.push('', 'eight in flight (executions/s):');
+  lines.push('', `eight in flight (executions/s, isolation ${strongest.mode}):`);
   for (const kind of ['sh', 'python'] as const) {
     const bareRate = await throughput(timeBare(kind), EIGHT_TOTAL);
     resolveTimes.length = 0;
     const lag = monitorEventLoopDelay({ resolution: 1 });
     lag.enable();
-    const oursRate = await throughput(ours(helperExec, kind), EIGHT_TOTAL);
+    const oursRate = await throughput(ours(isolated, kind), EIGHT_TOTAL);
     lag.disable();
     const resolveP99 = p(resolveTimes, 0.99);
     const ratio = oursRate / bareRate;
@@ -212,56 +274,78 @@ try {
         `resolve p99 ${resolveP99.toFixed(2)} ms  event-loop delay max ${(lag.max / 1e6).toFixed(1)} ms`,
     );
     verdicts.push(
-      `throughput ≥ 0.9× bare at 8 in flight (${kind}): ${ratio.toFixed(2)}× ${ratio >= 0.9 ? 'met' : 'MISSED'}`,
+      `throughput with isolation ≥ 0.9× bare at 8 in flight (${kind}): ${ratio.toFixed(2)}× ${ratio >= 0.9 ? 'met' : 'MISSED'}`,
     );
     verdicts.push(
       `secret resolution p99 ≤ 15 ms at 8 in flight (${kind}): ${resolveP99.toFixed(2)} ms ${resolveP99 <= 15 ? 'met' : 'MISSED'}`,
     );
   }
 
-  // Stretch: the OS floor for the same shell command, where hyperfine is installed.
-  const hf = spawnSync(
-    'hyperfine',
-    [
-      '-N',
-      '--warmup',
-      '20',
-      '--runs',
-      '200',
-      '--export-json',
-      join(root, 'hf.json'),
-      `${argvOf('sh').join(' ')}`,
-    ],
-    {
-      encoding: 'utf8',
-      env: bareEnv,
-    },
-  );
-  if (hf.status === 0) {
-    const { results } = JSON.parse((await import('node:fs')).readFileSync(join(root, 'hf.json'), 'utf8')) as {
-      results: Array<{ median: number }>;
-    };
-    const floor = (results[0]?.median ?? 0) * 1000;
-    const oursSh: number[] = [];
-    for (let i = 0; i < 100; i++) oursSh.push(await ours(helperExec, 'sh')());
-    const ratio = p(oursSh, 0.5) / floor;
+  // The OS floor of each layer, without Node or the executor: hyperfine -N on the shell action.
+  const hyperfine = (label: string, command: string[]): number | undefined => {
+    const out = join(root, `hf-${label}.json`);
+    const hf = spawnSync(
+      'hyperfine',
+      ['-N', '--warmup', '20', '--runs', '200', '--export-json', out, command.join(' ')],
+      { encoding: 'utf8', env: bareEnv },
+    );
+    if (hf.status !== 0) return undefined;
+    const { results } = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ median: number }> };
+    return (results[0]?.median ?? 0) * 1000;
+  };
+  const sh = argvOf('sh');
+  const floor = hyperfine('floor', sh);
+  if (floor === undefined) {
     lines.push(
       '',
-      `OS floor (hyperfine -N, median): ${floor.toFixed(2)} ms; executor sh p50 ${p(oursSh, 0.5).toFixed(2)} ms = ${ratio.toFixed(2)}× floor`,
-    );
-    verdicts.push(
-      `stretch: executor sh ≤ 2× the OS floor: ${ratio.toFixed(2)}× ${ratio <= 2 ? 'met' : 'MISSED'}`,
+      'OS floor: hyperfine is not installed (scripts/install-sandbox.sh --bench-tools installs it); not measured',
     );
   } else {
+    lines.push('', `OS floor (hyperfine -N, median ms): ${sh.join(' ')}: ${floor.toFixed(2)}`);
+    const id = strongest.identity;
+    if ((process.getuid?.() ?? 1) === 0) {
+      const setpriv = hyperfine('uid', [
+        'setpriv',
+        `--reuid=${id.uid}`,
+        `--regid=${id.gid}`,
+        '--clear-groups',
+        '--',
+        ...sh,
+      ]);
+      if (setpriv !== undefined)
+        lines.push(
+          `  + identity switch (setpriv, one more exec; the helper switches in its fork instead): ${setpriv.toFixed(2)} (+${(setpriv - floor).toFixed(2)})`,
+        );
+    }
+    const sandbox = modes.get('sandbox');
+    if (sandbox instanceof BubblewrapSandbox) {
+      const dir = await sandbox.scratch.create('hyperfine');
+      const wrapped = [
+        sandbox.bwrap.path,
+        ...sandbox.args({ scratch: dir, packPath: packDir, network: true }),
+        interpreters.shell,
+        '/pack/actions/noop.sh',
+      ];
+      const bwrap = hyperfine('bwrap', wrapped);
+      await sandbox.scratch.remove(dir);
+      if (bwrap !== undefined)
+        lines.push(
+          `  + namespaces (bwrap, as this user): ${bwrap.toFixed(2)} (+${(bwrap - floor).toFixed(2)})`,
+        );
+    }
+    const oursSh: number[] = [];
+    for (let i = 0; i < 100; i++) oursSh.push(await ours(isolated, 'sh')());
+    const ratio = p(oursSh, 0.5) / floor;
     lines.push(
-      '',
-      'OS floor: hyperfine not installed (apt-get install hyperfine); stretch target not measured',
+      `  executor sh with isolation, p50 ${p(oursSh, 0.5).toFixed(2)} ms = ${ratio.toFixed(2)}× the floor`,
     );
   }
   lines.push('', 'targets:', ...verdicts.map((v) => `  ${v}`));
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   for (const s of spawners) await s.close();
+  for (const sandbox of modes.values()) await sandbox.scratch.close().catch(() => undefined);
   await db.drop();
+  rmSync(root, { recursive: true, force: true });
   ballast.length = 0;
 }

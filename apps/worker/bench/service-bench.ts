@@ -5,7 +5,7 @@
  * Not a test: it prints, it asserts nothing.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,6 @@ import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
-import { resolveInterpreters } from '@attune/worker';
 
 const TOTAL = 400;
 const IN_FLIGHT = 8;
@@ -24,6 +23,8 @@ const isolated = isolatedBroker('bench', process.env.AMQP_URL || DEFAULT_AMQP_UR
 const broker = isolated.config;
 
 const root = mkdtempSync(join(tmpdir(), 'attune-svcbench-'));
+// The workers run actions as another identity (worker.isolation auto): the pack must be readable by it.
+chmodSync(root, 0o755);
 const packDir = join(root, 'svcbench');
 mkdirSync(join(packDir, 'actions'), { recursive: true });
 writeFileSync(join(packDir, 'pack.yaml'), 'ref: svcbench\nlabel: bench\nversion: 1.0.0\n');
@@ -33,7 +34,7 @@ writeFileSync(
 );
 writeFileSync(join(packDir, 'actions', 'noop.sh'), '#!/bin/sh\nread -r params\necho ok\n');
 chmodSync(join(packDir, 'actions', 'noop.sh'), 0o755);
-const command = [resolveInterpreters().shell, join(packDir, 'actions', 'noop.sh')];
+const command = [existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh', join(packDir, 'actions', 'noop.sh')];
 
 const db = await createTestDatabase();
 const workers: ChildProcess[] = [];

@@ -6,7 +6,8 @@ This process is small, and CPython's subprocess starts children with vfork/posix
 little and never stalls the worker. See docs/worker.md#spawn-helper.
 
 Protocol: one JSON object per line on stdin and stdout.
-  request  {"op":"spawn","id":N,"argv":[...],"env":{...},"cwd":"...","stdin":"text"}
+  request  {"op":"spawn","id":N,"argv":[...],"env":{...},"cwd":"...","stdin":"text",
+            "uid":U?,"gid":G?,"umask":M?,"dieWithParent":bool,"supervisor":bool}
            {"op":"kill","id":N,"signal":15}
   event    {"id":N,"ev":"started","pid":P}
            {"id":N,"ev":"out","fd":1|2,"data":"<base64>"}
@@ -17,7 +18,14 @@ what is left of its group is killed, its pipes are drained (at most DRAIN_SECOND
 of a child's output precedes its exit event.
 
 The environment a child gets is exactly the "env" of its request; this helper's own environment is not passed on.
-Nothing here logs or echoes request contents: env values are secrets.
+With "uid"/"gid" (a root worker), the child switches to that identity, with no supplementary groups, before exec.
+With "supervisor" (bwrap), a graceful signal goes to the rest of the child's group, not to the child itself, so that
+it outlives the action's graceful exit; SIGKILL goes to the whole group.
+With "dieWithParent", the child gets SIGKILL when this helper dies (PR_SET_PDEATHSIG), so a dead helper leaves no
+action running unsupervised; the worker also kills the groups of a helper that died.
+
+Nothing here logs or echoes request contents: env values are secrets. A request that cannot be carried out is
+answered with an "error" event naming only the kind of error, and this process carries on.
 """
 import base64
 import json
@@ -30,18 +38,51 @@ import time
 
 CHUNK = 65536
 DRAIN_SECONDS = 1.0
+HELPER_PID = os.getpid()
+PR_SET_PDEATHSIG = 1
+# Loaded here, not in the child: after the identity switch the child may no longer read python's own files (a
+# python3 under /root, say), and importing between fork and exec is best avoided anyway.
+try:
+    import ctypes
+
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (ImportError, OSError, AttributeError):
+    _prctl = None
+
+
+def die_with_parent():
+    """Runs in the child between fork and exec, after the identity switch (which would clear the signal)."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != HELPER_PID:  # the helper died before the signal was armed
+        os._exit(1)
 
 
 class Child:
-    __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status")
+    __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status", "supervisor")
 
-    def __init__(self, cid, proc, stdin_data):
+    def __init__(self, cid, proc, stdin_data, supervisor):
         self.id = cid
         self.proc = proc
         self.open_fds = 2
         self.stdin_data = stdin_data
         self.exited_at = None
         self.status = None
+        self.supervisor = supervisor
+
+
+def signal_group_members(pgid, sig):
+    """Signals every process of group pgid but its leader."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == pgid:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                text = f.read()
+            if int(text[text.rindex(b")") + 2 :].split()[2]) == pgid:
+                os.kill(int(entry), sig)
+        except (OSError, ValueError, IndexError):
+            pass
 
 
 def main():
@@ -70,6 +111,13 @@ def main():
 
     def spawn(req):
         cid = req["id"]
+        options = {}
+        if req.get("uid") is not None:
+            options.update(user=int(req["uid"]), group=int(req["gid"]), extra_groups=[])
+        if req.get("umask") is not None:
+            options["umask"] = int(req["umask"])
+        if req.get("dieWithParent"):
+            options["preexec_fn"] = die_with_parent
         try:
             proc = subprocess.Popen(
                 req["argv"],
@@ -80,11 +128,17 @@ def main():
                 stderr=subprocess.PIPE,
                 start_new_session=True,
                 close_fds=True,
+                **options,
             )
         except OSError as error:
-            emit({"id": cid, "ev": "error", "message": f"{type(error).__name__}: {error.strerror or error}"})
+            # strerror and the file name are the OS's words about argv[0] or cwd, never about env values.
+            where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+            emit({"id": cid, "ev": "error", "message": f"{type(error).__name__}: {error.strerror or 'failed'}{where}"})
             return
-        child = Child(cid, proc, req.get("stdin", "").encode())
+        except Exception as error:  # noqa: BLE001 - e.g. ValueError for a NUL; its text could quote a value
+            emit({"id": cid, "ev": "error", "message": f"{type(error).__name__} in the spawn request"})
+            return
+        child = Child(cid, proc, req.get("stdin", "").encode(), bool(req.get("supervisor")))
         children[cid] = child
         by_pid[proc.pid] = child
         emit({"id": cid, "ev": "started", "pid": proc.pid})
@@ -98,6 +152,9 @@ def main():
             proc.stdin.close()
 
     def kill_group(child, sig):
+        if child.supervisor and sig != signal.SIGKILL and child.status is None:
+            signal_group_members(child.proc.pid, sig)
+            return
         try:
             os.killpg(child.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
@@ -158,13 +215,18 @@ def main():
                 for line in lines:
                     if not line.strip():
                         continue
-                    req = json.loads(line)
-                    if req["op"] == "spawn":
-                        spawn(req)
-                    elif req["op"] == "kill":
-                        child = children.get(req["id"])
-                        if child is not None and child.status is None:
-                            kill_group(child, int(req.get("signal", signal.SIGTERM)))
+                    req = None
+                    try:
+                        req = json.loads(line)
+                        if req["op"] == "spawn":
+                            spawn(req)
+                        elif req["op"] == "kill":
+                            child = children.get(req["id"])
+                            if child is not None and child.status is None:
+                                kill_group(child, int(req.get("signal", signal.SIGTERM)))
+                    except Exception as error:  # noqa: BLE001 - one bad request must not take the others down
+                        rid = req.get("id") if isinstance(req, dict) else None
+                        emit({"id": rid, "ev": "error", "message": f"{type(error).__name__} in the request"})
             elif kind == "out":
                 child, num = data
                 try:

@@ -9,9 +9,19 @@ import { EncryptionKey } from '@attune/crypto';
 import { type Database, migrate, openDatabase } from '@attune/db';
 import { enqueueExecution, registerPack } from '@attune/registry';
 import { type Logger, pino } from 'pino';
-import { createExecutor } from './executor.js';
+import { createExecutor } from './execution/executor.js';
 import { createLogger } from './logger.js';
+import { IsolationUnavailableError } from './sandbox/select-sandbox.js';
 import { WorkerIdInUseError, WorkerService } from './worker-service.js';
+
+/** Environment variables that hold the key or credentials; removed from this process once configuration is read. */
+const SECRET_BEARING_ENV = [
+  'ATTUNE__SECURITY__ENCRYPTION_KEY',
+  'ATTUNE__DATABASE__URL',
+  'ATTUNE__BROKER__URL',
+  'DATABASE_URL',
+  'AMQP_URL',
+];
 
 const USAGE = `Usage: attune-worker <command> [options]
 
@@ -50,6 +60,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     throw error;
   }
+  // Configuration is read: the process's own copy of the key and the connection URLs is dropped, so that nothing
+  // this process starts later can inherit it, whatever environment it is given (actions get an allowlist anyway).
+  if (env === process.env) for (const name of SECRET_BEARING_ENV) delete process.env[name];
   // The service logs to stdout (one JSON line each); a one-shot command keeps stdout for its result.
   const logger = createLogger({
     level: env.ATTUNE_LOG_LEVEL ?? 'info',
@@ -73,7 +86,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const e = error as { message?: string; code?: string };
     if (error instanceof WorkerIdInUseError || typeof e.code === 'string') {
       process.stderr.write(`attune-worker: ${e.message}${e.code ? ` [${e.code}]` : ''}\n`);
-      return 1;
+      // Isolation the configuration requires but this host cannot give is a set-up problem, like bad configuration.
+      return error instanceof IsolationUnavailableError ? 2 : 1;
     }
     throw error;
   } finally {
@@ -84,18 +98,35 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
 async function startService(config: WorkerConfig, db: Database, logger: Logger): Promise<number> {
   if (!config.encryptionKey)
-    logger.warn('no security.encryption_key configured: encrypted secrets will be skipped with warnings');
+    logger.warn(
+      'no security.encryption_key_file (or encryption_key) configured: encrypted secrets will be skipped with warnings',
+    );
   const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
-  if (key) logger.info({ keyHash: key.keyHash, aesGcm: key.backend }, 'encryption key loaded');
-  const { executor, spawner } = createExecutor({
+  if (key)
+    logger.info(
+      { keyHash: key.keyHash, aesGcm: key.backend, source: config.encryptionKeySource },
+      'encryption key loaded',
+    );
+  const worker = await createExecutor({
     config,
     db,
     encryptionKey: key,
     logger,
     parentEnv: process.env,
   });
-  const service = new WorkerService({ config, db, executor, logger });
-  await service.start();
+  const service = new WorkerService({
+    config,
+    db,
+    executor: worker.executor,
+    spawner: worker.spawner,
+    logger,
+  });
+  try {
+    await service.start();
+  } catch (error) {
+    await worker.close();
+    throw error;
+  }
   if (service.httpPort !== undefined)
     logger.info({ port: service.httpPort }, 'health endpoints on /healthz and /readyz');
   return new Promise<number>((resolve) => {
@@ -104,7 +135,7 @@ async function startService(config: WorkerConfig, db: Database, logger: Logger):
       process.off('SIGINT', onInt);
       void service
         .stop(signal)
-        .then(() => spawner.close())
+        .then(() => worker.close())
         .then(() => resolve(0));
     };
     const onTerm = () => shutdown('SIGTERM');

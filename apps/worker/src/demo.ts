@@ -3,8 +3,9 @@
  * pack, store encrypted secrets at system, pack and action level (with overrides), run the Python and the shell
  * action, and print which secret came from where, the masked output and the warnings.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadWorkerConfig } from '@attune/config';
 import { EncryptionKey, generatePassword } from '@attune/crypto';
@@ -12,7 +13,8 @@ import { migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
 import { type KeyOwner, KeyRepository, type SecretValue } from '@attune/secrets';
 import { pino } from 'pino';
-import { createExecutor, type ExecutionOutcome } from './executor.js';
+import { createExecutor } from './execution/executor.js';
+import type { ExecutionOutcome } from './execution/types.js';
 import { REDACT_PATHS } from './logger.js';
 
 const out = (...lines: string[]) => process.stdout.write(`${(lines.length ? lines : ['']).join('\n')}\n`);
@@ -59,25 +61,40 @@ async function main(): Promise<void> {
   );
 
   const db = await openDatabase(config.database);
-  const { executor, spawner } = createExecutor({
-    config,
-    db,
-    encryptionKey: key,
-    logger,
-    parentEnv: process.env,
-  });
+  let worker: Awaited<ReturnType<typeof createExecutor>>;
+  try {
+    worker = await createExecutor({ config, db, encryptionKey: key, logger, parentEnv: process.env });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const { executor, sandbox } = worker;
+  let staged: string | undefined;
   try {
     const where =
       config.database.kind === 'postgres'
         ? 'PostgreSQL (DATABASE_URL)'
         : `embedded PGlite at ${config.database.dataDir}`;
     out(`Database: ${where}`);
+    out(`Isolation: ${sandbox.description}`);
     const migrations = await migrate(db.sql, { logger });
     out(
       `Migrations: ${migrations.applied.length} applied, ${migrations.alreadyApplied.length} already applied`,
     );
 
-    const report = await registerPack(db.prisma, PACK_DIR);
+    // Actions run as another user here: a clone in a private folder (under /root, say) is out of its reach.
+    let packDir = PACK_DIR;
+    const problem = sandbox.accessProblem(join(PACK_DIR, 'actions', 'check.sh'));
+    if (problem) {
+      packDir = mkdtempSync(join(tmpdir(), 'attune-demo-pack-'));
+      cpSync(PACK_DIR, packDir, { recursive: true });
+      chmodSync(packDir, 0o755);
+      staged = packDir;
+      out(
+        `Pack folder: a copy at ${packDir}, since the action identity cannot read ${PACK_DIR} (${problem})`,
+      );
+    }
+    const report = await registerPack(db.prisma, packDir);
     const a = report.actions;
     out(
       `Pack ${report.pack.ref}: ${report.pack.change}; actions created [${a.created.join(', ')}], updated [${a.updated.join(', ')}], ` +
@@ -109,8 +126,9 @@ async function main(): Promise<void> {
       `Every secret value above was stored only as ciphertext; stdout, stderr and results are stored masked.`,
     );
   } finally {
-    await spawner.close();
+    await worker.close();
     await db.close();
+    if (staged) rmSync(staged, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * `@attune/worker`: runs actions with their secrets, masks their output and records executions.
- * Concepts: docs/worker.md.
+ * `@attune/worker`: runs actions with their secrets, confined (docs/worker.md#security-model), masks their output
+ * and records executions. Concepts: docs/worker.md.
  */
 
 export { buildChildEnv, type ExecutionContextEnv } from './child-env.js';
@@ -9,27 +9,35 @@ export { runDemo } from './demo.js';
 export {
   ActionExecutor,
   type ActionExecutorOptions,
-  ActionUnavailableError,
   createExecutor,
-  type ExecutionContext,
+  logIsolation,
+  type WorkerExecutor,
+} from './execution/executor.js';
+export { ActionUnavailableError, type ExecutionContext } from './execution/prepare-context.js';
+export {
   type ExecutionOutcome,
   type ExecutionWarning,
-  type Interpreters,
-  resolveInterpreters,
   type SecretSource,
   type TerminalStatus,
-} from './executor.js';
+  WARNING_KINDS,
+} from './execution/types.js';
+export { type HelperExit, HelperSpawner, SPAWN_HELPER_PATH } from './helper-spawner.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
-export { MASK, SecretMasker, type UnmaskedSecret } from './masker.js';
-export { OutputCapture } from './output-capture.js';
+export { MASK, SecretMasker, type UnmaskedSecret } from './masking/masker.js';
+export { OutputCapture } from './masking/output-capture.js';
+export { BubblewrapSandbox } from './sandbox/bubblewrap.js';
+export { HostSandbox } from './sandbox/host-sandbox.js';
+export { type ActionIdentity, describeIdentity, lookupIdentity } from './sandbox/identity.js';
+export type { ActionSandbox, Interpreters, IsolationMode, SandboxLaunch } from './sandbox/sandbox.js';
+export { type ScratchDir, ScratchDirError, ScratchRoot } from './sandbox/scratch-dir.js';
+export { createSandbox, IsolationUnavailableError, type SandboxSelection } from './sandbox/select-sandbox.js';
 export {
   DirectSpawner,
-  HelperSpawner,
   type OutputHandlers,
   type ProcessExit,
   type ProcessSpawner,
-  SPAWN_HELPER_PATH,
   type SpawnedProcess,
+  type SpawnerHealth,
   SpawnFailedError,
   type SpawnSpec,
 } from './spawner.js';

@@ -1,13 +1,25 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 
-/** What to run: argv (never a secret), the complete environment, the folder, and text for stdin. */
+/** What to run: argv (never a secret), the complete environment, the folder, text for stdin, and as whom. */
 export interface SpawnSpec {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly stdin: string;
+  /** Switch to this uid and gid, with no supplementary groups, before exec (the worker must be root). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** The process's file mode creation mask (the spawn helper only). */
+  readonly umask?: number;
+  /** SIGKILL the process when the process that started it dies (the spawn helper only). */
+  readonly dieWithParent?: boolean;
+  /**
+   * The process started is a supervisor of the action (bwrap), in the action's process group: SIGTERM goes to the
+   * rest of its group and not to it, so that it outlives the action's graceful exit and reports its status (bwrap
+   * killed by SIGTERM would take the whole sandbox down with SIGKILL at once). SIGKILL still goes to the whole group.
+   */
+  readonly supervisor?: boolean;
 }
 
 /** Output callbacks; chunks arrive in order per stream. */
@@ -26,179 +38,97 @@ export interface ProcessExit {
 export interface SpawnedProcess {
   /** Signals the process's whole group (it runs in its own). */
   kill(signal: 'SIGTERM' | 'SIGKILL'): void;
-  /** Resolves on exit; rejects with {@link SpawnFailedError} when the process could not be started. */
+  /** Resolves on exit; rejects with {@link SpawnFailedError} when the process could not be started or was lost. */
   readonly exit: Promise<ProcessExit>;
+}
+
+/** Whether a spawner can start processes now. */
+export interface SpawnerHealth {
+  readonly ok: boolean;
+  /** Times the spawner's machinery (the spawn helper) was restarted after it died. */
+  readonly restarts: number;
+  /** Why it is not ok. */
+  readonly problem?: string;
 }
 
 /** Starts action processes. */
 export interface ProcessSpawner {
   spawn(spec: SpawnSpec, handlers: OutputHandlers): SpawnedProcess;
+  health(): SpawnerHealth;
   /** Stops the spawner; processes still running are killed. */
   close(): Promise<void>;
 }
 
-/** The action's process could not be started (interpreter missing, not executable, …). */
+/** The action's process could not be started, or was lost while it ran. The message is stored with the execution. */
 export class SpawnFailedError extends Error {
   readonly code = 'ATTUNE_SPAWN_FAILED';
 
   constructor(message: string) {
-    super(`The action's process could not be started: ${message}`);
+    super(message);
     this.name = 'SpawnFailedError';
   }
 }
 
-const SIGNALS: Record<'SIGTERM' | 'SIGKILL', number> = { SIGTERM: 15, SIGKILL: 9 };
-const SIGNAL_NAMES: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  9: 'SIGKILL',
-  15: 'SIGTERM',
-  6: 'SIGABRT',
-  11: 'SIGSEGV',
-};
-
-/** The helper script, shipped beside `dist/` and `src/`. */
-export const SPAWN_HELPER_PATH = fileURLToPath(new URL('../helper/spawn_helper.py', import.meta.url));
-
-interface Pending {
-  handlers: OutputHandlers;
-  resolve(exit: ProcessExit): void;
-  reject(error: Error): void;
+/**
+ * Refuses what no process can be given: a NUL in argv, the folder or the environment (the kernel takes C strings),
+ * or text that is not well-formed UTF-16 (it has no UTF-8 form). Checked before anything reaches the helper, so no
+ * value can crash it. The message names the variable, never its value.
+ */
+export function spawnProblem(spec: SpawnSpec): string | undefined {
+  const bad = (text: string) => text.includes('\0') || !isWellFormed(text);
+  if (spec.argv.length === 0 || spec.argv.some(bad)) return 'an argument holds a NUL or malformed text';
+  if (bad(spec.cwd)) return 'the working directory holds a NUL or malformed text';
+  for (const [name, value] of Object.entries(spec.env)) {
+    if (bad(name) || name.includes('=') || name === '') return 'an environment variable name is invalid';
+    if (bad(value)) return `environment variable ${name} holds a NUL or malformed text`;
+  }
+  if (!isWellFormed(spec.stdin)) return 'stdin holds malformed text';
+  return undefined;
 }
 
-/**
- * Starts processes through the spawn helper (helper/spawn_helper.py), a small long-lived python3 process: fork in
- * the large worker process costs milliseconds and blocks its event loop; the helper's does neither. Requests and
- * output travel over the helper's private stdin/stdout pipes, so secrets never appear in any argv or in the
- * helper's own environment. If the helper dies, running processes are reported failed and the next spawn starts a
- * new helper.
- */
-export class HelperSpawner implements ProcessSpawner {
-  #helper: ChildProcessWithoutNullStreams | undefined;
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
-  readonly #python: string;
-  readonly #helperEnv: Record<string, string>;
+/** String.prototype.isWellFormed (Node 20; TypeScript's ES2023 library does not declare it yet). */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
 
-  constructor(options: { python?: string; path?: string | undefined } = {}) {
-    this.#python = options.python ?? 'python3';
-    // The helper needs only a PATH to find interpreters; it passes each child exactly the env of its request.
-    this.#helperEnv = { PATH: options.path ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
-  }
-
-  spawn(spec: SpawnSpec, handlers: OutputHandlers): SpawnedProcess {
-    const helper = this.#ensureHelper();
-    const id = this.#nextId++;
-    const exit = new Promise<ProcessExit>((resolve, reject) => {
-      this.#pending.set(id, { handlers, resolve, reject });
-    });
-    helper.stdin.write(
-      `${JSON.stringify({ op: 'spawn', id, argv: spec.argv, env: spec.env, cwd: spec.cwd, stdin: spec.stdin })}\n`,
-    );
-    return {
-      exit,
-      kill: (signal) => {
-        if (this.#pending.has(id))
-          this.#helper?.stdin.write(`${JSON.stringify({ op: 'kill', id, signal: SIGNALS[signal] })}\n`);
-      },
-    };
-  }
-
-  async close(): Promise<void> {
-    const helper = this.#helper;
-    if (!helper) return;
-    this.#helper = undefined;
-    const exited = new Promise<void>((resolve) => helper.once('exit', () => resolve()));
-    helper.stdin.end(); // the helper kills what still runs and exits
-    await exited;
-  }
-
-  #ensureHelper(): ChildProcessWithoutNullStreams {
-    if (this.#helper) return this.#helper;
-    const helper = spawn(this.#python, ['-u', SPAWN_HELPER_PATH], {
-      env: this.#helperEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      shell: false,
-    });
-    this.#helper = helper;
-    helper.stdin.on('error', () => undefined); // reported through 'exit'
-    // Drained, not kept: a crash traceback of the helper could quote request data, and the message below is stored
-    // with the execution.
-    helper.stderr.resume();
-    const lines = createInterface({ input: helper.stdout, crlfDelay: Number.POSITIVE_INFINITY });
-    lines.on('line', (line) => this.#onEvent(line));
-    const fail = (why: string) => {
-      if (this.#helper === helper) this.#helper = undefined;
-      for (const [id, pending] of this.#pending) {
-        this.#pending.delete(id);
-        pending.reject(new SpawnFailedError(why));
-      }
-    };
-    helper.on('error', (error) => fail(`spawn helper could not start (${error.message})`));
-    helper.on('exit', (code, signal) => {
-      // Output already read is delivered before the pending processes are failed.
-      lines.once('close', () => fail(`spawn helper exited (${signal ?? code})`));
-    });
-    return helper;
-  }
-
-  #onEvent(line: string): void {
-    const event = JSON.parse(line) as {
-      id: number;
-      ev: string;
-      fd?: number;
-      data?: string;
-      code?: number | null;
-      signal?: number | null;
-      message?: string;
-    };
-    const pending = this.#pending.get(event.id);
-    if (!pending) return;
-    switch (event.ev) {
-      case 'out': {
-        const chunk = Buffer.from(event.data ?? '', 'base64');
-        if (event.fd === 1) pending.handlers.onStdout(chunk);
-        else pending.handlers.onStderr(chunk);
-        break;
-      }
-      case 'exit':
-        this.#pending.delete(event.id);
-        pending.resolve({
-          code: event.code ?? null,
-          signal: event.signal ? (SIGNAL_NAMES[event.signal] ?? `SIG${event.signal}`) : null,
-        });
-        break;
-      case 'error':
-        this.#pending.delete(event.id);
-        pending.reject(new SpawnFailedError(event.message ?? 'unknown error'));
-        break;
-      default:
-        break;
-    }
-  }
+/** A process that never started: the spec was refused before reaching the OS. */
+export function refused(problem: string): SpawnedProcess {
+  const exit = Promise.reject(new SpawnFailedError(`The action's process could not be started: ${problem}.`));
+  exit.catch(() => undefined); // the caller awaits it; never an unhandled rejection meanwhile
+  return { exit, kill: () => undefined };
 }
 
 /**
  * Starts processes with Node's `child_process.spawn` (argv array, `shell: false`, own process group). Simpler than
- * the helper and needs no python3, but each spawn blocks the worker's event loop for the fork.
+ * the helper and needs no python3, but each spawn blocks the worker's event loop for the fork, and it cannot set
+ * the umask or a parent-death signal.
  */
 export class DirectSpawner implements ProcessSpawner {
   readonly #running = new Set<ChildProcessWithoutNullStreams>();
 
   spawn(spec: SpawnSpec, handlers: OutputHandlers): SpawnedProcess {
+    const problem = spawnProblem(spec);
+    if (problem) return refused(problem);
     const [file, ...args] = spec.argv;
-    const child = spawn(file as string, args, {
-      env: spec.env,
-      cwd: spec.cwd,
-      detached: true,
-      shell: false,
-      stdio: 'pipe',
-    });
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawn(file as string, args, {
+        env: spec.env,
+        cwd: spec.cwd,
+        detached: true,
+        shell: false,
+        stdio: 'pipe',
+        ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
+        ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
+      });
+    } catch (error) {
+      return refused((error as NodeJS.ErrnoException).code ?? 'spawn failed');
+    }
     this.#running.add(child);
     const exit = new Promise<ProcessExit>((resolve, reject) => {
       child.once('error', (error) => {
         this.#running.delete(child);
-        reject(new SpawnFailedError(error.message));
+        reject(new SpawnFailedError(`The action's process could not be started: ${error.message}`));
       });
       child.once('close', (code, signal) => {
         this.#running.delete(child);
@@ -221,17 +151,51 @@ export class DirectSpawner implements ProcessSpawner {
       exit,
       kill: (signal) => {
         if (child.pid !== undefined && child.exitCode === null) {
-          try {
-            process.kill(-child.pid, signal);
-          } catch {
-            // already gone
+          if (spec.supervisor && signal !== 'SIGKILL') signalGroupMembers(child.pid, signal);
+          else {
+            try {
+              process.kill(-child.pid, signal);
+            } catch {
+              // already gone
+            }
           }
         }
       },
     };
   }
 
+  health(): SpawnerHealth {
+    return { ok: true, restarts: 0 };
+  }
+
   async close(): Promise<void> {
-    for (const child of this.#running) if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    for (const child of this.#running) {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Signals every process of group `pgid` but its leader (see {@link SpawnSpec.supervisor}). */
+function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === pgid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name: state, ppid, pgrp.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
   }
 }

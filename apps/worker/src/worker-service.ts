@@ -5,7 +5,8 @@ import type { WorkerConfig } from '@attune/config';
 import type { Database } from '@attune/db';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import type { ActionExecutor } from './executor.js';
+import type { ActionExecutor } from './execution/executor.js';
+import type { ProcessSpawner } from './spawner.js';
 
 /** Marks executions of dead workers `abandoned`; see docs/deployment.md#failure-semantics. */
 const REAP_SQL = `
@@ -35,6 +36,7 @@ export class WorkerService {
   readonly #config: WorkerConfig;
   readonly #db: Database;
   readonly #executor: ActionExecutor;
+  readonly #spawner: ProcessSpawner | undefined;
   readonly #logger: Logger;
   readonly #inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Executions whose run failed on the database after a possible claim; settled by the next heartbeat. */
@@ -43,15 +45,25 @@ export class WorkerService {
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
   #stopping = false;
+  /** Not taking executions because the spawner keeps failing (see {@link ProcessSpawner.health}). */
+  #paused = false;
   #timers: NodeJS.Timeout[] = [];
   #http: Server | undefined;
   #connectLoop: Promise<void> | undefined;
   #wakeReconnect: (() => void) | undefined;
 
-  constructor(options: { config: WorkerConfig; db: Database; executor: ActionExecutor; logger: Logger }) {
+  constructor(options: {
+    config: WorkerConfig;
+    db: Database;
+    executor: ActionExecutor;
+    /** The executor's spawner, whose health makes the worker ready or not. */
+    spawner?: ProcessSpawner;
+    logger: Logger;
+  }) {
     this.#config = options.config;
     this.#db = options.db;
     this.#executor = options.executor;
+    this.#spawner = options.spawner;
     this.#logger = options.logger.child({ workerId: options.config.workerId });
   }
 
@@ -184,6 +196,7 @@ export class WorkerService {
   }
 
   async #heartbeat(): Promise<void> {
+    await this.#checkSpawner();
     try {
       await this.#db.sql.query(
         `UPDATE "attune"."worker" SET heartbeat_at = now() WHERE id = $1`,
@@ -207,6 +220,37 @@ export class WorkerService {
     } catch (error) {
       this.#logger.warn({ err: { name: (error as Error).name } }, 'heartbeat could not reach the database');
     }
+  }
+
+  /**
+   * A spawner that keeps failing would fail every execution it is given: stop taking them (they stay queued for
+   * other workers) until it is healthy again.
+   */
+  async #checkSpawner(): Promise<void> {
+    const health = this.#spawner?.health();
+    if (!health || this.#stopping) return;
+    if (!health.ok && !this.#paused) {
+      this.#paused = true;
+      this.#logger.error({ problem: health.problem }, 'not taking executions: the spawner keeps failing');
+      const channel = this.#channel;
+      const tag = this.#consumerTag;
+      this.#consumerTag = undefined;
+      if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+    } else if (health.ok && this.#paused) {
+      this.#paused = false;
+      this.#logger.info('the spawner is healthy again: taking executions');
+      if (this.#channel) await this.#consume(this.#channel).catch(() => undefined);
+    }
+  }
+
+  async #consume(channel: Channel): Promise<void> {
+    if (this.#paused || this.#stopping || this.#consumerTag !== undefined) return;
+    const { broker, concurrency } = this.#config;
+    const { consumerTag } = await channel.consume(broker.queue, (msg) => {
+      if (msg) void this.#onMessage(channel, msg);
+    });
+    this.#consumerTag = consumerTag;
+    this.#logger.info({ queue: broker.queue, prefetch: concurrency }, 'consuming executions');
   }
 
   async #runConnectLoop(): Promise<void> {
@@ -263,11 +307,7 @@ export class WorkerService {
         await connection.close();
         return { closed };
       }
-      const { consumerTag } = await channel.consume(broker.queue, (msg) => {
-        if (msg) void this.#onMessage(channel, msg);
-      });
-      this.#consumerTag = consumerTag;
-      this.#logger.info({ queue: broker.queue, prefetch: concurrency }, 'consuming executions');
+      await this.#consume(channel);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
@@ -381,6 +421,8 @@ export class WorkerService {
     broker: string;
     draining: boolean;
     inFlight: number;
+    isolation: { mode: string; runAs: string; uid: number };
+    spawner: { ok: boolean; restarts: number; problem?: string };
   }> {
     const database = await Promise.race([
       this.#db.sql.query('SELECT 1').then(
@@ -389,13 +431,17 @@ export class WorkerService {
       ),
       new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), 2000).unref()),
     ]);
-    const broker = this.consuming ? 'consuming' : 'disconnected';
+    const spawner = this.#spawner?.health() ?? { ok: true, restarts: 0 };
+    const broker = this.consuming ? 'consuming' : this.#paused ? 'paused' : 'disconnected';
+    const { sandbox } = this.#executor;
     return {
-      ready: database === 'ok' && broker === 'consuming' && !this.#stopping,
+      ready: database === 'ok' && broker === 'consuming' && spawner.ok && !this.#stopping,
       database,
       broker,
       draining: this.#stopping,
       inFlight: this.#inFlight.size,
+      isolation: { mode: sandbox.mode, runAs: sandbox.identity.name, uid: sandbox.identity.uid },
+      spawner,
     };
   }
 }

@@ -1,5 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { EncryptionKey } from '@attune/crypto';
@@ -7,9 +6,13 @@ import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
 import { type CreateKeyInput, KeyRepository, SecretResolver } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionExecutor } from '../src/executor.js';
+import { ActionExecutor } from '../src/execution/executor.js';
+import { HelperSpawner } from '../src/helper-spawner.js';
 import { createLogger } from '../src/logger.js';
-import { DirectSpawner, HelperSpawner, type ProcessSpawner } from '../src/spawner.js';
+import { SecretMasker } from '../src/masking/masker.js';
+import type { ActionSandbox } from '../src/sandbox/sandbox.js';
+import { DirectSpawner, type ProcessSpawner } from '../src/spawner.js';
+import { readablePackRoot, testSandbox } from './support/isolation.js';
 
 const PASSWORD = 'executor-test-encryption-password-0123456789';
 const key = EncryptionKey.fromPassword(PASSWORD);
@@ -36,15 +39,19 @@ const WORKER_ENV = {
 function writePack(
   root: string,
   ref: string,
-  actions: Record<string, { runner: 'python' | 'shell'; file: string; code: string; timeout?: number }>,
+  actions: Record<
+    string,
+    { runner: 'python' | 'shell'; file: string; code: string; timeout?: number; extra?: string }
+  >,
 ): string {
+  // Actions run as another identity than this (root) test process: the pack must be world-readable.
   const dir = join(root, ref);
   mkdirSync(join(dir, 'actions'), { recursive: true });
   writeFileSync(join(dir, 'pack.yaml'), `ref: ${ref}\nlabel: ${ref}\nversion: 1.0.0\n`);
   for (const [name, a] of Object.entries(actions)) {
     writeFileSync(
       join(dir, 'actions', `${name}.yaml`),
-      `name: ${name}\nrunner_type: ${a.runner}\nentry_point: ${a.file}\ntimeout: ${a.timeout ?? 20}\nsecrets: [api_key, never_set]\n`,
+      `name: ${name}\nrunner_type: ${a.runner}\nentry_point: ${a.file}\ntimeout: ${a.timeout ?? 20}\nsecrets: [api_key, never_set]\n${a.extra ?? ''}`,
     );
     writeFileSync(join(dir, 'actions', a.file), a.code);
     chmodSync(join(dir, 'actions', a.file), 0o755);
@@ -56,16 +63,25 @@ const ENV_PY = 'import json, os, sys\nsys.stdin.read()\njson.dump(dict(os.enviro
 const ENV_SH = '#!/bin/sh\ncat >/dev/null\nenv\n';
 
 let db: TestDatabase;
+let sandbox: ActionSandbox;
 let logLines: string[];
 let executor: (
   spawner: ProcessSpawner,
   overrides?: Partial<{ outputCapBytes: number; killGraceMs: number }>,
+  createMasker?: (secrets: ReadonlyArray<{ ref: string; value: unknown }>, min: number) => SecretMasker,
 ) => ActionExecutor;
 const spawners: ProcessSpawner[] = [];
+const BIG_SECRET = Array.from(
+  { length: 64 * 1024 },
+  (_, i) => 'abcdefghijklmnopqrstuvwxyz0123456789'[(i * 7 + (i >> 5)) % 36],
+).join('');
+const UNICODE_SECRET = 'pässwörd-ünïcödé-€-𝄞-secret';
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const root = mkdtempSync(join(tmpdir(), 'attune-packs-'));
+  // The strongest isolation this host has (the sandbox in CI): these tests hold in every mode.
+  sandbox = await testSandbox('auto');
+  const root = readablePackRoot('packs');
   await registerPack(
     db.prisma,
     writePack(root, 'testpack', {
@@ -111,6 +127,48 @@ beforeAll(async () => {
         code: 'import os, sys\nv = os.environ["SECRET_API_KEY"]\nchunk = ("x" * 1000 + "\\n") * 100\nfor i in range(200):\n    sys.stdout.write(chunk)\n    sys.stdout.write(v)\n',
       },
       fail: { runner: 'shell', file: 'fail.sh', code: '#!/bin/sh\necho "bad things" >&2\nexit 3\n' },
+      scratch: {
+        runner: 'python',
+        file: 'scratch.py',
+        code: [
+          'import json, os, sys, tempfile',
+          'mode = json.load(sys.stdin).get("end", "ok")',
+          'here = os.getcwd(); tmp = tempfile.gettempdir()',
+          'open(os.path.join(here, "left-behind.txt"), "w").write("x")',
+          'open(os.path.join(tmp, "left-behind.txt"), "w").write("x")',
+          'st = os.stat(here); tt = os.stat(tmp)',
+          'print(json.dumps({"cwd": here, "home": os.environ["HOME"], "tmpdir": os.environ["TMPDIR"], "tmp": tmp,',
+          '  "cwd_mode": oct(st.st_mode & 0o777), "tmp_mode": oct(tt.st_mode & 0o777), "uid": os.getuid(),',
+          '  "cwd_uid": st.st_uid, "tmp_uid": tt.st_uid, "umask": oct(os.umask(0))}), flush=True)',
+          'if mode == "fail": sys.exit(4)',
+          'if mode == "kill": os.kill(os.getpid(), 9)',
+          'if mode == "hang": import time; time.sleep(30)',
+        ].join('\n'),
+        timeout: 2,
+        extra: 'parameters:\n  end:\n    type: string\n',
+      },
+      big: {
+        runner: 'python',
+        file: 'big.py',
+        code: 'import os, sys\nsys.stdin.read()\nv = os.environ["SECRET_BIG"]\nprint("big", v)\nprint("again", v[::-1][::-1])\n',
+      },
+      escaped: {
+        runner: 'python',
+        file: 'escaped.py',
+        code: [
+          'import json, os, sys',
+          'sys.stdin.read()',
+          'u = os.environ["SECRET_UNICODE"]; k = os.environ["SECRET_API_KEY"]',
+          "# Python's default json.dumps escapes non-ASCII as \\uXXXX; the last field escapes every character.",
+          'every = "".join(chr(92) + "u%04X" % ord(c) for c in k)',
+          'sys.stdout.write(\'{"unicode": \' + json.dumps(u) + \', "key": "\' + every + \'", "n": 1}\\n\')',
+        ].join('\n'),
+      },
+      nul: {
+        runner: 'shell',
+        file: 'nul.sh',
+        code: '#!/bin/sh\ncat >/dev/null\nif env | grep -q "^SECRET_WITH_NUL="; then echo "has nul var: yes"; else echo "has nul var: "; fi\n',
+      },
     }),
   );
   await registerPack(
@@ -132,6 +190,9 @@ beforeAll(async () => {
     [{ type: 'pack', pack: 'testpack' }, 'tiny', 'abc'],
     [{ type: 'action', action: 'testpack.env_py' }, 'api_key', CANARY.action],
     [{ type: 'pack', pack: 'otherpack' }, 'api_key', CANARY.other],
+    [{ type: 'action', action: 'testpack.big' }, 'big', BIG_SECRET],
+    [{ type: 'action', action: 'testpack.escaped' }, 'unicode', UNICODE_SECRET],
+    [{ type: 'action', action: 'testpack.nul' }, 'with_nul', 'before\0after-nul-value'],
   ];
   for (const [owner, name, value] of secrets) await keys.create({ owner, name, value, encrypted: true });
 
@@ -143,12 +204,14 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger({ level: 'debug', destination });
-  executor = (spawner, overrides = {}) =>
+  executor = (spawner, overrides = {}, createMasker = undefined) =>
     new ActionExecutor({
       db,
       resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
       spawner,
+      sandbox,
       logger,
+      ...(createMasker ? { createMasker } : {}),
       config: {
         workerId: 'test-worker',
         outputCapBytes: 10 * 1024 * 1024,
@@ -163,12 +226,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of spawners) await s.close();
+  await sandbox?.scratch.close();
   await db?.drop();
 });
 
-async function run(spawner: ProcessSpawner, actionRef: string, params: object = {}, overrides = {}) {
+async function run(
+  spawner: ProcessSpawner,
+  actionRef: string,
+  params: object = {},
+  overrides = {},
+  createMasker?: (secrets: ReadonlyArray<{ ref: string; value: unknown }>, min: number) => SecretMasker,
+) {
   const id = await requestExecution(db.prisma, actionRef, params);
-  const outcome = await executor(spawner, overrides).execute(id);
+  const outcome = await executor(spawner, overrides, createMasker).execute(id);
   if (!outcome) throw new Error('execution was not claimed');
   return outcome;
 }
@@ -219,9 +289,11 @@ for (const [label, make] of [
         .split('\n')
         .map((line) => line.split('=')[0] as string)
         .filter((n) => n && !/^(SECRET_|ATTUNE_)/.test(n));
-      // sh itself sets PWD, SHLVL and _; everything else must come from the allowlist.
+      // sh itself sets PWD, SHLVL and _; everything else must come from the allowlist (HOME and TMPDIR: the scratch).
       for (const name of names)
-        expect(['PATH', 'HOME', 'LANG', 'HTTP_PROXY', 'PWD', 'OLDPWD', 'SHLVL', '_']).toContain(name);
+        expect(['PATH', 'HOME', 'TMPDIR', 'LANG', 'HTTP_PROXY', 'PWD', 'OLDPWD', 'SHLVL', '_']).toContain(
+          name,
+        );
       for (const name of [
         'DATABASE_URL',
         'ATTUNE__SECURITY__ENCRYPTION_KEY',
@@ -321,6 +393,95 @@ for (const [label, make] of [
       }
     });
 
+    it('runs each execution in a scratch folder of its own (0700, the action identity), removed whatever the end', async () => {
+      for (const end of ['ok', 'fail', 'kill', 'hang']) {
+        const before = new Set(readdirSync(sandbox.scratch.path));
+        const outcome = await run(spawner, 'testpack.scratch', { end });
+        expect(outcome.status).toBe(
+          { ok: 'succeeded', fail: 'failed', kill: 'failed', hang: 'timeout' }[end],
+        );
+        const seen = JSON.parse(outcome.stdout.split('\n')[0] as string) as Record<string, string | number>;
+        expect(seen.cwd_mode).toBe('0o700');
+        expect(seen.tmp_mode).toBe('0o700');
+        expect(seen.umask).toBe(spawner instanceof HelperSpawner ? '0o77' : seen.umask);
+        // Owned by the identity the action runs as (its uid, as it sees itself).
+        expect(seen.cwd_uid).toBe(seen.uid);
+        expect(seen.tmp_uid).toBe(seen.uid);
+        expect(seen.home).toBe(seen.cwd);
+        expect(seen.tmpdir).toBe(seen.tmp);
+        if (sandbox.mode === 'sandbox') expect([seen.cwd, seen.tmp]).toEqual(['/scratch', '/tmp']);
+        else {
+          expect(String(seen.cwd).startsWith(`${sandbox.scratch.path}/${outcome.id}-`)).toBe(true);
+          expect(seen.uid).toBe(sandbox.identity.uid);
+        }
+        // Gone once the execution is recorded: the folder, the files in it, and nothing new beside it.
+        expect(new Set(readdirSync(sandbox.scratch.path))).toEqual(before);
+        if (sandbox.mode !== 'sandbox') expect(existsSync(String(seen.cwd))).toBe(false);
+      }
+    });
+
+    it('masks a 64 KiB secret (the documented limit) and stores the output', async () => {
+      const outcome = await run(spawner, 'testpack.big');
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.stdout).toBe('big ***\nagain ***\n');
+      expect(outcome.warnings.filter((w) => w.kind === 'output_withheld')).toEqual([]);
+    });
+
+    it('masks the result as data: a secret printed with JSON escapes never reaches it in clear', async () => {
+      const outcome = await run(spawner, 'testpack.escaped');
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.result).toEqual({ unicode: '***', key: '***', n: 1 });
+      const row = await db.prisma.execution.findUniqueOrThrow({ where: { id: BigInt(outcome.id) } });
+      expect(JSON.stringify(row.result)).not.toContain(CANARY.pack);
+      expect(JSON.stringify(row.result)).not.toContain('ünïcödé');
+      // The stored stdout is masked in its escaped forms too.
+      const asAscii = JSON.stringify(UNICODE_SECRET).replace(
+        /[\u007f-\uffff]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
+      expect(outcome.stdout).not.toContain(asAscii.slice(1, -1));
+      expect(outcome.stdout).not.toContain(CANARY.pack.slice(0, 8));
+      expect(outcome.stdout).toContain('"n": 1');
+    });
+
+    it('withholds the output and fails the execution when masking fails, never storing it unmasked', async () => {
+      class BrokenMasker extends SecretMasker {
+        override mask(): string {
+          throw new RangeError('masking broke');
+        }
+      }
+      const outcome = await run(
+        spawner,
+        'testpack.result',
+        {},
+        {},
+        (list, min) => new BrokenMasker(list, min),
+      );
+      expect(outcome.status).toBe('failed');
+      expect(outcome.stdout).toBe('');
+      expect(outcome.stderr).toContain('[attune: output withheld: it could not be masked (RangeError)]');
+      expect(outcome.result).toBeNull();
+      expect(outcome.warnings.map((w) => w.kind)).toContain('output_withheld');
+      const row = await db.prisma.execution.findUniqueOrThrow({ where: { id: BigInt(outcome.id) } });
+      expect(row.status).toBe('failed');
+      expect(`${row.stdout}${row.stderr}${JSON.stringify(row.result)}`).not.toContain(CANARY.pack);
+    });
+
+    it('never hands a value with a NUL to the spawner: the secret is skipped with a warning, the action runs', async () => {
+      const restartsBefore = spawner.health().restarts;
+      const outcome = await run(spawner, 'testpack.nul');
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.stdout).toBe('has nul var: \n');
+      const skipped = outcome.warnings.filter((w) => w.kind === 'secret_skipped');
+      expect(skipped.map((w) => w.ref)).toEqual(['testpack.nul.with_nul']);
+      expect(skipped[0]?.message).toMatch(
+        /holds a NUL character or malformed text, which no environment variable can carry/,
+      );
+      expect(skipped[0]?.message).not.toContain('after-nul-value');
+      expect(outcome.secrets.map((s) => s.envName)).not.toContain('SECRET_WITH_NUL');
+      expect(spawner.health()).toEqual({ ok: true, restarts: restartsBefore });
+    });
+
     it('runs an execution only once: a second claim is refused', async () => {
       const id = await requestExecution(db.prisma, 'testpack.result');
       const first = await executor(spawner).execute(id);
@@ -345,7 +506,14 @@ describe('canary', () => {
     expect(logLines.length).toBeGreaterThan(10);
     const logs = logLines.join('');
     expect(logs).toContain('execution finished');
-    for (const value of [...Object.values(CANARY), PASSWORD, 'worker-db-password']) {
+    for (const value of [
+      ...Object.values(CANARY),
+      PASSWORD,
+      'worker-db-password',
+      BIG_SECRET.slice(0, 40),
+      UNICODE_SECRET,
+      'after-nul-value',
+    ]) {
       expect(everything).not.toContain(value);
       expect(logs).not.toContain(value);
     }

@@ -12,8 +12,9 @@ import { registerPack, requestExecution } from '@attune/registry';
 import amqp from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor } from '../src/executor.js';
+import { createExecutor } from '../src/execution/executor.js';
 import { WorkerService } from '../src/worker-service.js';
+import { TEST_SCRATCH_BASE } from './support/isolation.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
@@ -76,6 +77,10 @@ function startWorker(id: string, extra: Record<string, string> = {}): Worker {
     ATTUNE__WORKER__HTTP_PORT: '0',
     ATTUNE__WORKER__CONCURRENCY: '4',
     ATTUNE__WORKER__PASSTHROUGH_ENV: 'MARK_FILE',
+    // These tests are about delivery (at most once, none lost): the actions append to one shared MARK_FILE, which
+    // only the unconfined mode allows. Isolation has its own tests (isolation.int.test.ts).
+    ATTUNE__WORKER__ISOLATION: 'none',
+    ATTUNE__WORKER__SCRATCH_DIR: TEST_SCRATCH_BASE,
     ATTUNE__SECURITY__ENCRYPTION_KEY: 'service-test-encryption-key-0123456789',
     MARK_FILE: markFile,
     ...extra,
@@ -163,7 +168,13 @@ describe('worker service over RabbitMQ', () => {
       const r = await fetch(`http://127.0.0.1:${port}/readyz`);
       return r.status === 200 ? ((await r.json()) as Record<string, unknown>) : undefined;
     });
-    expect(ready).toMatchObject({ ready: true, database: 'ok', broker: 'consuming' });
+    expect(ready).toMatchObject({
+      ready: true,
+      database: 'ok',
+      broker: 'consuming',
+      isolation: { mode: 'none' },
+      spawner: { ok: true, restarts: 0 },
+    });
     w.proc.kill('SIGTERM');
     expect(await w.exited).toBe(0);
   });
@@ -332,6 +343,8 @@ describe('worker service over RabbitMQ', () => {
       ATTUNE__WORKER__STALE_AFTER_MS: '1500',
       ATTUNE__WORKER__HTTP_PORT: '-1',
       ATTUNE__WORKER__PASSTHROUGH_ENV: 'MARK_FILE',
+      ATTUNE__WORKER__ISOLATION: 'none',
+      ATTUNE__WORKER__SCRATCH_DIR: TEST_SCRATCH_BASE,
     };
     const config = loadWorkerConfig({ env });
     // The database "fails" once, exactly when the outcome is stored.
@@ -345,14 +358,14 @@ describe('worker service over RabbitMQ', () => {
     };
     const flaky = { ...db, sql: failing };
     const logger = pino({ level: 'silent' });
-    const { executor, spawner } = createExecutor({
+    const worker = await createExecutor({
       config,
       db: flaky,
       encryptionKey: undefined,
       logger,
       parentEnv: { PATH: process.env.PATH, MARK_FILE: markFile },
     });
-    const service = new WorkerService({ config, db: flaky, executor, logger });
+    const service = new WorkerService({ config, db: flaky, executor: worker.executor, logger });
     await service.start();
     try {
       const ids = await enqueue('svcpack.mark', 1);
@@ -364,7 +377,7 @@ describe('worker service over RabbitMQ', () => {
       expect(failures).toBeGreaterThanOrEqual(1);
     } finally {
       await service.stop();
-      await spawner.close();
+      await worker.close();
     }
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ describe('worker configuration', () => {
     writeFileSync(
       file,
       `security:\n  encryption_key: "${KEY}"\nworker:\n  output_cap_bytes: 4096\n  passthrough_env: [HTTP_PROXY]\n`,
+      { mode: 0o600 },
     );
     const config = loadWorkerConfig({
       env: { ATTUNE__WORKER__OUTPUT_CAP_BYTES: '8192', DATABASE_URL: 'postgresql://db/x' },
@@ -63,5 +64,81 @@ describe('worker configuration', () => {
       expect((caught as Error).message).not.toContain('short-secret-value');
       expect((caught as Error).message).not.toContain('pw-secret');
     }
+  });
+
+  it('reads the key from security.encryption_key_file, only when nobody else can read that file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+    const config = loadWorkerConfig({ env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: keyFile } });
+    expect(config.encryptionKey).toBe(KEY); // the final line break is not part of the key
+    expect(config.encryptionKeySource).toBe('file');
+    chmodSync(keyFile, 0o640);
+    expect(() => loadWorkerConfig({ env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: keyFile } })).toThrow(
+      /security\.encryption_key_file: .*key holds the encryption key and has mode 0640: group and others must have no access \(chmod 600/,
+    );
+    expect(() =>
+      loadWorkerConfig({
+        env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: join(dir, 'missing'), ATTUNE__WORKER__ID: 'w' },
+      }),
+    ).toThrow(/security\.encryption_key_file: cannot read .*missing \(ENOENT\)/);
+    expect(() =>
+      loadWorkerConfig({ env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: 'relative/key' } }),
+    ).toThrow(/must be an absolute path/);
+    chmodSync(keyFile, 0o600);
+    expect(() =>
+      loadWorkerConfig({
+        env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: keyFile, ATTUNE__SECURITY__ENCRYPTION_KEY: KEY },
+      }),
+    ).toThrow(/security: set either encryption_key or encryption_key_file, not both/);
+    writeFileSync(join(dir, 'short'), 'too-short-key\n', { mode: 0o600 });
+    let caught: unknown;
+    try {
+      loadWorkerConfig({ env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: join(dir, 'short') } });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as Error).message).toMatch(/security\.encryption_key_file: is 13 characters long/);
+    expect((caught as Error).message).not.toContain('too-short-key');
+  });
+
+  it('refuses a config file that holds the key and that others can read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, `security:\n  encryption_key: "${KEY}"\n`, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    expect(() => loadWorkerConfig({ env: {}, file })).toThrow(
+      /security\.encryption_key: .*config\.yaml holds the encryption key and has mode 0644/,
+    );
+    writeFileSync(file, 'worker:\n  concurrency: 2\n');
+    expect(loadWorkerConfig({ env: {}, file }).concurrency).toBe(2); // no key in it: any mode will do
+  });
+
+  it('reads the isolation settings: auto by default, a required mode, the identity and the scratch folder', () => {
+    const defaults = loadWorkerConfig({ env: {} }).isolation;
+    expect(defaults.mode).toBe('auto');
+    expect(defaults.runAs).toBeUndefined();
+    expect(defaults.scratchDir).toMatch(/^\/.*attune-scratch-/);
+    const set = loadWorkerConfig({
+      env: {
+        ATTUNE__WORKER__ISOLATION: 'sandbox',
+        ATTUNE__WORKER__RUN_AS: '1234:5678',
+        ATTUNE__WORKER__SCRATCH_DIR: '/var/lib/attune/scratch',
+        ATTUNE__WORKER__SANDBOX_RO_PATHS: '/opt/python, /srv/tools',
+      },
+    }).isolation;
+    expect(set).toEqual({
+      mode: 'sandbox',
+      runAs: '1234:5678',
+      scratchDir: '/var/lib/attune/scratch',
+      sandboxReadOnlyPaths: ['/opt/python', '/srv/tools'],
+    });
+    expect(() => loadWorkerConfig({ env: { ATTUNE__WORKER__ISOLATION: 'chroot' } })).toThrow(
+      /worker\.isolation: must be one of auto, sandbox, user, none/,
+    );
+    expect(() => loadWorkerConfig({ env: { ATTUNE__WORKER__RUN_AS: 'root; rm' } })).toThrow(/worker\.run_as/);
+    expect(() => loadWorkerConfig({ env: { ATTUNE__WORKER__SCRATCH_DIR: 'scratch' } })).toThrow(
+      /worker\.scratch_dir: scratch must be an absolute path/,
+    );
   });
 });

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -26,10 +27,29 @@ export class ConfigError extends Error {
   }
 }
 
+/** `worker.isolation`: how actions are confined (docs/worker.md#security-model). `auto` picks the strongest available. */
+export const ISOLATION_SETTINGS = ['auto', 'sandbox', 'user', 'none'] as const;
+
+/** A list in YAML, or comma-separated in an environment variable. */
+const listSetting = z
+  .union([
+    z.array(z.string()),
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ])
+  .default([]);
+
 const schema = z
   .object({
     security: z
-      .object({ encryption_key: z.string().min(1).optional() })
+      .object({
+        encryption_key: z.string().min(1).optional(),
+        encryption_key_file: z.string().min(1).optional(),
+      })
       .strict()
       .default({}),
     database: z
@@ -54,18 +74,17 @@ const schema = z
           .default(10 * 1024 * 1024),
         kill_grace_ms: z.coerce.number().int().min(0).max(600_000).default(10_000),
         mask_min_length: z.coerce.number().int().min(1).max(64).default(6),
-        passthrough_env: z
-          .union([
-            z.array(z.string()),
-            z.string().transform((s) =>
-              s
-                .split(',')
-                .map((x) => x.trim())
-                .filter(Boolean),
-            ),
-          ])
-          .default([]),
+        passthrough_env: listSetting,
         spawner: z.enum(['helper', 'direct']).default('helper'),
+        isolation: z
+          .enum(ISOLATION_SETTINGS, { error: `must be one of ${ISOLATION_SETTINGS.join(', ')}` })
+          .default('auto'),
+        run_as: z
+          .string()
+          .regex(/^([a-z_][a-z0-9_.-]{0,31}|\d{1,10}(:\d{1,10})?)$/, 'must be a user name, a uid, or uid:gid')
+          .optional(),
+        scratch_dir: z.string().min(1).optional(),
+        sandbox_ro_paths: listSetting,
         concurrency: z.coerce.number().int().min(1).max(256).default(4),
         heartbeat_interval_ms: z.coerce.number().int().min(100).max(600_000).default(5_000),
         stale_after_ms: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
@@ -112,8 +131,13 @@ const schema = z
 
 /** Attune's validated configuration (worker, API and CLI share it). */
 export interface WorkerConfig {
-  /** The seed's `security.encryption_key`; undefined when not configured (encrypted secrets are then skipped). */
+  /**
+   * The seed's `security.encryption_key`, or the content of `security.encryption_key_file`; undefined when neither
+   * is configured (encrypted secrets are then skipped).
+   */
   readonly encryptionKey: string | undefined;
+  /** Where the encryption key came from (for the start-up log line; never the key). */
+  readonly encryptionKeySource: 'file' | 'config' | undefined;
   readonly database: DatabaseConfig;
   readonly workerId: string;
   readonly outputCapBytes: number;
@@ -121,6 +145,8 @@ export interface WorkerConfig {
   readonly maskMinLength: number;
   readonly passthroughEnv: readonly string[];
   readonly spawner: 'helper' | 'direct';
+  /** How actions are confined (docs/worker.md#security-model). */
+  readonly isolation: IsolationConfig;
   /** Executions run at once; also the broker prefetch. */
   readonly concurrency: number;
   readonly heartbeatIntervalMs: number;
@@ -140,6 +166,18 @@ export interface WorkerConfig {
   };
   /** The HTTP API (`attune api`). */
   readonly api: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
+}
+
+/** The `worker.isolation`, `worker.run_as`, `worker.scratch_dir` and `worker.sandbox_ro_paths` settings. */
+export interface IsolationConfig {
+  /** `auto` (the default) picks the strongest mode this machine supports; any other value is required. */
+  readonly mode: (typeof ISOLATION_SETTINGS)[number];
+  /** The identity actions run as: a user name, a uid, or uid:gid; undefined picks the default. */
+  readonly runAs: string | undefined;
+  /** Where per-execution scratch folders are made (absolute). */
+  readonly scratchDir: string;
+  /** Extra host folders bound read-only into the sandbox at the same path (absolute). */
+  readonly sandboxReadOnlyPaths: readonly string[];
 }
 
 /** The broker when none is configured: RabbitMQ on loopback with its default account. */
@@ -172,6 +210,9 @@ export function loadWorkerConfig(options: {
     if (typeof fromFile !== 'object' || Array.isArray(fromFile))
       throw new ConfigError('file', `${file} must hold a mapping`);
   }
+  const fileHoldsKey =
+    typeof (fromFile.security as Record<string, unknown> | undefined)?.encryption_key === 'string';
+  if (file && fileHoldsKey) assertPrivate(file, 'security.encryption_key');
   const merged = structuredClone(fromFile) as Record<string, Record<string, unknown>>;
   for (const [name, value] of Object.entries(env)) {
     const match = /^ATTUNE__([A-Z0-9_]+)__([A-Z0-9_]+)$/.exec(name);
@@ -201,11 +242,29 @@ export function loadWorkerConfig(options: {
       );
     }
   }
-  if (c.security.encryption_key !== undefined && [...c.security.encryption_key].length < 32) {
+  if (c.security.encryption_key !== undefined && c.security.encryption_key_file !== undefined) {
     throw new ConfigError(
-      'security.encryption_key',
-      `is ${[...c.security.encryption_key].length} characters long; at least 32 are required (generate one with attune-crypto keygen)`,
+      'security',
+      'set either encryption_key or encryption_key_file, not both (encryption_key_file is recommended)',
     );
+  }
+  const encryptionKey =
+    c.security.encryption_key_file !== undefined
+      ? readKeyFile(c.security.encryption_key_file)
+      : c.security.encryption_key;
+  const keyOrigin = c.security.encryption_key_file !== undefined ? 'encryption_key_file' : 'encryption_key';
+  if (encryptionKey !== undefined && [...encryptionKey].length < 32) {
+    throw new ConfigError(
+      `security.${keyOrigin}`,
+      `is ${[...encryptionKey].length} characters long; at least 32 are required (generate one with attune-crypto keygen)`,
+    );
+  }
+  for (const [key, path] of [
+    ['worker.scratch_dir', c.worker.scratch_dir],
+    ...c.worker.sandbox_ro_paths.map((p) => ['worker.sandbox_ro_paths', p] as const),
+  ] as const) {
+    if (path !== undefined && !path.startsWith('/'))
+      throw new ConfigError(key, `${path} must be an absolute path`);
   }
   if (c.worker.stale_after_ms < 3 * c.worker.heartbeat_interval_ms) {
     throw new ConfigError(
@@ -228,7 +287,13 @@ export function loadWorkerConfig(options: {
     throw new ConfigError('database.url', (error as Error).message.replace(/^DATABASE_URL /, ''));
   }
   return {
-    encryptionKey: c.security.encryption_key,
+    encryptionKey,
+    encryptionKeySource:
+      encryptionKey === undefined
+        ? undefined
+        : c.security.encryption_key_file !== undefined
+          ? 'file'
+          : 'config',
     database,
     workerId:
       c.worker.id ??
@@ -240,6 +305,12 @@ export function loadWorkerConfig(options: {
     maskMinLength: c.worker.mask_min_length,
     passthroughEnv: c.worker.passthrough_env,
     spawner: c.worker.spawner,
+    isolation: {
+      mode: c.worker.isolation,
+      runAs: c.worker.run_as,
+      scratchDir: c.worker.scratch_dir ?? join(tmpdir(), `attune-scratch-${process.getuid?.() ?? 'user'}`),
+      sandboxReadOnlyPaths: c.worker.sandbox_ro_paths,
+    },
     concurrency: c.worker.concurrency,
     heartbeatIntervalMs: c.worker.heartbeat_interval_ms,
     staleAfterMs: c.worker.stale_after_ms,
@@ -254,4 +325,41 @@ export function loadWorkerConfig(options: {
     },
     api: { host: c.api.host, port: c.api.port, maxBodyBytes: c.api.max_body_bytes },
   };
+}
+
+/**
+ * Reads `security.encryption_key_file`: the key is the file's content without its final line break. The file must
+ * be a regular file that neither group nor others can read or write (like ssh's private keys), so that no other
+ * account on the host — in particular the identity actions run as — can read it.
+ */
+function readKeyFile(path: string): string {
+  const key = 'security.encryption_key_file';
+  if (!path.startsWith('/')) throw new ConfigError(key, `${path} must be an absolute path`);
+  assertPrivate(path, key);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(key, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+/** Refuses a file that holds the encryption key when anyone but its owner may read or write it. */
+function assertPrivate(path: string, key: string): void {
+  let mode: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new ConfigError(key, `${path} is not a regular file`);
+    mode = stat.mode & 0o777;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(key, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (mode & 0o077) {
+    throw new ConfigError(
+      key,
+      `${path} holds the encryption key and has mode ${mode.toString(8).padStart(4, '0')}: group and others must have no access (chmod 600 ${path})`,
+    );
+  }
 }

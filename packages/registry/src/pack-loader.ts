@@ -27,6 +27,8 @@ export interface ActionDefinition {
   readonly timeoutSeconds: number;
   /** Secret names the action expects (a missing one is a warning on the execution). */
   readonly secrets: readonly string[];
+  /** Whether the action may use the network (`network: false` cuts it off; sandbox isolation only). */
+  readonly network: boolean;
   /** The metadata file, relative to the pack folder. */
   readonly file: string;
 }
@@ -80,6 +82,7 @@ const actionSchema = z
       )
       .default({}),
     secrets: z.array(z.string()).default([]),
+    network: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .strict();
 
@@ -139,6 +142,7 @@ export function loadPack(dir: string): PackDefinition {
       parameters: raw.parameters as Record<string, ParameterSpec>,
       timeoutSeconds: raw.timeout,
       secrets: raw.secrets,
+      network: raw.network,
       file,
     });
   }

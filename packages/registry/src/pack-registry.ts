@@ -69,6 +69,7 @@ export async function registerPackDefinition(
         parameters: action.parameters as unknown as Prisma.InputJsonValue,
         timeoutSeconds: action.timeoutSeconds,
         expectedSecrets: [...action.secrets] as Prisma.InputJsonValue,
+        network: action.network,
       };
       const before = current.get(action.name);
       current.delete(action.name);
@@ -82,6 +83,7 @@ export async function registerPackDefinition(
         before.entryPoint === data.entryPoint &&
         before.description === data.description &&
         before.timeoutSeconds === data.timeoutSeconds &&
+        before.network === data.network &&
         canonical(before.parameters) === canonical(data.parameters) &&
         canonical(before.expectedSecrets) === canonical(data.expectedSecrets);
       if (same) {

@@ -3,6 +3,7 @@
 params=$(cat)
 echo "parameters: $params"
 echo "running as action $ATTUNE_ACTION (execution $ATTUNE_EXECUTION_ID, pack $ATTUNE_PACK)"
+echo "as uid $(id -u), in $PWD (this execution's scratch folder, removed when it ends)"
 if [ -n "${SECRET_API_KEY:-}" ]; then echo "api key present (${#SECRET_API_KEY} characters)"; fi
 echo "db password is $SECRET_DB_PASSWORD"
 echo "region is $SECRET_REGION"

@@ -4,7 +4,7 @@ import { OutputCapture } from './output-capture.js';
 
 const SECRET = 'hunter2-"quoted"\\path';
 
-describe('masking', () => {
+describe('OutputCapture (ported from masker.test.ts)', () => {
   const masker = new SecretMasker(
     [
       { ref: 's.a', value: SECRET },
@@ -13,23 +13,6 @@ describe('masking', () => {
     ],
     6,
   );
-
-  it('masks the value as is, JSON-escaped and base64 in every variant', () => {
-    const b64 = Buffer.from(SECRET).toString('base64');
-    const text = [
-      `raw ${SECRET} end`,
-      `json ${JSON.stringify({ v: SECRET })}`,
-      `b64 ${b64} unpadded ${b64.replace(/=+$/, '')} url ${Buffer.from(SECRET).toString('base64url')}`,
-    ].join('\n');
-    const masked = masker.mask(text);
-    expect(masked).toBe(['raw *** end', 'json {"v":"***"}', 'b64 *** unpadded *** url ***'].join('\n'));
-  });
-
-  it('masks structured secrets whole and each string inside them', () => {
-    expect(masker.mask('{"user":"svc","password":"structured-pass"}')).toBe('***');
-    expect(masker.mask('pw=structured-pass')).toBe('pw=***');
-    expect(masker.unmasked.map((u) => u.ref).sort()).toEqual(['s.b', 's.c']); // 'svc' and 'ab' are too short
-  });
 
   it('masks an occurrence split across stream chunks', () => {
     const capture = new OutputCapture(1024, masker.longestForm);
@@ -61,5 +44,38 @@ describe('masking', () => {
     for (let i = 0; i < 10_000; i++) capture.push(Buffer.alloc(1000, 0x61));
     expect(capture.total).toBe(10_000_000);
     expect(capture.finish(masker).length).toBeLessThan(1000 + 4 * masker.longestForm + 200);
+  });
+});
+
+describe('OutputCapture at the truncation point', () => {
+  const masker = new SecretMasker([{ ref: 's', value: SECRET }], 6);
+
+  it('keeps no part of a secret escaped as \\uXXXX throughout, wherever the cap falls', () => {
+    const escaped = [...SECRET].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const cap = 256;
+    const notice = (total: number) =>
+      `\n[attune: output truncated: ${total} bytes written, the first ${cap} kept]\n`;
+    for (let offset = -3; offset < escaped.length + 4; offset++) {
+      // The literal's content starts `offset` characters before the cap.
+      const prefix = `${'x'.repeat(cap - 6 - offset)}{"k":"`;
+      const text = `${prefix}${escaped}"}${'y'.repeat(20_000)}`;
+      const capture = new OutputCapture(cap, masker.longestForm);
+      for (let i = 0; i < text.length; i += 100) capture.push(Buffer.from(text.slice(i, i + 100)));
+      const contentEnd = prefix.length + escaped.length;
+      const expected =
+        offset <= 0 ? text.slice(0, cap) : `${prefix}***${text.slice(contentEnd, Math.max(cap, contentEnd))}`;
+      expect({ offset, out: capture.finish(masker) }).toEqual({
+        offset,
+        out: expected + notice(text.length),
+      });
+    }
+  });
+
+  it('cuts at the cap and notes the truncation', () => {
+    const capture = new OutputCapture(10, masker.longestForm);
+    capture.push(Buffer.from(`0123456789${'z'.repeat(500)}`));
+    expect(capture.finish(masker)).toBe(
+      '0123456789\n[attune: output truncated: 510 bytes written, the first 10 kept]\n',
+    );
   });
 });

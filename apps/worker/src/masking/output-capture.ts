@@ -38,6 +38,14 @@ export class OutputCapture {
     return this.total > this.cap;
   }
 
+  /**
+   * The text as the action wrote it (what was kept), NOT masked: only for parsing the result, which is then masked
+   * as data. Never store or log it.
+   */
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+
   /** The masked text, cut at the cap with a notice when the stream was longer. */
   finish(masker: SecretMasker): string {
     const bytes = Buffer.concat(this.#chunks);

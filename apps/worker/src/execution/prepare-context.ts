@@ -1,0 +1,162 @@
+import { realpathSync } from 'node:fs';
+import type { WorkerConfig } from '@attune/config';
+import { resolveEntryPoint } from '@attune/registry';
+import { envVarName, prepareSecretEnv, type SecretResolver } from '@attune/secrets';
+import { buildChildEnv } from '../child-env.js';
+import { SecretMasker } from '../masking/masker.js';
+import { describeIdentity } from '../sandbox/identity.js';
+import type { ActionSandbox } from '../sandbox/sandbox.js';
+import { spawnProblem } from '../spawner.js';
+import type { ExecutionWarning, SecretSource } from './types.js';
+
+/** An execution as claimed, with what running it needs. */
+export interface ClaimedRow {
+  id: string;
+  action_ref: string;
+  parameters: unknown;
+  runner_type: 'python' | 'shell' | null;
+  entry_point: string | null;
+  timeout_seconds: number | null;
+  expected_secrets: string[] | null;
+  network: boolean | null;
+  pack_ref: string | null;
+  pack_path: string | null;
+}
+
+/** The prepared context of one execution: what the action process gets, in host terms. */
+export interface ExecutionContext {
+  readonly interpreter: string;
+  /** Real path of the script, inside `packPath`. */
+  readonly script: string;
+  /** Real path of the pack folder. */
+  readonly packPath: string;
+  /** The action's environment (the sandbox adds HOME and TMPDIR). */
+  readonly env: Record<string, string>;
+  readonly stdin: string;
+  readonly timeoutMs: number;
+  readonly network: boolean;
+  readonly masker: SecretMasker;
+  readonly warnings: ExecutionWarning[];
+  readonly secrets: readonly SecretSource[];
+}
+
+/** The action cannot be run on this worker (gone, files missing or unreadable, needs more isolation). */
+export class ActionUnavailableError extends Error {
+  readonly code = 'ATTUNE_ACTION_UNAVAILABLE';
+}
+
+/**
+ * The seed's `prepare_execution_context`: checks the action can run here, resolves its secrets (one query), builds
+ * the child's environment from the allowlist plus context plus `SECRET_*`, and the masker for this execution's
+ * values. Secrets that cannot be resolved, and declared ones that do not exist, are warnings, not failures.
+ * @throws {ActionUnavailableError} with a message for the operator.
+ */
+export async function prepareExecutionContext(
+  row: ClaimedRow,
+  deps: {
+    resolver: Pick<SecretResolver, 'resolveForAction'>;
+    sandbox: ActionSandbox;
+    config: Pick<WorkerConfig, 'workerId' | 'maskMinLength' | 'passthroughEnv'>;
+    parentEnv: Readonly<Record<string, string | undefined>>;
+    /** Makes the execution's masker (tests replace it to prove a masking failure withholds the output). */
+    createMasker?:
+      | ((secrets: ReadonlyArray<{ ref: string; value: unknown }>, minLength: number) => SecretMasker)
+      | undefined;
+  },
+): Promise<ExecutionContext> {
+  const { sandbox, config } = deps;
+  if (!row.runner_type || !row.entry_point || !row.pack_ref || row.timeout_seconds === null) {
+    throw new ActionUnavailableError(`Action ${row.action_ref} no longer exists; register its pack again.`);
+  }
+  if (!row.pack_path)
+    throw new ActionUnavailableError(`Pack ${row.pack_ref} has no registered folder; register it again.`);
+  let script: string;
+  let packPath: string;
+  try {
+    packPath = realpathSync(row.pack_path);
+    script = resolveEntryPoint(packPath, row.entry_point);
+  } catch {
+    throw new ActionUnavailableError(
+      `Entry point ${row.entry_point} of ${row.action_ref} is missing from ${row.pack_path}/actions on worker ${config.workerId}.`,
+    );
+  }
+  const network = row.network ?? true;
+  if (!network && !sandbox.isolatesNetwork) {
+    throw new ActionUnavailableError(
+      `${row.action_ref} declares network: false, which needs worker.isolation sandbox; worker ${config.workerId} runs in ${sandbox.mode} mode.`,
+    );
+  }
+  const access = sandbox.accessProblem(script);
+  if (access) {
+    throw new ActionUnavailableError(
+      `${row.action_ref} cannot be read by the identity actions run as, ${describeIdentity(sandbox.identity)}: ${access}. ` +
+        'Make the pack folder and every folder above it readable and searchable by that user (e.g. chmod o+rx), or register the pack from such a folder.',
+    );
+  }
+  const resolved = await deps.resolver.resolveForAction(row.action_ref);
+  const warnings: ExecutionWarning[] = resolved.warnings.map((w) => ({
+    kind: 'secret_skipped',
+    ref: w.ref,
+    message: w.message,
+  }));
+  const present = new Set([
+    ...resolved.secrets.map((s) => s.envName),
+    ...resolved.warnings.map((w) => w.envName),
+  ]);
+  for (const name of row.expected_secrets ?? []) {
+    if (!present.has(envVarName(name))) {
+      warnings.push({
+        kind: 'secret_missing',
+        message: `Secret '${name}' (${envVarName(name)}) is declared by ${row.action_ref} but not set at system, pack or action level.`,
+      });
+    }
+  }
+  // Every resolved value is masked, also one that cannot be injected: it is still a secret.
+  const masker = (deps.createMasker ?? ((list, min) => new SecretMasker(list, min)))(
+    resolved.secrets,
+    config.maskMinLength,
+  );
+  for (const short of masker.unmasked) {
+    warnings.push({
+      kind: 'secret_not_masked',
+      ref: short.ref,
+      message: `Secret ${short.ref} (or a string inside it) is ${short.length} characters, under the ${config.maskMinLength}-character minimum, and is not masked in output.`,
+    });
+  }
+  const secretEnv = prepareSecretEnv(resolved.secrets);
+  const injected = resolved.secrets.filter((s) => {
+    const value = secretEnv[s.envName] as string;
+    if (!spawnProblem({ argv: ['-'], cwd: '/', stdin: '', env: { [s.envName]: value } })) return true;
+    // A NUL (or malformed text) cannot be carried by an environment variable; passing it on would fail the spawn.
+    delete secretEnv[s.envName];
+    warnings.push({
+      kind: 'secret_skipped',
+      ref: s.ref,
+      message: `Secret ${s.ref} (${s.envName}) holds a NUL character or malformed text, which no environment variable can carry; it was not injected.`,
+    });
+    return false;
+  });
+  const env = buildChildEnv({
+    parentEnv: deps.parentEnv,
+    passthrough: config.passthroughEnv,
+    context: { ATTUNE_EXECUTION_ID: row.id, ATTUNE_ACTION: row.action_ref, ATTUNE_PACK: row.pack_ref },
+    secrets: secretEnv,
+  });
+  return {
+    interpreter: row.runner_type === 'python' ? sandbox.interpreters.python : sandbox.interpreters.shell,
+    script,
+    packPath,
+    env,
+    stdin: `${JSON.stringify(row.parameters ?? {})}\n`,
+    timeoutMs: row.timeout_seconds * 1000,
+    network,
+    masker,
+    warnings,
+    secrets: injected.map((s) => ({
+      envName: s.envName,
+      ref: s.ref,
+      level: s.level,
+      overrides: s.overrides,
+    })),
+  };
+}

@@ -1,0 +1,186 @@
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+import type { SpawnSpec } from '../spawner.js';
+import { type ActionIdentity, describeIdentity } from './identity.js';
+import { readProblem } from './path-access.js';
+import type { ActionSandbox, Interpreters, SandboxLaunch } from './sandbox.js';
+import type { ScratchDir, ScratchRoot } from './scratch-dir.js';
+
+/** Inside the sandbox: the pack (read-only), the scratch folder (working directory and HOME) and its tmp. */
+export const SANDBOX_PACK = '/pack';
+export const SANDBOX_SCRATCH = '/scratch';
+export const SANDBOX_TMP = '/tmp';
+
+/** Top-level system folders: bound read-only where they are folders, recreated where they are symlinks. */
+const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+/**
+ * What of /etc an interpreter needs: the dynamic linker's cache, name resolution, TLS roots, time zone, locale and
+ * user names. Never all of /etc, which may hold the worker's own configuration.
+ */
+const ETC_PATHS = [
+  '/etc/alternatives',
+  '/etc/ld.so.cache',
+  '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d',
+  '/etc/nsswitch.conf',
+  '/etc/host.conf',
+  '/etc/hosts',
+  '/etc/resolv.conf',
+  '/etc/gai.conf',
+  '/etc/services',
+  '/etc/protocols',
+  '/etc/ssl',
+  '/etc/ca-certificates',
+  '/etc/pki',
+  '/etc/crypto-policies',
+  '/etc/localtime',
+  '/etc/timezone',
+  '/etc/locale.alias',
+  '/etc/mime.types',
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/os-release',
+];
+
+/** bubblewrap as found on this host. */
+export interface BubblewrapBinary {
+  readonly path: string;
+  /** e.g. `0.8.0` */
+  readonly version: string;
+}
+
+/**
+ * The `sandbox` mode: each action runs under bubblewrap (bwrap) in new user, PID, mount, IPC, UTS and cgroup
+ * namespaces (and network, for actions with `network: false`), with no capabilities, no further user namespaces,
+ * no controlling terminal, killed with its parent, on a root of its own that holds only the
+ * system folders (read-only), a few files of /etc (read-only), its pack at /pack (read-only), and its scratch
+ * folder at /scratch with its tmp at /tmp. A root worker also starts bwrap as `worker.run_as`, so the action is
+ * another uid on the host as well. See docs/worker.md#security-model.
+ */
+export class BubblewrapSandbox implements ActionSandbox {
+  readonly mode = 'sandbox' as const;
+  readonly isolatesNetwork = true;
+  readonly description: string;
+  readonly #fixedArgs: readonly string[];
+
+  constructor(
+    readonly bwrap: BubblewrapBinary,
+    readonly identity: ActionIdentity,
+    /** Whether bwrap is started as `identity` (a root worker); otherwise it is the worker's own uid. */
+    readonly switchesIdentity: boolean,
+    readonly interpreters: Interpreters,
+    readonly scratch: ScratchRoot,
+    readOnlyPaths: readonly string[] = [],
+  ) {
+    const hasDisableUserns = compareVersions(bwrap.version, '0.8.0') >= 0;
+    this.#fixedArgs = [
+      '--unshare-user',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-cgroup-try',
+      ...(hasDisableUserns ? ['--disable-userns'] : []),
+      '--hostname',
+      'attune-sandbox',
+      '--die-with-parent',
+      // No --new-session: bwrap is already started in a session of its own with no controlling terminal (the
+      // helper's and Node's spawn call setsid; stdio are pipes), so there is no terminal to inject into, and keeping
+      // the action in bwrap's process group lets the worker's SIGTERM reach it (see SpawnSpec.supervisor).
+      '--cap-drop',
+      'ALL',
+      ...systemArgs(),
+      ...readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]),
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+    ];
+    this.description =
+      `sandbox: bubblewrap ${bwrap.version} (private user, PID, mount, IPC, UTS and cgroup namespaces), actions run as ` +
+      (switchesIdentity
+        ? describeIdentity(identity)
+        : `the worker's uid ${identity.uid} inside their own user namespace (start the worker as root to give them worker.run_as)`);
+  }
+
+  /** bwrap's arguments for `scratch`, and `pack` when given, up to the command. */
+  args(options: { scratch: ScratchDir; packPath?: string; network: boolean }): string[] {
+    return [
+      ...this.#fixedArgs,
+      ...(options.network ? [] : ['--unshare-net']),
+      ...(options.packPath ? ['--ro-bind', options.packPath, SANDBOX_PACK] : []),
+      '--bind',
+      options.scratch.path,
+      SANDBOX_SCRATCH,
+      '--bind',
+      options.scratch.tmp,
+      SANDBOX_TMP,
+      '--symlink',
+      SANDBOX_TMP,
+      '/var/tmp',
+      '--chdir',
+      SANDBOX_SCRATCH,
+      '--',
+    ];
+  }
+
+  spawnSpec(launch: SandboxLaunch): SpawnSpec {
+    const inPack = relative(launch.packPath, launch.script);
+    if (inPack.startsWith('..') || inPack.startsWith(sep))
+      throw new Error(`the script ${launch.script} is outside its pack ${launch.packPath}`);
+    return {
+      argv: [
+        this.bwrap.path,
+        ...this.args({ scratch: launch.scratch, packPath: launch.packPath, network: launch.network }),
+        launch.interpreter,
+        `${SANDBOX_PACK}/${inPack}`,
+      ],
+      env: { ...launch.env, HOME: SANDBOX_SCRATCH, TMPDIR: SANDBOX_TMP },
+      // bwrap's own working directory; the action's is --chdir.
+      cwd: launch.scratch.path,
+      stdin: launch.stdin,
+      umask: 0o077,
+      supervisor: true,
+      ...(this.switchesIdentity ? { uid: this.identity.uid, gid: this.identity.gid } : {}),
+    };
+  }
+
+  accessProblem(script: string): string | undefined {
+    // bwrap runs as the identity: it must reach the pack folder to bind it, and the interpreter must read the script.
+    return this.switchesIdentity ? readProblem(script, this.identity) : undefined;
+  }
+}
+
+function systemArgs(): string[] {
+  const args: string[] = [];
+  for (const path of SYSTEM_PATHS) {
+    let stat: ReturnType<typeof lstatSync>;
+    try {
+      stat = lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(path), path);
+    else if (stat.isDirectory()) args.push('--ro-bind', path, path);
+  }
+  const etc = [...ETC_PATHS];
+  try {
+    // Debian's python3 reads its sitecustomize from /etc/python3.X.
+    for (const name of readdirSync('/etc')) if (/^python3(\.\d+)?$/.test(name)) etc.push(`/etc/${name}`);
+  } catch {
+    // no /etc to read: nothing more to bind
+  }
+  for (const path of etc) if (existsSync(path)) args.push('--ro-bind-try', path, path);
+  return args;
+}
+
+/** Compares dotted versions numerically. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

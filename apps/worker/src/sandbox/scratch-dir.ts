@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ActionIdentity } from './identity.js';
+
+/** One execution's scratch folder: its working directory and HOME, with `tmp/` as its TMPDIR. */
+export interface ScratchDir {
+  /** Host path of the folder (mode 0700, owned by the action's identity). */
+  readonly path: string;
+  /** Host path of its `tmp/` (mode 0700, owned by the action's identity). */
+  readonly tmp: string;
+}
+
+/** The scratch folder could not be prepared; names the folder and the cause, never a value. */
+export class ScratchDirError extends Error {
+  readonly code = 'ATTUNE_SCRATCH_DIR';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScratchDirError';
+  }
+}
+
+/**
+ * Where one worker makes the per-execution scratch folders (docs/worker.md#scratch-folders):
+ * `<worker.scratch_dir>/w-<worker id>/<execution id>-<random>`. The two upper levels belong to the worker and have
+ * mode 0711, so the action's identity can reach its own folder but not list the others; each execution's folder is
+ * 0700 and owned by the action's identity, and removed when the execution ends, whatever the outcome.
+ */
+export class ScratchRoot {
+  private constructor(
+    /** This worker's folder of scratch folders. */
+    readonly path: string,
+    readonly owner: ActionIdentity,
+  ) {}
+
+  /**
+   * Prepares `<base>/w-<workerId>` and claims it for this process (an `.owner` file with its pid). What an earlier,
+   * dead process left there is removed (a worker killed with SIGKILL cannot clean up after itself), and so are the
+   * folders of other workers of this host whose process is gone.
+   * @throws {ScratchDirError} when `base` is not a folder this process owns and alone may write, or when a live
+   *   process on this host already uses this worker id.
+   */
+  static async open(options: {
+    base: string;
+    workerId: string;
+    owner: ActionIdentity;
+  }): Promise<ScratchRoot> {
+    const { base, workerId, owner } = options;
+    await ensureOwnDirectory(base, 'worker.scratch_dir');
+    const path = join(base, `w-${workerId}`);
+    await ensureOwnDirectory(path, 'worker.scratch_dir');
+    const holder = await readOwner(path);
+    if (holder?.alive && holder.pid !== process.pid) {
+      throw new ScratchDirError(
+        `Worker id ${workerId} is in use by pid ${holder.pid} on this host (its scratch folder is ${path}). ` +
+          'Give each worker its own worker.id (ATTUNE__WORKER__ID), or stop the other one.',
+      );
+    }
+    for (const entry of await readdir(path)) await forceRemove(join(path, entry));
+    await writeFile(
+      join(path, OWNER_FILE),
+      JSON.stringify({ pid: process.pid, start: processStart(process.pid) }),
+      {
+        mode: 0o600,
+      },
+    );
+    for (const entry of await readdir(base)) {
+      if (!entry.startsWith('w-') || entry === `w-${workerId}`) continue;
+      const other = join(base, entry);
+      const otherHolder = await readOwner(other);
+      // A folder without an owner file may be one another worker is making right now: leave young ones alone.
+      const stale = otherHolder
+        ? !otherHolder.alive
+        : Date.now() - (await lstat(other).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > 60_000;
+      if (stale) await forceRemove(other).catch(() => undefined);
+    }
+    return new ScratchRoot(path, owner);
+  }
+
+  /** Removes this worker's folder of scratch folders (when the worker stops). */
+  async close(): Promise<void> {
+    await forceRemove(this.path);
+  }
+
+  /** Makes the scratch folder of one execution. */
+  async create(executionId: string): Promise<ScratchDir> {
+    const path = join(this.path, `${executionId}-${randomBytes(8).toString('hex')}`);
+    const tmp = join(path, 'tmp');
+    try {
+      await mkdir(path, { mode: 0o700 });
+      await mkdir(tmp, { mode: 0o700 });
+      // mkdir's mode is reduced by the umask; state it exactly.
+      await chmod(path, 0o700);
+      await chmod(tmp, 0o700);
+      if (this.owner.uid !== process.getuid?.() || this.owner.gid !== process.getgid?.()) {
+        await chown(tmp, this.owner.uid, this.owner.gid);
+        await chown(path, this.owner.uid, this.owner.gid);
+      }
+    } catch (error) {
+      await forceRemove(path).catch(() => undefined);
+      throw new ScratchDirError(
+        `Cannot make the scratch folder ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    return { path, tmp };
+  }
+
+  /** Removes an execution's scratch folder and everything in it, whatever the action did to its permissions. */
+  async remove(dir: ScratchDir): Promise<void> {
+    await forceRemove(dir.path);
+  }
+}
+
+const OWNER_FILE = '.owner';
+
+/** The process that holds a worker's scratch folders, and whether it still runs. */
+async function readOwner(path: string): Promise<{ pid: number; alive: boolean } | undefined> {
+  let owner: { pid?: unknown; start?: unknown };
+  try {
+    owner = JSON.parse(await readFile(join(path, OWNER_FILE), 'utf8')) as typeof owner;
+  } catch {
+    return undefined;
+  }
+  if (typeof owner.pid !== 'number') return undefined;
+  // The start time tells a live holder from an unrelated process that reused its pid.
+  const start = processStart(owner.pid);
+  return {
+    pid: owner.pid,
+    alive: start !== undefined && (owner.start === undefined || owner.start === start),
+  };
+}
+
+/** The start time of a process (field 22 of /proc/<pid>/stat, in clock ticks since boot), if it runs. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing parenthesis.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureOwnDirectory(path: string, key: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true, mode: 0o711 });
+  } catch (error) {
+    throw new ScratchDirError(
+      `${key}: cannot create ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  const stat = await lstat(path);
+  if (!stat.isDirectory())
+    throw new ScratchDirError(`${key}: ${path} is not a folder (a symlink is refused)`);
+  if (stat.uid !== process.getuid?.()) {
+    throw new ScratchDirError(
+      `${key}: ${path} belongs to uid ${stat.uid}, not to this worker (uid ${process.getuid?.()}); choose another folder or remove it`,
+    );
+  }
+  if (stat.mode & 0o022) {
+    throw new ScratchDirError(
+      `${key}: ${path} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 711 ${path}`,
+    );
+  }
+  // Traversable by the action's identity, listable by nobody else.
+  if ((stat.mode & 0o777) !== 0o711) await chmod(path, 0o711);
+}
+
+/**
+ * `rm -rf` that also works on a worker without privileges, where an action may have removed its own write or
+ * search permission from folders inside its scratch folder: such folders are given back 0700 and the removal
+ * retried. Never follows symlinks.
+ */
+export async function forceRemove(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw error;
+  }
+  await restorePermissions(path);
+  await rm(path, { recursive: true, force: true });
+}
+
+async function restorePermissions(path: string): Promise<void> {
+  const stack = [path];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    let stat: Awaited<ReturnType<typeof lstat>>;
+    try {
+      stat = await lstat(dir);
+    } catch {
+      continue;
+    }
+    if (!stat.isDirectory()) continue;
+    await chmod(dir, 0o700).catch(() => undefined);
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const entry of entries) stack.push(join(dir, entry));
+  }
+}
