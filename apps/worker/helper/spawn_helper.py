@@ -7,7 +7,7 @@ little and never stalls the worker. See docs/worker.md#spawn-helper.
 
 Protocol: one JSON object per line on stdin and stdout.
   request  {"op":"spawn","id":N,"argv":[...],"env":{...},"cwd":"...","stdin":"text",
-            "uid":U?,"gid":G?,"umask":M?,"dieWithParent":bool,"supervisor":bool}
+            "uid":U?,"gid":G?,"umask":M?,"supervisor":bool}
            {"op":"kill","id":N,"signal":15}
   event    {"id":N,"ev":"started","pid":P}
            {"id":N,"ev":"out","fd":1|2,"data":"<base64>"}
@@ -18,7 +18,9 @@ what is left of its group is killed, its pipes are drained (at most DRAIN_SECOND
 of a child's output precedes its exit event.
 
 The environment a child gets is exactly the "env" of its request; this helper's own environment is not passed on.
-With "uid"/"gid" (a root worker), the child switches to that identity, with no supplementary groups, before exec.
+With "uid"/"gid" other than this process's own (a root helper), the child switches to that identity, with no
+supplementary groups, before exec. A root worker starts this helper as the actions' identity, so that no request
+needs a switch: children start with vfork, and no root process parses requests or starts actions.
 With "supervisor" (bwrap), a graceful signal goes to the rest of the child's group, not to the child itself, so that
 it outlives the action's graceful exit; SIGKILL goes to the whole group.
 With "dieWithParent", the child gets SIGKILL when this helper dies (PR_SET_PDEATHSIG), so a dead helper leaves no
@@ -38,26 +40,6 @@ import time
 
 CHUNK = 65536
 DRAIN_SECONDS = 1.0
-HELPER_PID = os.getpid()
-PR_SET_PDEATHSIG = 1
-# Loaded here, not in the child: after the identity switch the child may no longer read python's own files (a
-# python3 under /root, say), and importing between fork and exec is best avoided anyway.
-try:
-    import ctypes
-
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (ImportError, OSError, AttributeError):
-    _prctl = None
-
-
-def die_with_parent():
-    """Runs in the child between fork and exec, after the identity switch (which would clear the signal)."""
-    if _prctl is not None:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != HELPER_PID:  # the helper died before the signal was armed
-        os._exit(1)
-
-
 class Child:
     __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status", "supervisor")
 
@@ -112,12 +94,11 @@ def main():
     def spawn(req):
         cid = req["id"]
         options = {}
-        if req.get("uid") is not None:
+        # Only a switch to another identity needs one (and costs a fork instead of a vfork).
+        if req.get("uid") is not None and (int(req["uid"]), int(req["gid"])) != (os.getuid(), os.getgid()):
             options.update(user=int(req["uid"]), group=int(req["gid"]), extra_groups=[])
         if req.get("umask") is not None:
             options["umask"] = int(req["umask"])
-        if req.get("dieWithParent"):
-            options["preexec_fn"] = die_with_parent
         try:
             proc = subprocess.Popen(
                 req["argv"],

@@ -77,6 +77,10 @@ async function main(): Promise<void> {
         : `embedded PGlite at ${config.database.dataDir}`;
     out(`Database: ${where}`);
     out(`Isolation: ${sandbox.description}`);
+    if (sandbox.mode === 'none')
+      out(
+        '  WARNING: actions are not confined (development only); scripts/install-sandbox.sh installs the sandbox.',
+      );
     const migrations = await migrate(db.sql, { logger });
     out(
       `Migrations: ${migrations.applied.length} applied, ${migrations.alreadyApplied.length} already applied`,

@@ -1,4 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
@@ -64,6 +65,7 @@ export class HelperSpawner implements ProcessSpawner {
   readonly #failureWindowMs: number;
   readonly #failureLimit: number;
   readonly #onExit: ((exit: HelperExit) => void) | undefined;
+  readonly #identity: { readonly uid: number; readonly gid: number } | undefined;
   #restarts = 0;
   /** Helpers stopped on purpose: their end is not a death. */
   readonly #retired = new WeakSet<ChildProcessWithoutNullStreams>();
@@ -76,8 +78,15 @@ export class HelperSpawner implements ProcessSpawner {
       failureLimit?: number;
       /** Told of every unexpected end of the helper (the worker logs it). */
       onHelperExit?: (exit: HelperExit) => void;
+      /**
+       * Run the helper itself as this identity (a root worker: the actions' identity). Its children then need no
+       * identity switch, and no root process parses requests or starts actions. `python` must be a python3 that
+       * identity can run.
+       */
+      identity?: { readonly uid: number; readonly gid: number } | undefined;
     } = {},
   ) {
+    this.#identity = options.identity;
     this.#python = options.python ?? 'python3';
     // The helper needs only a PATH to find interpreters; it passes each child exactly the env of its request.
     this.#helperEnv = { PATH: options.path ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
@@ -110,7 +119,6 @@ export class HelperSpawner implements ProcessSpawner {
         uid: spec.uid,
         gid: spec.gid,
         umask: spec.umask,
-        dieWithParent: spec.dieWithParent === true,
         supervisor: spec.supervisor === true,
       })}\n`,
     );
@@ -146,10 +154,15 @@ export class HelperSpawner implements ProcessSpawner {
 
   #ensureHelper(): ChildProcessWithoutNullStreams {
     if (this.#helper) return this.#helper;
-    const helper = spawn(this.#python, ['-u', SPAWN_HELPER_PATH], {
+    // The source goes on the command line, not the path: the helper's identity may not be able to read this
+    // repository's folder (a clone under /root, say). It is code, never a secret.
+    const source = readFileSync(SPAWN_HELPER_PATH, 'utf8');
+    const helper = spawn(this.#python, ['-u', '-c', source], {
       env: this.#helperEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
+      cwd: '/',
+      ...(this.#identity ? { uid: this.#identity.uid, gid: this.#identity.gid } : {}),
     });
     this.#helper = helper;
     helper.stdin.on('error', () => undefined); // reported through 'close'

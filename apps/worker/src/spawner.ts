@@ -12,8 +12,6 @@ export interface SpawnSpec {
   readonly gid?: number;
   /** The process's file mode creation mask (the spawn helper only). */
   readonly umask?: number;
-  /** SIGKILL the process when the process that started it dies (the spawn helper only). */
-  readonly dieWithParent?: boolean;
   /**
    * The process started is a supervisor of the action (bwrap), in the action's process group: SIGTERM goes to the
    * rest of its group and not to it, so that it outlives the action's graceful exit and reports its status (bwrap
@@ -101,7 +99,7 @@ export function refused(problem: string): SpawnedProcess {
 /**
  * Starts processes with Node's `child_process.spawn` (argv array, `shell: false`, own process group). Simpler than
  * the helper and needs no python3, but each spawn blocks the worker's event loop for the fork, and it cannot set
- * the umask or a parent-death signal.
+ * the umask.
  */
 export class DirectSpawner implements ProcessSpawner {
   readonly #running = new Set<ChildProcessWithoutNullStreams>();

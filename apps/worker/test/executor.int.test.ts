@@ -482,6 +482,20 @@ for (const [label, make] of [
       expect(spawner.health()).toEqual({ ok: true, restarts: restartsBefore });
     });
 
+    it("resolves secrets early from the message's action ref, but never hands an action another's secrets", async () => {
+      // The message names the action of another pack: its secrets were resolved early, and must be dropped.
+      const id = await requestExecution(db.prisma, 'testpack.env_py');
+      const outcome = await executor(spawner).execute(id, { actionRef: 'otherpack.env_py' });
+      expect(outcome?.secrets.find((s) => s.envName === 'SECRET_API_KEY')?.ref).toBe(
+        'testpack.env_py.api_key',
+      );
+      const env = JSON.parse(outcome?.stdout ?? '{}') as Record<string, string>;
+      expect(env.SECRET_QUOTED).toBe('***'); // testpack's own pack secret, which otherpack does not have
+      const right = await requestExecution(db.prisma, 'otherpack.env_py');
+      const other = await executor(spawner).execute(right, { actionRef: 'otherpack.env_py' });
+      expect(other?.secrets.find((s) => s.envName === 'SECRET_API_KEY')?.ref).toBe('otherpack.api_key');
+    });
+
     it('runs an execution only once: a second claim is refused', async () => {
       const id = await requestExecution(db.prisma, 'testpack.result');
       const first = await executor(spawner).execute(id);

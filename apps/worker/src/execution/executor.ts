@@ -93,20 +93,36 @@ export class ActionExecutor {
    */
   async execute(
     executionId: bigint | string,
-    options: { signal?: AbortSignal } = {},
+    options: {
+      signal?: AbortSignal;
+      /**
+       * The action ref the execution's message names: its secrets are then resolved while the claim runs (one
+       * database round trip off each execution), and used only if the claimed execution is of that action.
+       */
+      actionRef?: string | undefined;
+    } = {},
   ): Promise<ExecutionOutcome | null> {
     const id = String(executionId);
-    const { db, config, sandbox } = this.#o;
+    const { db, config, sandbox, resolver } = this.#o;
+    const early = options.actionRef ? settle(resolver.resolveForAction(options.actionRef)) : undefined;
     const [row] = await db.sql.query<ClaimedRow>(CLAIM_SQL, [id, config.workerId], 'attune_claim_execution');
     if (!row) return null;
+    const resolved = early && row.action_ref === options.actionRef ? early.then(unsettle) : undefined;
     const log = this.#o.logger.child({ executionId: id, action: row.action_ref, workerId: config.workerId });
     const started = performance.now();
+    // The scratch folder is made while the secrets are resolved: neither waits for the other.
+    const scratchMade = sandbox.scratch.create(row.id).then(
+      (dir) => ({ dir }),
+      (error: unknown) => ({ error }),
+    );
     let context: ExecutionContext;
     try {
-      context = await prepareExecutionContext(row, this.#o);
+      context = await prepareExecutionContext(row, { ...this.#o, resolved });
     } catch (error) {
       if (!(error instanceof ActionUnavailableError))
         log.error({ err: errorSummary(error) }, 'preparing execution failed');
+      const made = await scratchMade;
+      if ('dir' in made) await sandbox.scratch.remove(made.dir).catch(() => undefined);
       return this.#finish(
         row,
         log,
@@ -114,13 +130,12 @@ export class ActionExecutor {
         unavailable(error, 'internal error while preparing the execution'),
       );
     }
-    let scratch: Awaited<ReturnType<typeof sandbox.scratch.create>>;
-    try {
-      scratch = await sandbox.scratch.create(row.id);
-    } catch (error) {
-      log.error({ err: errorSummary(error) }, 'scratch folder could not be made');
-      return this.#finish(row, log, started, unavailable(error, 'the scratch folder could not be made'));
+    const made = await scratchMade;
+    if ('error' in made) {
+      log.error({ err: errorSummary(made.error) }, 'scratch folder could not be made');
+      return this.#finish(row, log, started, unavailable(made.error, 'the scratch folder could not be made'));
     }
+    const scratch = made.dir;
     log.info(
       { secretCount: context.secrets.length, warningCount: context.warnings.length, isolation: sandbox.mode },
       'execution started',
@@ -271,6 +286,19 @@ function endingOf(run: RunResult, context: ExecutionContext, workerId: string): 
   }
 }
 
+/** A promise that never rejects (a speculative one may be dropped unawaited), and back. */
+function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+function unsettle<T>(result: { value: T } | { error: unknown }): T {
+  if ('error' in result) throw result.error;
+  return result.value;
+}
+
 function parseJson(text: string): unknown {
   const trimmed = text.trim();
   if (!trimmed || !/^[[{"\d\-tfn]/.test(trimmed)) return undefined;
@@ -319,6 +347,7 @@ export async function createExecutor(options: {
     config.spawner === 'helper'
       ? new HelperSpawner({
           path: options.parentEnv.PATH,
+          ...helperIdentity(sandbox),
           onHelperExit: (exit) =>
             logger.error(
               { reason: exit.reason, executionsLost: exit.lost, restarts: exit.restarts },
@@ -343,6 +372,30 @@ export async function createExecutor(options: {
       await spawner.close();
       await sandbox.scratch.close().catch(() => undefined);
     },
+  };
+}
+
+/**
+ * In the sandbox on a root worker, the spawn helper runs as the actions' identity, with the python3 that identity
+ * found: no root process then parses requests or starts actions, and no start needs an identity switch (a fork
+ * instead of a vfork). Sandboxed actions cannot see it (it is outside their PID namespace). In `user` mode it stays
+ * the worker's: there, actions share the helper's would-be uid and could read its memory, which holds the
+ * requests — the secrets — of other executions.
+ */
+function helperIdentity(sandbox: ActionSandbox): {
+  identity?: { uid: number; gid: number };
+  python?: string;
+} {
+  const self = process.getuid?.();
+  if (
+    sandbox.mode !== 'sandbox' ||
+    sandbox.identity.uid === self ||
+    !sandbox.interpreters.python.startsWith('/')
+  )
+    return {};
+  return {
+    identity: { uid: sandbox.identity.uid, gid: sandbox.identity.gid },
+    python: sandbox.interpreters.python,
   };
 }
 

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import type { SpawnSpec } from '../spawner.js';
+import { EtcSnapshot } from './etc-snapshot.js';
 import { type ActionIdentity, describeIdentity } from './identity.js';
 import { readProblem } from './path-access.js';
 import type { ActionSandbox, Interpreters, SandboxLaunch } from './sandbox.js';
@@ -13,35 +14,6 @@ export const SANDBOX_TMP = '/tmp';
 
 /** Top-level system folders: bound read-only where they are folders, recreated where they are symlinks. */
 const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
-
-/**
- * What of /etc an interpreter needs: the dynamic linker's cache, name resolution, TLS roots, time zone, locale and
- * user names. Never all of /etc, which may hold the worker's own configuration.
- */
-const ETC_PATHS = [
-  '/etc/alternatives',
-  '/etc/ld.so.cache',
-  '/etc/ld.so.conf',
-  '/etc/ld.so.conf.d',
-  '/etc/nsswitch.conf',
-  '/etc/host.conf',
-  '/etc/hosts',
-  '/etc/resolv.conf',
-  '/etc/gai.conf',
-  '/etc/services',
-  '/etc/protocols',
-  '/etc/ssl',
-  '/etc/ca-certificates',
-  '/etc/pki',
-  '/etc/crypto-policies',
-  '/etc/localtime',
-  '/etc/timezone',
-  '/etc/locale.alias',
-  '/etc/mime.types',
-  '/etc/passwd',
-  '/etc/group',
-  '/etc/os-release',
-];
 
 /** bubblewrap as found on this host. */
 export interface BubblewrapBinary {
@@ -63,17 +35,21 @@ export class BubblewrapSandbox implements ActionSandbox {
   readonly isolatesNetwork = true;
   readonly description: string;
   readonly #fixedArgs: readonly string[];
+  readonly #etc: EtcSnapshot;
+  #interpreters: Interpreters;
 
   constructor(
     readonly bwrap: BubblewrapBinary,
     readonly identity: ActionIdentity,
     /** Whether bwrap is started as `identity` (a root worker); otherwise it is the worker's own uid. */
     readonly switchesIdentity: boolean,
-    readonly interpreters: Interpreters,
+    interpreters: Interpreters,
     readonly scratch: ScratchRoot,
     readOnlyPaths: readonly string[] = [],
   ) {
+    this.#interpreters = interpreters;
     const hasDisableUserns = compareVersions(bwrap.version, '0.8.0') >= 0;
+    this.#etc = EtcSnapshot.create(scratch.path);
     this.#fixedArgs = [
       '--unshare-user',
       '--unshare-pid',
@@ -90,6 +66,9 @@ export class BubblewrapSandbox implements ActionSandbox {
       '--cap-drop',
       'ALL',
       ...systemArgs(),
+      '--ro-bind',
+      this.#etc.path,
+      '/etc',
       ...readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]),
       '--proc',
       '/proc',
@@ -101,6 +80,15 @@ export class BubblewrapSandbox implements ActionSandbox {
       (switchesIdentity
         ? describeIdentity(identity)
         : `the worker's uid ${identity.uid} inside their own user namespace (start the worker as root to give them worker.run_as)`);
+  }
+
+  get interpreters(): Interpreters {
+    return this.#interpreters;
+  }
+
+  /** Sets the interpreters, once a probe in this sandbox has found them (see createSandbox). */
+  useInterpreters(interpreters: Interpreters): void {
+    this.#interpreters = interpreters;
   }
 
   /** bwrap's arguments for `scratch`, and `pack` when given, up to the command. */
@@ -125,6 +113,7 @@ export class BubblewrapSandbox implements ActionSandbox {
   }
 
   spawnSpec(launch: SandboxLaunch): SpawnSpec {
+    this.#etc.refresh();
     const inPack = relative(launch.packPath, launch.script);
     if (inPack.startsWith('..') || inPack.startsWith(sep))
       throw new Error(`the script ${launch.script} is outside its pack ${launch.packPath}`);
@@ -163,14 +152,6 @@ function systemArgs(): string[] {
     if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(path), path);
     else if (stat.isDirectory()) args.push('--ro-bind', path, path);
   }
-  const etc = [...ETC_PATHS];
-  try {
-    // Debian's python3 reads its sitecustomize from /etc/python3.X.
-    for (const name of readdirSync('/etc')) if (/^python3(\.\d+)?$/.test(name)) etc.push(`/etc/${name}`);
-  } catch {
-    // no /etc to read: nothing more to bind
-  }
-  for (const path of etc) if (existsSync(path)) args.push('--ro-bind-try', path, path);
   return args;
 }
 

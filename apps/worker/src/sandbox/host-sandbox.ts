@@ -32,7 +32,6 @@ export class HostSandbox implements ActionSandbox {
       cwd: launch.scratch.path,
       stdin: launch.stdin,
       umask: 0o077,
-      dieWithParent: true,
       ...(this.mode === 'user' ? { uid: this.identity.uid, gid: this.identity.gid } : {}),
     };
   }

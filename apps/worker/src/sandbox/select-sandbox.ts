@@ -145,12 +145,17 @@ function build(
     return new HostSandbox('user', o.identity, probeHost(o.path, o.identity, 'user'), o.scratch);
   }
   const bwrap = findBubblewrap(o.path);
-  const draft = new BubblewrapSandbox(bwrap, o.identity, o.switches, UNRESOLVED, o.scratch, o.readOnly);
-  const interpreters = probeSandbox(draft, o.path);
-  return new BubblewrapSandbox(bwrap, o.identity, o.switches, interpreters, o.scratch, o.readOnly);
+  const sandbox = new BubblewrapSandbox(
+    bwrap,
+    o.identity,
+    o.switches,
+    { python: 'python3', shell: '/bin/sh' },
+    o.scratch,
+    o.readOnly,
+  );
+  sandbox.useInterpreters(probeSandbox(sandbox, o.path));
+  return sandbox;
 }
-
-const UNRESOLVED: Interpreters = { python: 'python3', shell: '/bin/sh' };
 
 /** Prints where bash and the real python3 binary are, as the action will find them. */
 const PROBE =
