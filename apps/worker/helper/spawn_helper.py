@@ -9,6 +9,8 @@ Protocol: one JSON object per line on stdin and stdout.
   request  {"op":"spawn","id":N,"argv":[...],"env":{...},"cwd":"...","stdin":"text",
             "uid":U?,"gid":G?,"umask":M?,"supervisor":bool}
            {"op":"kill","id":N,"signal":15}
+           {"op":"sweep","id":N,"uid":U}
+           → {"id":N,"ev":"swept","count":K}
   event    {"id":N,"ev":"started","pid":P}
            {"id":N,"ev":"out","fd":1|2,"data":"<base64>"}
            {"id":N,"ev":"exit","code":C|null,"signal":S|null}
@@ -40,6 +42,19 @@ import time
 
 CHUNK = 65536
 DRAIN_SECONDS = 1.0
+PR_SET_DUMPABLE = 4
+
+
+def not_dumpable():
+    """Requests hold secrets: no process of this helper's uid (the actions' identity, in the sandbox) may read this
+    one's memory, environment or file descriptors (/proc/<pid>/mem needs a dumpable process). Children are not
+    affected: exec makes them dumpable again."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (ImportError, OSError, AttributeError):
+        pass
 class Child:
     __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status", "supervisor")
 
@@ -51,6 +66,43 @@ class Child:
         self.exited_at = None
         self.status = None
         self.supervisor = supervisor
+
+
+def sweep(uid, keep_sessions):
+    """Kills every process of real uid `uid` outside the sessions of running children: what actions left behind
+    (daemons that called setsid, processes that outlived their action). Repeated while it finds any, since one may
+    fork meanwhile."""
+    killed = 0
+    if uid == 0 or uid == os.getuid():
+        return 0  # never this helper's own uid, nor root's
+    for _round in range(20):
+        found = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            try:
+                with open(f"/proc/{entry}/status", "rb") as f:
+                    status = f.read()
+                real_uid = int(status.split(b"\nUid:")[1].split()[0])
+                if real_uid != uid:
+                    continue
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    text = f.read()
+                session = int(text[text.rindex(b")") + 2 :].split()[3])
+            except (OSError, ValueError, IndexError):
+                continue
+            if session in keep_sessions or pid in keep_sessions:
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+                found += 1
+            except OSError:
+                pass
+        killed += found
+        if not found:
+            break
+    return killed
 
 
 def signal_group_members(pgid, sig):
@@ -68,6 +120,7 @@ def signal_group_members(pgid, sig):
 
 
 def main():
+    not_dumpable()
     out = sys.stdout.buffer
     sel = selectors.DefaultSelector()
     children = {}
@@ -201,6 +254,9 @@ def main():
                         req = json.loads(line)
                         if req["op"] == "spawn":
                             spawn(req)
+                        elif req["op"] == "sweep":
+                            keep = {c.proc.pid for c in children.values() if c.status is None}
+                            emit({"id": req["id"], "ev": "swept", "count": sweep(int(req["uid"]), keep)})
                         elif req["op"] == "kill":
                             child = children.get(req["id"])
                             if child is not None and child.status is None:

@@ -107,6 +107,12 @@ async function startService(config: WorkerConfig, db: Database, logger: Logger):
       { keyHash: key.keyHash, aesGcm: key.backend, source: config.encryptionKeySource },
       'encryption key loaded',
     );
+  if (brokerUser(config.broker.url) === 'guest') {
+    logger.warn(
+      "broker.url uses RabbitMQ's guest account: any action with network access on this host can use it as well " +
+        '(read, purge or forge executions); give the workers a RabbitMQ user of their own',
+    );
+  }
   const worker = await createExecutor({
     config,
     db,
@@ -219,4 +225,12 @@ function parseArgs(argv: string[]): ParsedArgs | undefined {
   if ((command === 'run' || command === 'register') && !out.target) return undefined;
   if (out.timeoutSeconds !== undefined && !(out.timeoutSeconds > 0)) return undefined;
   return out;
+}
+
+function brokerUser(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).username);
+  } catch {
+    return undefined;
+  }
 }

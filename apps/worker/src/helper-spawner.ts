@@ -24,6 +24,9 @@ const SIGNAL_NAMES: Record<number, string> = {
   15: 'SIGTERM',
 };
 
+/** The helper's name in its command line (what `ps` shows after its code). */
+export const HELPER_NAME = 'attune-spawn-helper';
+
 /** The helper script, shipped beside `dist/` and `src/`. */
 export const SPAWN_HELPER_PATH = fileURLToPath(new URL('../helper/spawn_helper.py', import.meta.url));
 
@@ -59,6 +62,7 @@ export class HelperSpawner implements ProcessSpawner {
   #helper: ChildProcessWithoutNullStreams | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  readonly #sweeps = new Map<number, (killed: number) => void>();
   readonly #python: string;
   readonly #helperEnv: Record<string, string>;
   readonly #deaths: Array<{ at: number; reason: string }> = [];
@@ -131,6 +135,14 @@ export class HelperSpawner implements ProcessSpawner {
     };
   }
 
+  sweep(uid: number): Promise<number> {
+    const helper = this.#ensureHelper();
+    const id = this.#nextId++;
+    const done = new Promise<number>((resolve) => this.#sweeps.set(id, resolve));
+    helper.stdin.write(`${JSON.stringify({ op: 'sweep', id, uid })}\n`);
+    return done;
+  }
+
   health(): SpawnerHealth {
     const since = Date.now() - this.#failureWindowMs;
     const recent = this.#deaths.filter((d) => d.at >= since);
@@ -157,7 +169,8 @@ export class HelperSpawner implements ProcessSpawner {
     // The source goes on the command line, not the path: the helper's identity may not be able to read this
     // repository's folder (a clone under /root, say). It is code, never a secret.
     const source = readFileSync(SPAWN_HELPER_PATH, 'utf8');
-    const helper = spawn(this.#python, ['-u', '-c', source], {
+    // The last argument names the process for ps and operators: `python3 -u -c … attune-spawn-helper`.
+    const helper = spawn(this.#python, ['-u', '-c', source, HELPER_NAME], {
       env: this.#helperEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
@@ -186,6 +199,9 @@ export class HelperSpawner implements ProcessSpawner {
     if (this.#helper === helper) this.#helper = undefined;
     const lost = [...this.#pending.entries()];
     this.#pending.clear();
+    // Its children were killed with it (above, and by the kernel for the sandbox); nothing is left to sweep.
+    for (const resolve of this.#sweeps.values()) resolve(0);
+    this.#sweeps.clear();
     for (const [, pending] of lost) {
       // Its children now belong to init: stop them (their whole group), or they would run on unsupervised. The
       // group's leader is not reaped yet (its parent just died), so its id cannot have been reused by another group.
@@ -218,6 +234,7 @@ export class HelperSpawner implements ProcessSpawner {
       fd?: number;
       data?: string;
       pid?: number;
+      count?: number;
       code?: number | null;
       signal?: number | null;
       message?: string;
@@ -226,6 +243,11 @@ export class HelperSpawner implements ProcessSpawner {
       event = JSON.parse(line) as typeof event;
     } catch {
       return; // not the helper's protocol: ignore rather than crash the worker
+    }
+    if (event.ev === 'swept') {
+      this.#sweeps.get(event.id)?.(event.count ?? 0);
+      this.#sweeps.delete(event.id);
+      return;
     }
     const pending = this.#pending.get(event.id);
     if (!pending) return;

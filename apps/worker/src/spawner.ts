@@ -52,6 +52,12 @@ export interface SpawnerHealth {
 /** Starts action processes. */
 export interface ProcessSpawner {
   spawn(spec: SpawnSpec, handlers: OutputHandlers): SpawnedProcess;
+  /**
+   * Kills (SIGKILL) every process of real uid `uid` outside the sessions of the processes this spawner is running:
+   * what earlier actions left behind (a daemon that called setsid, say). Never root's or the worker's own uid.
+   * Resolves to how many were killed.
+   */
+  sweep(uid: number): Promise<number>;
   health(): SpawnerHealth;
   /** Stops the spawner; processes still running are killed. */
   close(): Promise<void>;
@@ -166,6 +172,11 @@ export class DirectSpawner implements ProcessSpawner {
     return { ok: true, restarts: 0 };
   }
 
+  async sweep(uid: number): Promise<number> {
+    const keep = new Set([...this.#running].map((c) => c.pid).filter((pid) => pid !== undefined));
+    return sweepUid(uid, keep);
+  }
+
   async close(): Promise<void> {
     for (const child of this.#running) {
       try {
@@ -196,4 +207,31 @@ function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
       // gone meanwhile
     }
   }
+}
+
+/** {@link ProcessSpawner.sweep} for the direct spawner (the helper does the same in python). */
+function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
+  if (uid === 0 || uid === process.getuid?.()) return 0;
+  let killed = 0;
+  for (let round = 0; round < 20; round++) {
+    let found = 0;
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        if (Number(/\nUid:\s+(\d+)/.exec(status)?.[1]) !== uid) continue;
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+        if (keepSessions.has(session) || keepSessions.has(pid)) continue;
+        process.kill(pid, 'SIGKILL');
+        found++;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    killed += found;
+    if (found === 0) break;
+  }
+  return killed;
 }

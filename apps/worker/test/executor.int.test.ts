@@ -164,6 +164,23 @@ beforeAll(async () => {
           'sys.stdout.write(\'{"unicode": \' + json.dumps(u) + \', "key": "\' + every + \'", "n": 1}\\n\')',
         ].join('\n'),
       },
+      binary: {
+        runner: 'python',
+        file: 'binary.py',
+        code: [
+          'import json, sys',
+          'mode = json.load(sys.stdin)["mode"]',
+          'if mode == "byte": sys.stdout.write("before\\x00after\\n")',
+          'if mode == "jsonnul": sys.stdout.write(\'{"a": "x\\\\u0000y", "k\\\\u0000": 1}\\n\')',
+          'if mode == "surrogate": sys.stdout.write(\'{"a": "\\\\ud800"}\\n\')',
+        ].join('\n'),
+        extra: 'parameters:\n  mode:\n    type: string\n',
+      },
+      account: {
+        runner: 'python',
+        file: 'account.py',
+        code: 'import json, os, sys\nsys.stdin.read()\nprint(json.dumps({"account": int(os.environ["SECRET_ACCT"]), "n": 7}))\n',
+      },
       nul: {
         runner: 'shell',
         file: 'nul.sh',
@@ -193,6 +210,7 @@ beforeAll(async () => {
     [{ type: 'action', action: 'testpack.big' }, 'big', BIG_SECRET],
     [{ type: 'action', action: 'testpack.escaped' }, 'unicode', UNICODE_SECRET],
     [{ type: 'action', action: 'testpack.nul' }, 'with_nul', 'before\0after-nul-value'],
+    [{ type: 'action', action: 'testpack.account' }, 'acct', '98765432109876543210'],
   ];
   for (const [owner, name, value] of secrets) await keys.create({ owner, name, value, encrypted: true });
 
@@ -483,17 +501,47 @@ for (const [label, make] of [
     });
 
     it("resolves secrets early from the message's action ref, but never hands an action another's secrets", async () => {
-      // The message names the action of another pack: its secrets were resolved early, and must be dropped.
+      const calls: string[] = [];
+      const resolver = new SecretResolver({
+        sql: db.sql,
+        encryptionKey: key,
+        logger: createLogger({ level: 'silent' }),
+      });
+      const counting = new ActionExecutor({
+        db,
+        resolver: {
+          resolveForAction: (ref: string) => {
+            calls.push(ref);
+            return resolver.resolveForAction(ref);
+          },
+        },
+        spawner,
+        sandbox,
+        logger: createLogger({ level: 'silent' }),
+        config: {
+          workerId: 'test-worker',
+          outputCapBytes: 1 << 20,
+          killGraceMs: 300,
+          maskMinLength: 6,
+          passthroughEnv: [],
+        },
+        parentEnv: WORKER_ENV,
+      });
+      // The message names the action: resolved once, during the claim.
+      const right = await requestExecution(db.prisma, 'otherpack.env_py');
+      const other = await counting.execute(right, { actionRef: 'otherpack.env_py' });
+      expect(calls).toEqual(['otherpack.env_py']);
+      expect(other?.secrets.find((s) => s.envName === 'SECRET_API_KEY')?.ref).toBe('otherpack.api_key');
+      // The message names another pack's action: what was resolved early is dropped, the claimed action's used.
+      calls.length = 0;
       const id = await requestExecution(db.prisma, 'testpack.env_py');
-      const outcome = await executor(spawner).execute(id, { actionRef: 'otherpack.env_py' });
+      const outcome = await counting.execute(id, { actionRef: 'otherpack.env_py' });
+      expect(calls).toEqual(['otherpack.env_py', 'testpack.env_py']);
       expect(outcome?.secrets.find((s) => s.envName === 'SECRET_API_KEY')?.ref).toBe(
         'testpack.env_py.api_key',
       );
       const env = JSON.parse(outcome?.stdout ?? '{}') as Record<string, string>;
       expect(env.SECRET_QUOTED).toBe('***'); // testpack's own pack secret, which otherpack does not have
-      const right = await requestExecution(db.prisma, 'otherpack.env_py');
-      const other = await executor(spawner).execute(right, { actionRef: 'otherpack.env_py' });
-      expect(other?.secrets.find((s) => s.envName === 'SECRET_API_KEY')?.ref).toBe('otherpack.api_key');
     });
 
     it('runs an execution only once: a second claim is refused', async () => {

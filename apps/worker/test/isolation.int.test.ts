@@ -92,13 +92,26 @@ beforeAll(async () => {
       file: 'probe.py',
       runner: 'python',
       extra:
-        'parameters:\n  paths: {type: array}\n  walk: {type: array}\n  rounds: {type: integer}\n  pause: {type: number}\n',
+        'parameters:\n  paths: {type: array}\n  walk: {type: array}\n  watch: {type: array}\n  rounds: {type: integer}\n  pause: {type: number}\n',
     },
     [SLEEPER]: { file: `${SLEEPER}.py`, runner: 'python' },
     quick: { file: 'quick.sh', runner: 'shell' },
     offline: { file: 'offline.py', runner: 'python', extra: `network: false\n${target}` },
     online: { file: 'offline.py', runner: 'python', extra: target },
+    rmrace: {
+      file: 'rmrace.py',
+      runner: 'python',
+      extra: 'parameters:\n  target: {type: string}\n  names: {type: array}\n  seconds: {type: number}\n',
+    },
+    implant: {
+      file: 'implant.py',
+      runner: 'python',
+      extra: 'parameters:\n  loot: {type: string}\n  seconds: {type: number}\n',
+    },
+    deep: { file: 'deep.py', runner: 'python' },
   });
+  for (const fixture of ['rmrace.py', 'implant.py', 'deep.py'])
+    copyFileSync(join(FIXTURES, fixture), join(hostile, 'actions', fixture));
   copyFileSync(join(FIXTURES, 'probe.py'), join(hostile, 'actions', 'probe.py'));
   writeFileSync(
     join(hostile, 'actions', `${SLEEPER}.py`),
@@ -162,9 +175,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of processes) p.kill('SIGKILL');
-  // What the victims of the unconfined runs left in the host's /tmp.
-  for (const entry of readdirSync('/tmp'))
-    if (entry.includes(TOKEN)) rmSync(join('/tmp', entry), { force: true });
+  // What the victims of the unconfined runs left in the host's shared folders.
+  for (const dir of ['/tmp', '/var/tmp', '/dev/shm']) {
+    for (const entry of readdirSync(dir))
+      if (entry.includes(TOKEN)) rmSync(join(dir, entry), { force: true });
+  }
   for (const b of brokers) await b.remove().catch(() => undefined);
   await db?.drop();
 });
@@ -311,6 +326,9 @@ const needles = () => [KEY, DB_PASSWORD, `amqp${TOKEN}`];
 
 function probeParams(worker: Worker) {
   return {
+    watch: [worker.proc.pid, apiProc?.pid, helperPid(worker.proc.pid as number)].filter(
+      (p) => p !== undefined,
+    ),
     paths: [
       configFile,
       keyFile,
@@ -327,14 +345,17 @@ async function readiness(port: number): Promise<{ status: number; body: Record<s
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
-/** The spawn helper of a worker process: its child running spawn_helper.py. */
+/** The spawn helper of a worker process: its child named attune-spawn-helper. */
 function helperPid(workerPid: number): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === workerPid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('spawn_helper.py'))
+      if (
+        ppid === workerPid &&
+        readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('attune-spawn-helper')
+      )
         return Number(entry);
     } catch {
       // gone meanwhile
@@ -463,6 +484,40 @@ for (const { mode, skip } of [SANDBOX, USER].filter((m) => m !== undefined)) {
           expect(offline.status).toBe('failed');
           expect(offline.stderr).toContain('declares network: false, which needs worker.isolation sandbox');
         }
+      });
+
+      it('removes a booby-trapped scratch folder without touching anything outside it', async () => {
+        // Files the action's identity may not delete, and a process of the action swapping folders of its scratch
+        // with symlinks to them while the worker removes it.
+        const target = mkdtempSync(join(tmpdir(), `attune-target-${mode}-`));
+        chmodSync(target, 0o755);
+        for (let i = 0; i < 20; i++) writeFileSync(join(target, `f${String(i).padStart(2, '0')}`), 'keep\n');
+        const names = readdirSync(target);
+        const row = await runOn(w, 'hostile.rmrace', { target, names, seconds: 5 });
+        expect(row.status, row.stderr ?? '').toBe('succeeded');
+        expect(readdirSync(target)).toHaveLength(20);
+        expect(executionFolders(join(TEST_SCRATCH_BASE, `w-${w.id}`))).toEqual([]);
+        // The swapping process did not outlive the execution.
+        expect(processesWith('rmrace.py')).toEqual([]);
+        rmSync(target, { recursive: true, force: true });
+      });
+
+      it('leaves no process of an action behind to spy on the actions that come after it', async () => {
+        const loot = `/tmp/attune-loot-${mode}-${TOKEN}.txt`;
+        const implant = await runOn(w, 'hostile.implant', { loot, seconds: 30 });
+        expect(implant.status, implant.stderr ?? '').toBe('succeeded');
+        expect(implant.stdout).toBe('implanted\n');
+        expect(processesWith('implant.py')).toEqual([]);
+        const victim = await runOn(w, 'victim.victim', { hold: 1, name: `after-implant-${TOKEN}.txt` });
+        expect(victim.status).toBe('succeeded');
+        expect(existsSync(loot) ? readFileSync(loot, 'utf8') : '').not.toContain(VICTIM_SECRET);
+        rmSync(loot, { force: true });
+      });
+
+      it('removes a scratch folder deeper than PATH_MAX', async () => {
+        const row = await runOn(w, 'hostile.deep');
+        expect(row.status, row.stderr ?? '').toBe('succeeded');
+        expect(executionFolders(join(TEST_SCRATCH_BASE, `w-${w.id}`))).toEqual([]);
       });
     },
   );

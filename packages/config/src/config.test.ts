@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -108,17 +108,53 @@ describe('worker configuration', () => {
     writeFileSync(file, `security:\n  encryption_key: "${KEY}"\n`, { mode: 0o644 });
     chmodSync(file, 0o644);
     expect(() => loadWorkerConfig({ env: {}, file })).toThrow(
-      /security\.encryption_key: .*config\.yaml holds the encryption key and has mode 0644/,
+      /security\.encryption_key: .*config\.yaml holds credentials and has mode 0644/,
+    );
+    writeFileSync(file, 'database:\n  url: postgresql://attune:db-pass-word@db/attune\n');
+    expect(() => loadWorkerConfig({ env: {}, file })).toThrow(
+      /database\.url: .*holds credentials and has mode 0644/,
+    );
+    writeFileSync(file, 'broker:\n  url: amqp://attune:mq-pass-word@mq:5672\n');
+    expect(() => loadWorkerConfig({ env: {}, file })).toThrow(
+      /broker\.url: .*holds credentials and has mode 0644/,
     );
     writeFileSync(file, 'worker:\n  concurrency: 2\n');
-    expect(loadWorkerConfig({ env: {}, file }).concurrency).toBe(2); // no key in it: any mode will do
+    expect(loadWorkerConfig({ env: {}, file }).concurrency).toBe(2); // no credential in it: any mode will do
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('refuses a key file that another user owns (root test)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+    chownSync(keyFile, 65534, 65534);
+    expect(() => loadWorkerConfig({ env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: keyFile } })).toThrow(
+      /security\.encryption_key_file: .*holds the encryption key and belongs to uid 65534: it must belong to the user this process runs as \(uid 0\) or to root/,
+    );
+  });
+
+  it('never shows the key file or the config file to actions through worker.sandbox_ro_paths', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+    expect(() =>
+      loadWorkerConfig({
+        env: {
+          ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: keyFile,
+          ATTUNE__WORKER__SANDBOX_RO_PATHS: `/opt/x,${dir}/`,
+        },
+      }),
+    ).toThrow(/worker\.sandbox_ro_paths: .* holds .*key, which must never be visible to actions/);
   });
 
   it('reads the isolation settings: auto by default, a required mode, the identity and the scratch folder', () => {
     const defaults = loadWorkerConfig({ env: {} }).isolation;
     expect(defaults.mode).toBe('auto');
     expect(defaults.runAs).toBeUndefined();
-    expect(defaults.scratchDir).toMatch(/^\/.*attune-scratch-/);
+    expect(defaults.scratchDir).toBe(
+      process.getuid?.() === 0
+        ? '/var/lib/attune/scratch'
+        : join(tmpdir(), `attune-scratch-${process.getuid?.()}`),
+    );
     const set = loadWorkerConfig({
       env: {
         ATTUNE__WORKER__ISOLATION: 'sandbox',

@@ -174,7 +174,7 @@ export interface IsolationConfig {
   readonly mode: (typeof ISOLATION_SETTINGS)[number];
   /** The identity actions run as: a user name, a uid, or uid:gid; undefined picks the default. */
   readonly runAs: string | undefined;
-  /** Where per-execution scratch folders are made (absolute). */
+  /** Where per-execution scratch folders are made (absolute; default /var/lib/attune/scratch for root). */
   readonly scratchDir: string;
   /** Extra host folders bound read-only into the sandbox at the same path (absolute). */
   readonly sandboxReadOnlyPaths: readonly string[];
@@ -210,9 +210,8 @@ export function loadWorkerConfig(options: {
     if (typeof fromFile !== 'object' || Array.isArray(fromFile))
       throw new ConfigError('file', `${file} must hold a mapping`);
   }
-  const fileHoldsKey =
-    typeof (fromFile.security as Record<string, unknown> | undefined)?.encryption_key === 'string';
-  if (file && fileHoldsKey) assertPrivate(file, 'security.encryption_key');
+  const held = file ? credentialsIn(fromFile) : undefined;
+  if (file && held) assertPrivate(file, held, 'holds credentials');
   const merged = structuredClone(fromFile) as Record<string, Record<string, unknown>>;
   for (const [name, value] of Object.entries(env)) {
     const match = /^ATTUNE__([A-Z0-9_]+)__([A-Z0-9_]+)$/.exec(name);
@@ -266,6 +265,16 @@ export function loadWorkerConfig(options: {
     if (path !== undefined && !path.startsWith('/'))
       throw new ConfigError(key, `${path} must be an absolute path`);
   }
+  for (const shown of c.worker.sandbox_ro_paths) {
+    for (const secret of [c.security.encryption_key_file, file]) {
+      if (secret && (secret === shown || secret.startsWith(`${shown.replace(/\/+$/, '')}/`))) {
+        throw new ConfigError(
+          'worker.sandbox_ro_paths',
+          `${shown} holds ${secret}, which must never be visible to actions`,
+        );
+      }
+    }
+  }
   if (c.worker.stale_after_ms < 3 * c.worker.heartbeat_interval_ms) {
     throw new ConfigError(
       'worker.stale_after_ms',
@@ -308,7 +317,7 @@ export function loadWorkerConfig(options: {
     isolation: {
       mode: c.worker.isolation,
       runAs: c.worker.run_as,
-      scratchDir: c.worker.scratch_dir ?? join(tmpdir(), `attune-scratch-${process.getuid?.() ?? 'user'}`),
+      scratchDir: c.worker.scratch_dir ?? defaultScratchDir(),
       sandboxReadOnlyPaths: c.worker.sandbox_ro_paths,
     },
     concurrency: c.worker.concurrency,
@@ -328,6 +337,15 @@ export function loadWorkerConfig(options: {
 }
 
 /**
+ * Where scratch folders go by default: for a root worker a folder of root's (`/var/lib/attune/scratch`), which no
+ * action can create first or take over; otherwise one per uid in the temporary folder.
+ */
+function defaultScratchDir(): string {
+  const uid = process.getuid?.();
+  return uid === 0 ? '/var/lib/attune/scratch' : join(tmpdir(), `attune-scratch-${uid ?? 'user'}`);
+}
+
+/**
  * Reads `security.encryption_key_file`: the key is the file's content without its final line break. The file must
  * be a regular file that neither group nor others can read or write (like ssh's private keys), so that no other
  * account on the host — in particular the identity actions run as — can read it.
@@ -335,7 +353,7 @@ export function loadWorkerConfig(options: {
 function readKeyFile(path: string): string {
   const key = 'security.encryption_key_file';
   if (!path.startsWith('/')) throw new ConfigError(key, `${path} must be an absolute path`);
-  assertPrivate(path, key);
+  assertPrivate(path, key, 'holds the encryption key');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -345,13 +363,18 @@ function readKeyFile(path: string): string {
   return text.replace(/\r?\n$/, '');
 }
 
-/** Refuses a file that holds the encryption key when anyone but its owner may read or write it. */
-function assertPrivate(path: string, key: string): void {
+/**
+ * Refuses a file that holds a secret when anyone but its owner may read or write it, or when its owner is neither
+ * this process's user nor root (another account — the actions' identity, say — could then read or replace it).
+ */
+function assertPrivate(path: string, key: string, what: string): void {
   let mode: number;
+  let owner: number;
   try {
     const stat = statSync(path);
     if (!stat.isFile()) throw new ConfigError(key, `${path} is not a regular file`);
     mode = stat.mode & 0o777;
+    owner = stat.uid;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(key, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -359,7 +382,31 @@ function assertPrivate(path: string, key: string): void {
   if (mode & 0o077) {
     throw new ConfigError(
       key,
-      `${path} holds the encryption key and has mode ${mode.toString(8).padStart(4, '0')}: group and others must have no access (chmod 600 ${path})`,
+      `${path} ${what} and has mode ${mode.toString(8).padStart(4, '0')}: group and others must have no access (chmod 600 ${path})`,
     );
   }
+  const self = process.getuid?.();
+  if (self !== undefined && owner !== self && owner !== 0) {
+    throw new ConfigError(
+      key,
+      `${path} ${what} and belongs to uid ${owner}: it must belong to the user this process runs as (uid ${self}) or to root`,
+    );
+  }
+}
+
+/** The first setting of a configuration file that is a credential: the key, or a URL with a password. */
+function credentialsIn(config: Record<string, unknown>): string | undefined {
+  const section = (name: string) => (config[name] ?? {}) as Record<string, unknown>;
+  if (typeof section('security').encryption_key === 'string') return 'security.encryption_key';
+  for (const key of ['database.url', 'broker.url']) {
+    const [name, field] = key.split('.') as [string, string];
+    const value = section(name)[field];
+    if (typeof value !== 'string') continue;
+    try {
+      if (new URL(value).password) return key;
+    } catch {
+      // not a URL: validated, with a clear error, below
+    }
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@ import type { Database } from '@attune/db';
 import { SecretResolver } from '@attune/secrets';
 import type { Logger } from 'pino';
 import { HelperSpawner } from '../helper-spawner.js';
+import { maskJsonNumbers } from '../masking/json-numbers.js';
 import type { SecretMasker } from '../masking/masker.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
@@ -14,6 +15,7 @@ import {
   type ExecutionContext,
   prepareExecutionContext,
 } from './prepare-context.js';
+import { storableText, storableValue } from './storable.js';
 import { type RunResult, superviseProcess } from './supervise.js';
 import type { ExecutionOutcome, ExecutionWarning, SecretSource, TerminalStatus } from './types.js';
 
@@ -152,7 +154,8 @@ export class ActionExecutor {
         log,
       });
     } finally {
-      // Whatever the outcome: nothing the action wrote outlives it.
+      // Whatever the outcome: no process of the action outlives it, nor anything it wrote.
+      await this.#sweep(log);
       await sandbox.scratch
         .remove(scratch)
         .catch((error: unknown) =>
@@ -162,9 +165,8 @@ export class ActionExecutor {
     return this.#finish(row, log, started, endingOf(run, context, config.workerId));
   }
 
-  async #finish(row: ClaimedRow, log: Logger, started: number, r: Ending): Promise<ExecutionOutcome> {
-    const durationMs = Math.round(performance.now() - started);
-    const stored = await this.#o.db.sql.query<{ id: string }>(
+  #store(row: ClaimedRow, r: Ending, durationMs: number): Promise<Array<{ id: string }>> {
+    return this.#o.db.sql.query<{ id: string }>(
       FINISH_SQL,
       [
         row.id,
@@ -181,6 +183,43 @@ export class ActionExecutor {
       ],
       'attune_finish_execution',
     );
+  }
+
+  /** Kills what actions left running, where the mode needs it (see {@link ActionSandbox.leftoverUid}). */
+  async #sweep(log: Logger): Promise<void> {
+    const uid = this.#o.sandbox.leftoverUid;
+    if (uid === undefined) return;
+    const killed = await this.#o.spawner.sweep(uid).catch(() => 0);
+    if (killed > 0) log.warn({ killed }, 'processes that outlived their execution were killed');
+  }
+
+  async #finish(row: ClaimedRow, log: Logger, started: number, ending: Ending): Promise<ExecutionOutcome> {
+    const durationMs = Math.round(performance.now() - started);
+    let r = ending;
+    let stored: Array<{ id: string }>;
+    try {
+      stored = await this.#store(row, r, durationMs);
+    } catch (error) {
+      // Data the database refuses (SQLSTATE class 22) is the output's fault, not the database's: store the
+      // outcome without it, rather than requeue and lose the execution as abandoned.
+      if (!String((error as { code?: unknown }).code ?? '').startsWith('22')) throw error;
+      log.error(
+        { err: errorSummary(error) },
+        'the output could not be stored; storing the outcome without it',
+      );
+      r = {
+        ...r,
+        status: 'failed',
+        stdout: '',
+        stderr: '[attune: output withheld: the database refused it]\n',
+        result: undefined,
+        warnings: [
+          ...r.warnings,
+          { kind: 'output_withheld', message: "The action's output could not be stored; it was withheld." },
+        ],
+      };
+      stored = await this.#store(row, r, durationMs);
+    }
     if (stored.length === 0) {
       // Another worker's reaper declared it abandoned (our heartbeats stopped reaching the database); its record stands.
       log.warn({ status: r.status }, 'execution was marked abandoned meanwhile; outcome not stored');
@@ -262,10 +301,16 @@ function endingOf(run: RunResult, context: ExecutionContext, workerId: string): 
     (run.timedOut ? `[attune: timed out after ${context.timeoutMs / 1000} s]\n` : '');
   const truncated: [boolean, boolean] = [run.stdout.truncated, run.stderr.truncated];
   try {
-    const stdout = run.stdout.finish(masker);
-    const stderr = run.stderr.finish(masker) + notes;
-    const parsed = run.stdout.truncated ? undefined : parseJson(run.stdout.text());
-    const result = parsed === undefined ? undefined : masker.maskValue(parsed);
+    const stdout = storableText(run.stdout.finish(masker));
+    const stderr = storableText(run.stderr.finish(masker)) + notes;
+    let parsed: unknown;
+    if (!run.stdout.truncated) {
+      const raw = run.stdout.text();
+      // Numbers holding a secret are masked in the text, before parsing rounds them (only needed when the text
+      // holds a secret at all, i.e. when masking changed it).
+      parsed = parseJson(stdout === storableText(raw) ? raw : maskJsonNumbers(raw, masker));
+    }
+    const result = parsed === undefined ? undefined : storableValue(masker.maskValue(parsed));
     return { status, exit: run.exit, stdout, stderr, result, warnings, secrets: context.secrets, truncated };
   } catch (error) {
     const kind = (error as Error)?.name ?? 'Error';
@@ -355,6 +400,11 @@ export async function createExecutor(options: {
             ),
         })
       : new DirectSpawner();
+  // What an earlier worker's actions left running as the actions' identity.
+  if (sandbox.leftoverUid !== undefined) {
+    const killed = await spawner.sweep(sandbox.leftoverUid);
+    if (killed > 0) logger.warn({ killed }, 'processes left by earlier actions were killed at start');
+  }
   const executor = new ActionExecutor({
     db,
     resolver: new SecretResolver({ sql: db.sql, encryptionKey: options.encryptionKey, logger }),

@@ -33,6 +33,8 @@ export interface BubblewrapBinary {
 export class BubblewrapSandbox implements ActionSandbox {
   readonly mode = 'sandbox' as const;
   readonly isolatesNetwork = true;
+  /** Nothing outlives its sandbox: its PID namespace dies with it. */
+  readonly leftoverUid = undefined;
   readonly description: string;
   readonly #fixedArgs: readonly string[];
   readonly #etc: EtcSnapshot;

@@ -12,6 +12,7 @@ import type { ScratchRoot } from './scratch-dir.js';
 export class HostSandbox implements ActionSandbox {
   readonly isolatesNetwork = false;
   readonly description: string;
+  readonly leftoverUid: number | undefined;
 
   constructor(
     readonly mode: 'user' | 'none',
@@ -19,6 +20,7 @@ export class HostSandbox implements ActionSandbox {
     readonly interpreters: Interpreters,
     readonly scratch: ScratchRoot,
   ) {
+    this.leftoverUid = mode === 'user' ? identity.uid : undefined;
     this.description =
       mode === 'user'
         ? `user: actions run as ${describeIdentity(identity)}, without namespaces`

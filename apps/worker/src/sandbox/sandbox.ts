@@ -45,6 +45,12 @@ export interface ActionSandbox {
   readonly interpreters: Interpreters;
   /** Per-execution scratch folders. */
   readonly scratch: ScratchRoot;
+  /**
+   * The uid whose processes are leftovers when they are outside every running execution (`user` mode, where
+   * actions share one identity without namespaces): the worker kills them after each execution. Undefined where
+   * nothing can outlive its execution (the sandbox) or nothing can be told apart (`none`).
+   */
+  readonly leftoverUid: number | undefined;
   /** Whether this mode can cut an action off the network (`network: false` in its metadata). */
   readonly isolatesNetwork: boolean;
   /** One line for the start-up log and /readyz. */

@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActionIdentity } from './identity.js';
 
@@ -33,12 +34,16 @@ export class ScratchRoot {
     /** This worker's folder of scratch folders. */
     readonly path: string,
     readonly owner: ActionIdentity,
+    /** What could not be cleaned up at start (logged as warnings; never fatal). */
+    readonly problems: readonly string[],
   ) {}
 
   /**
    * Prepares `<base>/w-<workerId>` and claims it for this process (an `.owner` file with its pid). What an earlier,
    * dead process left there is removed (a worker killed with SIGKILL cannot clean up after itself), and so are the
    * folders of other workers of this host whose process is gone.
+   * Leftovers that cannot be removed are reported in {@link ScratchRoot.problems}, not thrown: an action must not
+   * be able to stop its worker from starting again.
    * @throws {ScratchDirError} when `base` is not a folder this process owns and alone may write, or when a live
    *   process on this host already uses this worker id.
    */
@@ -48,9 +53,18 @@ export class ScratchRoot {
     owner: ActionIdentity;
   }): Promise<ScratchRoot> {
     const { base, workerId, owner } = options;
-    await ensureOwnDirectory(base, 'worker.scratch_dir');
+    const self = process.getuid?.();
+    await ensureOwnDirectory(base, { searchableByOthers: owner.uid !== self });
     const path = join(base, `w-${workerId}`);
-    await ensureOwnDirectory(path, 'worker.scratch_dir');
+    await ensureOwnDirectory(path, { searchableByOthers: owner.uid !== self, setMode: true });
+    const problems: string[] = [];
+    const removeOrReport = async (target: string) => {
+      try {
+        await removeTree(target);
+      } catch (error) {
+        problems.push(`${(error as Error).message}; remove it by hand`);
+      }
+    };
     const holder = await readOwner(path);
     if (holder?.alive && holder.pid !== process.pid) {
       throw new ScratchDirError(
@@ -58,7 +72,7 @@ export class ScratchRoot {
           'Give each worker its own worker.id (ATTUNE__WORKER__ID), or stop the other one.',
       );
     }
-    for (const entry of await readdir(path)) await forceRemove(join(path, entry));
+    for (const entry of await readdir(path)) await removeOrReport(join(path, entry));
     await writeFile(
       join(path, OWNER_FILE),
       JSON.stringify({ pid: process.pid, start: processStart(process.pid) }),
@@ -74,14 +88,14 @@ export class ScratchRoot {
       const stale = otherHolder
         ? !otherHolder.alive
         : Date.now() - (await lstat(other).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > 60_000;
-      if (stale) await forceRemove(other).catch(() => undefined);
+      if (stale) await removeOrReport(other);
     }
-    return new ScratchRoot(path, owner);
+    return new ScratchRoot(path, owner, problems);
   }
 
   /** Removes this worker's folder of scratch folders (when the worker stops). */
   async close(): Promise<void> {
-    await forceRemove(this.path);
+    await removeTree(this.path);
   }
 
   /**
@@ -102,7 +116,7 @@ export class ScratchRoot {
         if (own) chownSync(dir, this.owner.uid, this.owner.gid);
       }
     } catch (error) {
-      await forceRemove(path).catch(() => undefined);
+      await removeTree(path).catch(() => undefined);
       throw new ScratchDirError(
         `Cannot make the scratch folder ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
       );
@@ -118,7 +132,7 @@ export class ScratchRoot {
       rmdirSync(dir.path);
       return;
     } catch {
-      await forceRemove(dir.path);
+      await removeTree(dir.path);
     }
   }
 }
@@ -153,9 +167,19 @@ function processStart(pid: number): string | undefined {
   }
 }
 
-async function ensureOwnDirectory(path: string, key: string): Promise<void> {
+/**
+ * Makes `path` (0711) or checks the existing one: a folder (not a symlink) of this process's that no one else may
+ * write. An existing folder's mode is not changed, except ours to own (`setMode`): a folder the action identity
+ * cannot search is refused with what to do, rather than silently opened up.
+ */
+async function ensureOwnDirectory(
+  path: string,
+  o: { searchableByOthers: boolean; setMode?: boolean },
+): Promise<void> {
+  const key = 'worker.scratch_dir';
+  let created = false;
   try {
-    await mkdir(path, { recursive: true, mode: 0o711 });
+    created = (await mkdir(path, { recursive: true, mode: 0o711 })) !== undefined;
   } catch (error) {
     throw new ScratchDirError(
       `${key}: cannot create ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -174,40 +198,37 @@ async function ensureOwnDirectory(path: string, key: string): Promise<void> {
       `${key}: ${path} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 711 ${path}`,
     );
   }
-  // Traversable by the action's identity, listable by nobody else.
-  if ((stat.mode & 0o777) !== 0o711) await chmod(path, 0o711);
+  if (created || o.setMode) {
+    if ((stat.mode & 0o777) !== 0o711) await chmod(path, 0o711);
+  } else if (o.searchableByOthers && (stat.mode & 0o001) === 0) {
+    throw new ScratchDirError(
+      `${key}: ${path} (mode ${(stat.mode & 0o777).toString(8)}) cannot be searched by the actions' identity; chmod o+x ${path}, or choose another folder`,
+    );
+  }
 }
+
+const RM_ENV = { PATH: '/usr/bin:/bin', LC_ALL: 'C' };
 
 /**
- * `rm -rf` that also works on a worker without privileges, where an action may have removed its own write or
- * search permission from folders inside its scratch folder: such folders are given back 0700 and the removal
- * retried. Never follows symlinks.
+ * Removes a tree an action wrote, with coreutils: `rm -rf --one-file-system`, which walks by file descriptor
+ * (openat with O_NOFOLLOW), so an action that swaps a folder for a symlink while it is being removed cannot
+ * redirect the removal out of its scratch folder — as a path-based walk (Node's fs.rm) can be, with root's rights —
+ * and which handles trees of any depth. Where the worker is not root, an action may have taken its own rights away
+ * from folders inside: `chmod -R u+rwx` (which never follows symlinks) gives them back, then `rm` again. Errors
+ * name the folder, never what is in it (file names are the action's).
  */
-export async function forceRemove(path: string): Promise<void> {
-  try {
-    await rm(path, { recursive: true, force: true });
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw error;
-  }
-  await restorePermissions(path);
-  await rm(path, { recursive: true, force: true });
+export async function removeTree(path: string): Promise<void> {
+  if ((await run('rm', ['-rf', '--one-file-system', '--', path])) === 0) return;
+  await run('chmod', ['-R', 'u+rwx', '--', path]);
+  const code = await run('rm', ['-rf', '--one-file-system', '--', path]);
+  if (code !== 0) throw new ScratchDirError(`Cannot remove the scratch folder ${path} (rm exited ${code})`);
 }
 
-async function restorePermissions(path: string): Promise<void> {
-  const stack = [path];
-  while (stack.length > 0) {
-    const dir = stack.pop() as string;
-    let stat: Awaited<ReturnType<typeof lstat>>;
-    try {
-      stat = await lstat(dir);
-    } catch {
-      continue;
-    }
-    if (!stat.isDirectory()) continue;
-    await chmod(dir, 0o700).catch(() => undefined);
-    const entries = await readdir(dir).catch(() => [] as string[]);
-    for (const entry of entries) stack.push(join(dir, entry));
-  }
+function run(command: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env: RM_ENV, timeout: 600_000 }, (error) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      resolve(error ? (typeof code === 'number' ? code : 1) : 0);
+    });
+  });
 }

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { IsolationConfig } from '@attune/config';
 import { type BubblewrapBinary, BubblewrapSandbox } from './bubblewrap.js';
@@ -54,11 +63,19 @@ export async function createSandbox(options: {
   const root = self.uid === 0;
   const identity = chooseIdentity(config.runAs, root, notes);
   const switches = root;
+  if (switches) {
+    const others = processesOf(identity.uid);
+    if (others > 0)
+      notes.push(
+        `${others} process(es) already run as ${describeIdentity(identity)}: worker.run_as should be a user that nothing else runs as (and, in user mode, one per worker on a host)`,
+      );
+  }
   const scratch = await ScratchRoot.open({
     base: config.scratchDir,
     workerId: options.workerId,
     owner: identity,
   });
+  notes.push(...scratch.problems);
   for (const extra of config.sandboxReadOnlyPaths) {
     if (!existsSync(extra))
       throw new IsolationUnavailableError(`worker.sandbox_ro_paths: ${extra} does not exist on this host`);
@@ -247,5 +264,27 @@ function makeProbeDir(dir: { path: string; tmp: string }, identity: ActionIdenti
     throw new IsolationUnavailableError(
       `cannot make ${dir.path} for the sandbox probe (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     );
+  }
+}
+
+/** How many processes run with real uid `uid`. */
+function processesOf(uid: number): number {
+  let count = 0;
+  for (const entry of safeList('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(/\nUid:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]) === uid) count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
