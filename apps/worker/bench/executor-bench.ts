@@ -176,8 +176,7 @@ try {
       child.once('error', reject);
       child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`bare exited ${code}`))));
     });
-  // Executions are requested beforehand, as the API would: the worker's part starts at the claim. Like the worker
-  // service, the executor is told the action ref its message names.
+  // Executions are requested beforehand, as the API would: the worker's part starts at the claim.
   const requested = async (kind: keyof typeof scripts, count: number) => {
     const ids: bigint[] = [];
     for (let i = 0; i < count; i++) ids.push(await requestExecution(db.prisma, `benchpack.${kind}`, {}));
@@ -186,7 +185,7 @@ try {
   const ours = (executor: ActionExecutor, kind: keyof typeof scripts, queue?: bigint[]) => async () => {
     const id = queue?.shift() ?? (await requestExecution(db.prisma, `benchpack.${kind}`, {}));
     const start = performance.now();
-    const outcome = await executor.execute(id, { actionRef: `benchpack.${kind}` });
+    const outcome = await executor.execute(id);
     if (outcome?.status !== 'succeeded')
       throw new Error(`execution ${id} ended ${outcome?.status}: ${outcome?.stderr}`);
     return performance.now() - start;

@@ -69,9 +69,9 @@ class Child:
 
 
 def sweep(uid, keep_sessions):
-    """Kills every process of real uid `uid` outside the sessions of running children: what actions left behind
+    """Kills every process of uid `uid` outside the sessions of running children: what actions left behind
     (daemons that called setsid, processes that outlived their action). Repeated while it finds any, since one may
-    fork meanwhile."""
+    fork meanwhile. Zombies are dead already: they are left to their parent (init) to reap."""
     killed = 0
     if uid == 0 or uid == os.getuid():
         return 0  # never this helper's own uid, nor root's
@@ -82,14 +82,14 @@ def sweep(uid, keep_sessions):
                 continue
             pid = int(entry)
             try:
-                with open(f"/proc/{entry}/status", "rb") as f:
-                    status = f.read()
-                real_uid = int(status.split(b"\nUid:")[1].split()[0])
-                if real_uid != uid:
+                if os.stat(f"/proc/{entry}").st_uid != uid:  # the owner of /proc/<pid> is its effective uid
                     continue
                 with open(f"/proc/{entry}/stat", "rb") as f:
                     text = f.read()
-                session = int(text[text.rindex(b")") + 2 :].split()[3])
+                fields = text[text.rindex(b")") + 2 :].split()
+                if fields[0] in (b"Z", b"X"):
+                    continue
+                session = int(fields[3])
             except (OSError, ValueError, IndexError):
                 continue
             if session in keep_sessions or pid in keep_sessions:

@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 /** What to run: argv (never a secret), the complete environment, the folder, text for stdin, and as whom. */
 export interface SpawnSpec {
@@ -219,11 +219,12 @@ function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
       const pid = Number(entry);
       if (!Number.isInteger(pid)) continue;
       try {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        if (Number(/\nUid:\s+(\d+)/.exec(status)?.[1]) !== uid) continue;
+        // The owner of /proc/<pid> is the process's effective uid.
+        if (statSync(`/proc/${pid}`).uid !== uid) continue;
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
-        if (keepSessions.has(session) || keepSessions.has(pid)) continue;
+        const [state, , , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (state === 'Z' || state === 'X') continue; // dead already, waiting for its parent
+        if (keepSessions.has(Number(session)) || keepSessions.has(pid)) continue;
         process.kill(pid, 'SIGKILL');
         found++;
       } catch {

@@ -332,10 +332,7 @@ export class WorkerService {
     const abort = new AbortController();
     const done = (async () => {
       try {
-        const outcome = await this.#executor.execute(id, {
-          signal: abort.signal,
-          actionRef: parsed.actionRef,
-        });
+        const outcome = await this.#executor.execute(id, { signal: abort.signal });
         // Claimed and stored this time: an earlier failed attempt had not claimed it after all.
         if (outcome) this.#unsettled.delete(id);
         if (!outcome) {

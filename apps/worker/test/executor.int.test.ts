@@ -500,50 +500,6 @@ for (const [label, make] of [
       expect(spawner.health()).toEqual({ ok: true, restarts: restartsBefore });
     });
 
-    it("resolves secrets early from the message's action ref, but never hands an action another's secrets", async () => {
-      const calls: string[] = [];
-      const resolver = new SecretResolver({
-        sql: db.sql,
-        encryptionKey: key,
-        logger: createLogger({ level: 'silent' }),
-      });
-      const counting = new ActionExecutor({
-        db,
-        resolver: {
-          resolveForAction: (ref: string) => {
-            calls.push(ref);
-            return resolver.resolveForAction(ref);
-          },
-        },
-        spawner,
-        sandbox,
-        logger: createLogger({ level: 'silent' }),
-        config: {
-          workerId: 'test-worker',
-          outputCapBytes: 1 << 20,
-          killGraceMs: 300,
-          maskMinLength: 6,
-          passthroughEnv: [],
-        },
-        parentEnv: WORKER_ENV,
-      });
-      // The message names the action: resolved once, during the claim.
-      const right = await requestExecution(db.prisma, 'otherpack.env_py');
-      const other = await counting.execute(right, { actionRef: 'otherpack.env_py' });
-      expect(calls).toEqual(['otherpack.env_py']);
-      expect(other?.secrets.find((s) => s.envName === 'SECRET_API_KEY')?.ref).toBe('otherpack.api_key');
-      // The message names another pack's action: what was resolved early is dropped, the claimed action's used.
-      calls.length = 0;
-      const id = await requestExecution(db.prisma, 'testpack.env_py');
-      const outcome = await counting.execute(id, { actionRef: 'otherpack.env_py' });
-      expect(calls).toEqual(['otherpack.env_py', 'testpack.env_py']);
-      expect(outcome?.secrets.find((s) => s.envName === 'SECRET_API_KEY')?.ref).toBe(
-        'testpack.env_py.api_key',
-      );
-      const env = JSON.parse(outcome?.stdout ?? '{}') as Record<string, string>;
-      expect(env.SECRET_QUOTED).toBe('***'); // testpack's own pack secret, which otherpack does not have
-    });
-
     it('runs an execution only once: a second claim is refused', async () => {
       const id = await requestExecution(db.prisma, 'testpack.result');
       const first = await executor(spawner).execute(id);

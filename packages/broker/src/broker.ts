@@ -50,6 +50,8 @@ export class ExecutionPublisher {
   readonly #broker: BrokerConfig;
   #connection: ChannelModel | undefined;
   #channel: ConfirmChannel | undefined;
+  /** The connection being opened: publishes made meanwhile wait for it instead of opening one each. */
+  #opening: Promise<ConfirmChannel> | undefined;
 
   constructor(broker: BrokerConfig) {
     this.#broker = broker;
@@ -75,14 +77,22 @@ export class ExecutionPublisher {
 
   /** Closes the connection. */
   async close(): Promise<void> {
+    await this.#opening?.catch(() => undefined);
     const connection = this.#connection;
     this.#connection = undefined;
     this.#channel = undefined;
     await connection?.close().catch(() => undefined);
   }
 
-  async #ensure(): Promise<ConfirmChannel> {
-    if (this.#channel) return this.#channel;
+  #ensure(): Promise<ConfirmChannel> {
+    if (this.#channel) return Promise.resolve(this.#channel);
+    this.#opening ??= this.#open().finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  async #open(): Promise<ConfirmChannel> {
     const connection = await connectBroker(this.#broker, `attune-publisher-${process.pid}`);
     connection.on('error', () => undefined);
     connection.on('close', () => {

@@ -95,21 +95,12 @@ export class ActionExecutor {
    */
   async execute(
     executionId: bigint | string,
-    options: {
-      signal?: AbortSignal;
-      /**
-       * The action ref the execution's message names: its secrets are then resolved while the claim runs (one
-       * database round trip off each execution), and used only if the claimed execution is of that action.
-       */
-      actionRef?: string | undefined;
-    } = {},
+    options: { signal?: AbortSignal } = {},
   ): Promise<ExecutionOutcome | null> {
     const id = String(executionId);
-    const { db, config, sandbox, resolver } = this.#o;
-    const early = options.actionRef ? settle(resolver.resolveForAction(options.actionRef)) : undefined;
+    const { db, config, sandbox } = this.#o;
     const [row] = await db.sql.query<ClaimedRow>(CLAIM_SQL, [id, config.workerId], 'attune_claim_execution');
     if (!row) return null;
-    const resolved = early && row.action_ref === options.actionRef ? early.then(unsettle) : undefined;
     const log = this.#o.logger.child({ executionId: id, action: row.action_ref, workerId: config.workerId });
     const started = performance.now();
     // The scratch folder is made while the secrets are resolved: neither waits for the other.
@@ -119,7 +110,7 @@ export class ActionExecutor {
     );
     let context: ExecutionContext;
     try {
-      context = await prepareExecutionContext(row, { ...this.#o, resolved });
+      context = await prepareExecutionContext(row, this.#o);
     } catch (error) {
       if (!(error instanceof ActionUnavailableError))
         log.error({ err: errorSummary(error) }, 'preparing execution failed');
@@ -329,19 +320,6 @@ function endingOf(run: RunResult, context: ExecutionContext, workerId: string): 
       truncated,
     };
   }
-}
-
-/** A promise that never rejects (a speculative one may be dropped unawaited), and back. */
-function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
-
-function unsettle<T>(result: { value: T } | { error: unknown }): T {
-  if ('error' in result) throw result.error;
-  return result.value;
 }
 
 function parseJson(text: string): unknown {

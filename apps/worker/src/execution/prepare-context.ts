@@ -9,9 +9,6 @@ import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { spawnProblem } from '../spawner.js';
 import type { ExecutionWarning, SecretSource } from './types.js';
 
-/** What the resolver answers for an action. */
-export type Resolution = Awaited<ReturnType<SecretResolver['resolveForAction']>>;
-
 /** An execution as claimed, with what running it needs. */
 export interface ClaimedRow {
   id: string;
@@ -61,11 +58,6 @@ export async function prepareExecutionContext(
     sandbox: ActionSandbox;
     config: Pick<WorkerConfig, 'workerId' | 'maskMinLength' | 'passthroughEnv'>;
     parentEnv: Readonly<Record<string, string | undefined>>;
-    /**
-     * The action's secrets, when their resolution was started before the claim (from the message's action ref) and
-     * the claimed action is that one; otherwise they are resolved here.
-     */
-    resolved?: Promise<Resolution> | undefined;
     /** Makes the execution's masker (tests replace it to prove a masking failure withholds the output). */
     createMasker?:
       | ((secrets: ReadonlyArray<{ ref: string; value: unknown }>, minLength: number) => SecretMasker)
@@ -101,7 +93,7 @@ export async function prepareExecutionContext(
         'Make the pack folder and every folder above it readable and searchable by that user (e.g. chmod o+rx), or register the pack from such a folder.',
     );
   }
-  const resolved = await (deps.resolved ?? deps.resolver.resolveForAction(row.action_ref));
+  const resolved = await deps.resolver.resolveForAction(row.action_ref);
   const warnings: ExecutionWarning[] = resolved.warnings.map((w) => ({
     kind: 'secret_skipped',
     ref: w.ref,

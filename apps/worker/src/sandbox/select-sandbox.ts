@@ -6,11 +6,13 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
 } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { IsolationConfig } from '@attune/config';
+import { HELPER_NAME } from '../helper-spawner.js';
 import { type BubblewrapBinary, BubblewrapSandbox } from './bubblewrap.js';
 import { HostSandbox } from './host-sandbox.js';
 import {
@@ -67,7 +69,7 @@ export async function createSandbox(options: {
     const others = processesOf(identity.uid);
     if (others > 0)
       notes.push(
-        `${others} process(es) already run as ${describeIdentity(identity)}: worker.run_as should be a user that nothing else runs as (and, in user mode, one per worker on a host)`,
+        `${others} process(es) other than Attune's already run as ${describeIdentity(identity)}: worker.run_as should be a user that nothing else runs as (in user mode, one per worker on a host)`,
       );
   }
   const scratch = await ScratchRoot.open({
@@ -267,15 +269,28 @@ function makeProbeDir(dir: { path: string; tmp: string }, identity: ActionIdenti
   }
 }
 
-/** How many processes run with real uid `uid`. */
+/**
+ * How many processes run as `uid` that are not Attune's own: sandboxed actions (in PID namespaces of their own),
+ * bwrap and spawn helpers of workers on this host are expected there; anything else means the identity is shared.
+ */
 function processesOf(uid: number): number {
+  let ownNamespace: string;
+  try {
+    ownNamespace = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 0;
+  }
   let count = 0;
   for (const entry of safeList('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (Number(/\nUid:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]) === uid) count++;
+      if (statSync(`/proc/${entry}`).uid !== uid) continue;
+      if (readlinkSync(`/proc/${entry}/ns/pid`) !== ownNamespace) continue;
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'bwrap') continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(HELPER_NAME)) continue;
+      count++;
     } catch {
-      // gone meanwhile
+      // gone meanwhile, or not ours to look at
     }
   }
   return count;
