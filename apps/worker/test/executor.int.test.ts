@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
@@ -13,6 +12,7 @@ import { SecretMasker } from '../src/masking/masker.js';
 import type { ActionSandbox } from '../src/sandbox/sandbox.js';
 import { DirectSpawner, type ProcessSpawner } from '../src/spawner.js';
 import { readablePackRoot, testSandbox } from './support/isolation.js';
+import { type TestAction, writeTestPack } from './support/packs.js';
 
 const PASSWORD = 'executor-test-encryption-password-0123456789';
 const key = EncryptionKey.fromPassword(PASSWORD);
@@ -36,27 +36,15 @@ const WORKER_ENV = {
   HTTP_PROXY: 'http://proxy.internal:3128',
 };
 
-function writePack(
-  root: string,
-  ref: string,
-  actions: Record<
-    string,
-    { runner: 'python' | 'shell'; file: string; code: string; timeout?: number; extra?: string }
-  >,
-): string {
-  // Actions run as another identity than this (root) test process: the pack must be world-readable.
-  const dir = join(root, ref);
-  mkdirSync(join(dir, 'actions'), { recursive: true });
-  writeFileSync(join(dir, 'pack.yaml'), `ref: ${ref}\nlabel: ${ref}\nversion: 1.0.0\n`);
-  for (const [name, a] of Object.entries(actions)) {
-    writeFileSync(
-      join(dir, 'actions', `${name}.yaml`),
-      `name: ${name}\nrunner_type: ${a.runner}\nentry_point: ${a.file}\ntimeout: ${a.timeout ?? 20}\nsecrets: [api_key, never_set]\n${a.extra ?? ''}`,
-    );
-    writeFileSync(join(dir, 'actions', a.file), a.code);
-    chmodSync(join(dir, 'actions', a.file), 0o755);
-  }
-  return dir;
+function writePack(root: string, ref: string, actions: Record<string, TestAction>): string {
+  // Every action declares two secrets: one set at some level, one never set.
+  const declared = Object.fromEntries(
+    Object.entries(actions).map(([name, a]) => [
+      name,
+      { ...a, timeout: a.timeout ?? 20, extra: `secrets: [api_key, never_set]\n${a.extra ?? ''}` },
+    ]),
+  );
+  return writeTestPack(root, ref, declared);
 }
 
 const ENV_PY = 'import json, os, sys\nsys.stdin.read()\njson.dump(dict(os.environ), sys.stdout)\n';
@@ -64,6 +52,7 @@ const ENV_SH = '#!/bin/sh\ncat >/dev/null\nenv\n';
 
 let db: TestDatabase;
 let sandbox: ActionSandbox;
+let root: string;
 let logLines: string[];
 let executor: (
   spawner: ProcessSpawner,
@@ -81,7 +70,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // The strongest isolation this host has (the sandbox in CI): these tests hold in every mode.
   sandbox = await testSandbox('auto');
-  const root = readablePackRoot('packs');
+  root = readablePackRoot('packs');
   await registerPack(
     db.prisma,
     writePack(root, 'testpack', {
@@ -244,6 +233,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of spawners) await s.close();
+  if (root) rmSync(root, { recursive: true, force: true });
   await sandbox?.scratch.close();
   await db?.drop();
 });

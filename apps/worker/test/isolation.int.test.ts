@@ -9,9 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  copyFileSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -31,6 +29,7 @@ import { KeyRepository } from '@attune/secrets';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readablePackRoot, TEST_SCRATCH_BASE, testableModes } from './support/isolation.js';
+import { writeTestPack } from './support/packs.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -47,6 +46,7 @@ const USER = MODES.find((m) => m.mode === 'user');
 
 let db: TestDatabase;
 let privateDir: string;
+let packRoot: string;
 let configFile: string;
 let keyFile: string;
 let apiProc: ChildProcess | undefined;
@@ -73,71 +73,56 @@ beforeAll(async () => {
   keyFile = join(privateDir, 'encryption.key');
   writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
 
-  const root = readablePackRoot('isolation-packs');
-  const pack = (ref: string, actions: Record<string, { file: string; runner: string; extra?: string }>) => {
-    const dir = join(root, ref);
-    mkdirSync(join(dir, 'actions'), { recursive: true });
-    writeFileSync(join(dir, 'pack.yaml'), `ref: ${ref}\nlabel: ${ref}\nversion: 1.0.0\n`);
-    for (const [name, a] of Object.entries(actions)) {
-      writeFileSync(
-        join(dir, 'actions', `${name}.yaml`),
-        `name: ${name}\nrunner_type: ${a.runner}\nentry_point: ${a.file}\ntimeout: 60\n${a.extra ?? ''}`,
-      );
-    }
-    return dir;
-  };
+  packRoot = readablePackRoot('isolation-packs');
+  const fixture = (name: string) => join(FIXTURES, name);
   const target = 'parameters:\n  host: {type: string}\n  port: {type: integer}\n';
-  const hostile = pack('hostile', {
+  const offline = [
+    'import json, socket, sys',
+    'target = json.load(sys.stdin)',
+    'try:',
+    '    socket.create_connection((target["host"], target["port"]), timeout=3).close()',
+    '    print("connected")',
+    'except OSError as error:',
+    '    print("no connection:", type(error).__name__)',
+  ].join('\n');
+  const hostile = writeTestPack(packRoot, 'hostile', {
     probe: {
       file: 'probe.py',
       runner: 'python',
+      copy: fixture('probe.py'),
       extra:
         'parameters:\n  paths: {type: array}\n  walk: {type: array}\n  watch: {type: array}\n  rounds: {type: integer}\n  pause: {type: number}\n',
     },
-    [SLEEPER]: { file: `${SLEEPER}.py`, runner: 'python' },
-    quick: { file: 'quick.sh', runner: 'shell' },
-    offline: { file: 'offline.py', runner: 'python', extra: `network: false\n${target}` },
-    online: { file: 'offline.py', runner: 'python', extra: target },
+    [SLEEPER]: {
+      file: `${SLEEPER}.py`,
+      runner: 'python',
+      code: 'import sys, time\nsys.stdin.read()\nprint("started", flush=True)\ntime.sleep(60)\n',
+    },
+    quick: { file: 'quick.sh', runner: 'shell', code: '#!/bin/sh\ncat >/dev/null\necho quick\n' },
+    offline: { file: 'offline.py', runner: 'python', code: offline, extra: `network: false\n${target}` },
+    online: { file: 'online.py', runner: 'python', code: offline, extra: target },
     rmrace: {
       file: 'rmrace.py',
       runner: 'python',
+      copy: fixture('rmrace.py'),
       extra: 'parameters:\n  target: {type: string}\n  names: {type: array}\n  seconds: {type: number}\n',
     },
     implant: {
       file: 'implant.py',
       runner: 'python',
+      copy: fixture('implant.py'),
       extra: 'parameters:\n  loot: {type: string}\n  seconds: {type: number}\n',
     },
-    deep: { file: 'deep.py', runner: 'python' },
+    deep: { file: 'deep.py', runner: 'python', copy: fixture('deep.py') },
   });
-  for (const fixture of ['rmrace.py', 'implant.py', 'deep.py'])
-    copyFileSync(join(FIXTURES, fixture), join(hostile, 'actions', fixture));
-  copyFileSync(join(FIXTURES, 'probe.py'), join(hostile, 'actions', 'probe.py'));
-  writeFileSync(
-    join(hostile, 'actions', `${SLEEPER}.py`),
-    'import sys, time\nsys.stdin.read()\nprint("started", flush=True)\ntime.sleep(60)\n',
-  );
-  writeFileSync(join(hostile, 'actions', 'quick.sh'), '#!/bin/sh\ncat >/dev/null\necho quick\n');
-  writeFileSync(
-    join(hostile, 'actions', 'offline.py'),
-    [
-      'import json, socket, sys',
-      'target = json.load(sys.stdin)',
-      'try:',
-      '    socket.create_connection((target["host"], target["port"]), timeout=3).close()',
-      '    print("connected")',
-      'except OSError as error:',
-      '    print("no connection:", type(error).__name__)',
-    ].join('\n'),
-  );
-  const victim = pack('victim', {
+  const victim = writeTestPack(packRoot, 'victim', {
     victim: {
       file: 'victim.py',
       runner: 'python',
+      copy: fixture('victim.py'),
       extra: 'parameters:\n  hold: {type: number}\n  name: {type: string}\n',
     },
   });
-  copyFileSync(join(FIXTURES, 'victim.py'), join(victim, 'actions', 'victim.py'));
   await registerPack(db.prisma, hostile);
   await registerPack(db.prisma, victim);
   const keys = new KeyRepository({
@@ -181,6 +166,7 @@ afterAll(async () => {
       if (entry.includes(TOKEN)) rmSync(join(dir, entry), { force: true });
   }
   for (const b of brokers) await b.remove().catch(() => undefined);
+  for (const dir of [privateDir, packRoot]) if (dir) rmSync(dir, { recursive: true, force: true });
   await db?.drop();
 });
 

@@ -1,10 +1,21 @@
-import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadWorkerConfig } from './config.js';
 
 const KEY = 'config-test-encryption-key-0123456789abc';
+const made: string[] = [];
+/** A folder of this test file's own, removed at the end (some hold a key). */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+  made.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('worker configuration', () => {
   it('starts with safe defaults and no file', () => {
@@ -19,7 +30,7 @@ describe('worker configuration', () => {
   });
 
   it("reads config.yaml and lets ATTUNE__SECTION__KEY override it (the seed's convention)", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const dir = tempDir();
     const file = join(dir, 'config.yaml');
     writeFileSync(
       file,
@@ -67,7 +78,7 @@ describe('worker configuration', () => {
   });
 
   it('reads the key from security.encryption_key_file, only when nobody else can read that file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const dir = tempDir();
     const keyFile = join(dir, 'key');
     writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
     const config = loadWorkerConfig({ env: { ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: keyFile } });
@@ -103,7 +114,7 @@ describe('worker configuration', () => {
   });
 
   it('refuses a config file that holds the key and that others can read', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const dir = tempDir();
     const file = join(dir, 'config.yaml');
     writeFileSync(file, `security:\n  encryption_key: "${KEY}"\n`, { mode: 0o644 });
     chmodSync(file, 0o644);
@@ -123,7 +134,7 @@ describe('worker configuration', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('refuses a key file that another user owns (root test)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const dir = tempDir();
     const keyFile = join(dir, 'key');
     writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
     chownSync(keyFile, 65534, 65534);
@@ -133,7 +144,7 @@ describe('worker configuration', () => {
   });
 
   it('never shows the key file or the config file to actions through worker.sandbox_ro_paths', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'attune-config-'));
+    const dir = tempDir();
     const keyFile = join(dir, 'key');
     writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
     expect(() =>

@@ -1,20 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../test/support/prng.js';
 import { MASK, SecretMasker } from './masker.js';
 
 const SECRET = 'hunter2-"quoted"\\path';
-
-/** Seeded PRNG (mulberry32), so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs a Python snippet with `value` on stdin (never argv: it is a secret), returning its JSON output. */
 function python(script: string, value: string): unknown {
