@@ -9,7 +9,7 @@ import { EncryptionKey } from '@attune/crypto';
 import { type Database, migrate, openDatabase } from '@attune/db';
 import { enqueueExecution, registerPack } from '@attune/registry';
 import { type Logger, pino } from 'pino';
-import { createExecutor } from './execution/executor.js';
+import { createExecutor } from './execution/create-executor.js';
 import { createLogger } from './logger.js';
 import { IsolationUnavailableError } from './sandbox/select-sandbox.js';
 import { WorkerIdInUseError, WorkerService } from './worker-service.js';

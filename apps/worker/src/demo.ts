@@ -13,7 +13,7 @@ import { migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
 import { type KeyOwner, KeyRepository, type SecretValue } from '@attune/secrets';
 import { pino } from 'pino';
-import { createExecutor } from './execution/executor.js';
+import { createExecutor } from './execution/create-executor.js';
 import type { ExecutionOutcome } from './execution/types.js';
 import { REDACT_PATHS } from './logger.js';
 

@@ -6,13 +6,8 @@
 export { buildChildEnv, type ExecutionContextEnv } from './child-env.js';
 export { main as workerCli } from './cli.js';
 export { runDemo } from './demo.js';
-export {
-  ActionExecutor,
-  type ActionExecutorOptions,
-  createExecutor,
-  logIsolation,
-  type WorkerExecutor,
-} from './execution/executor.js';
+export { createExecutor, logIsolation, type WorkerExecutor } from './execution/create-executor.js';
+export { ActionExecutor, type ActionExecutorOptions } from './execution/executor.js';
 export { ActionUnavailableError, type ExecutionContext } from './execution/prepare-context.js';
 export {
   type ExecutionOutcome,

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { assertTopology, brokerErrorSummary, connectBroker, parseExecutionMessage } from '@attune/broker';
 import type { WorkerConfig } from '@attune/config';
@@ -6,6 +6,7 @@ import type { Database } from '@attune/db';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ActionExecutor } from './execution/executor.js';
+import { type Readiness, startHealthServer } from './health-server.js';
 import type { ProcessSpawner } from './spawner.js';
 
 /** Marks executions of dead workers `abandoned`; see docs/deployment.md#failure-semantics. */
@@ -88,7 +89,13 @@ export class WorkerService {
     );
     for (const timer of this.#timers) timer.unref();
     await this.reap();
-    if (this.#config.http.port >= 0) await this.#startHttp();
+    if (this.#config.http.port >= 0) {
+      this.#http = await startHealthServer({
+        ...this.#config.http,
+        workerId: this.#config.workerId,
+        readiness: () => this.#readiness(),
+      });
+    }
     this.#connectLoop = this.#runConnectLoop();
     this.#logger.info(
       { concurrency: this.#config.concurrency, queue: this.#config.broker.queue },
@@ -394,36 +401,7 @@ export class WorkerService {
     }
   }
 
-  async #startHttp(): Promise<void> {
-    const server = createServer((req, res) => {
-      const send = (status: number, body: object) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method !== 'GET') return send(405, { error: 'method not allowed' });
-      if (req.url === '/healthz') return send(200, { status: 'ok', workerId: this.#config.workerId });
-      if (req.url === '/readyz') {
-        void this.#readiness().then((r) => send(r.ready ? 200 : 503, r));
-        return;
-      }
-      send(404, { error: 'not found' });
-    });
-    this.#http = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#config.http.port, this.#config.http.host, () => resolve());
-    });
-  }
-
-  async #readiness(): Promise<{
-    ready: boolean;
-    database: string;
-    broker: string;
-    draining: boolean;
-    inFlight: number;
-    isolation: { mode: string; runAs: string; uid: number };
-    spawner: { ok: boolean; restarts: number; problem?: string };
-  }> {
+  async #readiness(): Promise<Readiness> {
     const database = await Promise.race([
       this.#db.sql.query('SELECT 1').then(
         () => 'ok',

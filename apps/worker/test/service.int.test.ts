@@ -12,7 +12,7 @@ import { registerPack, requestExecution } from '@attune/registry';
 import amqp from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor } from '../src/execution/executor.js';
+import { createExecutor } from '../src/execution/create-executor.js';
 import { WorkerService } from '../src/worker-service.js';
 import { TEST_SCRATCH_BASE } from './support/isolation.js';
 

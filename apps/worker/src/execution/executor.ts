@@ -1,23 +1,20 @@
 import type { WorkerConfig } from '@attune/config';
-import type { EncryptionKey } from '@attune/crypto';
 import type { Database } from '@attune/db';
-import { SecretResolver } from '@attune/secrets';
+import type { SecretResolver } from '@attune/secrets';
 import type { Logger } from 'pino';
-import { HelperSpawner } from '../helper-spawner.js';
-import { maskJsonNumbers } from '../masking/json-numbers.js';
 import type { SecretMasker } from '../masking/masker.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
-import { DirectSpawner, type ProcessExit, type ProcessSpawner } from '../spawner.js';
+import type { ProcessSpawner } from '../spawner.js';
+import { type Ending, endingOf, unavailable } from './outcome.js';
 import {
   ActionUnavailableError,
   type ClaimedRow,
   type ExecutionContext,
   prepareExecutionContext,
 } from './prepare-context.js';
-import { storableText, storableValue } from './storable.js';
 import { type RunResult, superviseProcess } from './supervise.js';
-import type { ExecutionOutcome, ExecutionWarning, SecretSource, TerminalStatus } from './types.js';
+import type { ExecutionOutcome } from './types.js';
 
 /** Dependencies of {@link ActionExecutor}. */
 export interface ActionExecutorOptions {
@@ -59,18 +56,6 @@ SET status = $2::"attune"."execution_status", exit_code = $3, duration_ms = $4, 
     stdout_truncated = $7, stderr_truncated = $8, result = $9::jsonb, warnings = $10::jsonb, finished_at = now()
 WHERE id = $1 AND status = 'running' AND worker_id = $11
 RETURNING id::text AS id`;
-
-/** What is stored of an execution's end. */
-interface Ending {
-  status: TerminalStatus;
-  exit: ProcessExit;
-  stdout: string;
-  stderr: string;
-  result: unknown;
-  warnings: ExecutionWarning[];
-  secrets: readonly SecretSource[];
-  truncated: [boolean, boolean];
-}
 
 /**
  * The seed's `ActionExecutor`: claims an execution, prepares its context (secrets resolved system → pack → action
@@ -241,209 +226,8 @@ export class ActionExecutor {
   }
 }
 
-/** The ending of an execution that could not be started here. */
-function unavailable(error: unknown, internal: string): Ending {
-  const message = error instanceof ActionUnavailableError ? error.message : `The worker failed: ${internal}.`;
-  return {
-    status: 'failed',
-    exit: { code: null, signal: null },
-    stdout: '',
-    stderr: `${message}\n`,
-    result: undefined,
-    warnings: [{ kind: 'action_unavailable', message }],
-    secrets: [],
-    truncated: [false, false],
-  };
-}
-
-/**
- * The ending of a run: its status, and its output masked. The result is parsed from the raw stdout and then masked
- * as data, so a secret the action printed with any JSON escaping is caught once decoded. When masking fails, the
- * output is withheld (never stored unmasked) and the execution fails.
- */
-function endingOf(run: RunResult, context: ExecutionContext, workerId: string): Ending {
-  const { masker, warnings } = context;
-  const status: TerminalStatus = run.timedOut
-    ? 'timeout'
-    : run.cancelled
-      ? 'cancelled'
-      : run.exit.code === 0 && !run.spawnError
-        ? 'succeeded'
-        : 'failed';
-  if (run.cancelled) {
-    warnings.push({
-      kind: 'worker_shutdown',
-      message: `Worker ${workerId} shut down while the action ran; it was stopped.`,
-    });
-  }
-  for (const [name, capture] of [
-    ['stdout', run.stdout],
-    ['stderr', run.stderr],
-  ] as const) {
-    if (capture.truncated) {
-      warnings.push({
-        kind: 'output_truncated',
-        message: `${name} was ${capture.total} bytes; the first ${capture.cap} were kept`,
-      });
-    }
-  }
-  const notes =
-    (run.spawnError ? `${run.spawnError}\n` : '') +
-    (run.timedOut ? `[attune: timed out after ${context.timeoutMs / 1000} s]\n` : '');
-  const truncated: [boolean, boolean] = [run.stdout.truncated, run.stderr.truncated];
-  try {
-    const stdout = storableText(run.stdout.finish(masker));
-    const stderr = storableText(run.stderr.finish(masker)) + notes;
-    let parsed: unknown;
-    if (!run.stdout.truncated) {
-      const raw = run.stdout.text();
-      // Numbers holding a secret are masked in the text, before parsing rounds them (only needed when the text
-      // holds a secret at all, i.e. when masking changed it).
-      parsed = parseJson(stdout === storableText(raw) ? raw : maskJsonNumbers(raw, masker));
-    }
-    const result = parsed === undefined ? undefined : storableValue(masker.maskValue(parsed));
-    return { status, exit: run.exit, stdout, stderr, result, warnings, secrets: context.secrets, truncated };
-  } catch (error) {
-    const kind = (error as Error)?.name ?? 'Error';
-    warnings.push({
-      kind: 'output_withheld',
-      message: `The action's output could not be masked (${kind}); it was withheld rather than stored unmasked.`,
-    });
-    return {
-      status: 'failed',
-      exit: run.exit,
-      stdout: '',
-      stderr: `[attune: output withheld: it could not be masked (${kind})]\n${notes}`,
-      result: undefined,
-      warnings,
-      secrets: context.secrets,
-      truncated,
-    };
-  }
-}
-
-function parseJson(text: string): unknown {
-  const trimmed = text.trim();
-  if (!trimmed || !/^[[{"\d\-tfn]/.test(trimmed)) return undefined;
-  try {
-    return JSON.parse(trimmed);
-  } catch {
-    return undefined;
-  }
-}
-
 function errorSummary(error: unknown): { name: string; code?: string } {
   // Class and code only: an error's message may quote data.
   const e = error as { name?: string; code?: unknown };
   return { name: e?.name ?? 'Error', ...(typeof e?.code === 'string' ? { code: e.code } : {}) };
-}
-
-/** An executor as the worker runs it, and what to close when done. */
-export interface WorkerExecutor {
-  readonly executor: ActionExecutor;
-  readonly spawner: ProcessSpawner;
-  readonly sandbox: ActionSandbox;
-  /** Stops the spawner (killing what still runs) and removes this worker's scratch folders. */
-  close(): Promise<void>;
-}
-
-/**
- * Wires an executor as the worker runs it: the isolation chosen for this host (logged, with a loud warning when
- * there is none), the configured spawner, and a resolver with the configured key.
- * @throws {IsolationUnavailableError} when the configuration requires a mode this host cannot give.
- */
-export async function createExecutor(options: {
-  config: WorkerConfig;
-  db: Database;
-  encryptionKey: EncryptionKey | undefined;
-  logger: Logger;
-  parentEnv: Readonly<Record<string, string | undefined>>;
-}): Promise<WorkerExecutor> {
-  const { config, db, logger } = options;
-  const { sandbox, notes } = await createSandbox({
-    config: config.isolation,
-    workerId: config.workerId,
-    path: options.parentEnv.PATH,
-  });
-  logIsolation(logger, sandbox, notes);
-  const spawner =
-    config.spawner === 'helper'
-      ? new HelperSpawner({
-          path: options.parentEnv.PATH,
-          ...helperIdentity(sandbox),
-          onHelperExit: (exit) =>
-            logger.error(
-              { reason: exit.reason, executionsLost: exit.lost, restarts: exit.restarts },
-              'spawn helper died; its executions failed, and a new helper starts with the next one',
-            ),
-        })
-      : new DirectSpawner();
-  // What an earlier worker's actions left running as the actions' identity.
-  if (sandbox.leftoverUid !== undefined) {
-    const killed = await spawner.sweep(sandbox.leftoverUid);
-    if (killed > 0) logger.warn({ killed }, 'processes left by earlier actions were killed at start');
-  }
-  const executor = new ActionExecutor({
-    db,
-    resolver: new SecretResolver({ sql: db.sql, encryptionKey: options.encryptionKey, logger }),
-    spawner,
-    sandbox,
-    logger,
-    config,
-    parentEnv: options.parentEnv,
-  });
-  return {
-    executor,
-    spawner,
-    sandbox,
-    async close() {
-      await spawner.close();
-      await sandbox.scratch.close().catch(() => undefined);
-    },
-  };
-}
-
-/**
- * In the sandbox on a root worker, the spawn helper runs as the actions' identity, with the python3 that identity
- * found: no root process then parses requests or starts actions, and no start needs an identity switch (a fork
- * instead of a vfork). Sandboxed actions cannot see it (it is outside their PID namespace). In `user` mode it stays
- * the worker's: there, actions share the helper's would-be uid and could read its memory, which holds the
- * requests — the secrets — of other executions.
- */
-function helperIdentity(sandbox: ActionSandbox): {
-  identity?: { uid: number; gid: number };
-  python?: string;
-} {
-  const self = process.getuid?.();
-  if (
-    sandbox.mode !== 'sandbox' ||
-    sandbox.identity.uid === self ||
-    !sandbox.interpreters.python.startsWith('/')
-  )
-    return {};
-  return {
-    identity: { uid: sandbox.identity.uid, gid: sandbox.identity.gid },
-    python: sandbox.interpreters.python,
-  };
-}
-
-/** States the isolation mode at start; `none` is a loud warning every time. */
-export function logIsolation(logger: Logger, sandbox: ActionSandbox, notes: readonly string[]): void {
-  for (const note of notes) logger.warn({ isolation: sandbox.mode }, note);
-  const fields = {
-    isolation: sandbox.mode,
-    runAs: { uid: sandbox.identity.uid, gid: sandbox.identity.gid, name: sandbox.identity.name },
-    scratchDir: sandbox.scratch.path,
-    interpreters: sandbox.interpreters,
-  };
-  if (sandbox.mode === 'none') {
-    logger.warn(
-      fields,
-      'ACTION ISOLATION IS OFF (worker.isolation none): every action runs as this worker and can read its environment and memory ' +
-        '(the encryption key, DATABASE_URL, AMQP_URL) and the secrets of every other action. For development only: ' +
-        'install bubblewrap (scripts/install-sandbox.sh) or start the worker as root.',
-    );
-  } else {
-    logger.info(fields, `action isolation: ${sandbox.description}`);
-  }
 }
