@@ -179,7 +179,9 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
         value: b.value as SecretValue,
         encrypted: b.encrypted as boolean,
       });
-      return reply.code(201).send({ data: keyDto(record), message: `Key ${record.ref} created` });
+      return reply
+        .code(201)
+        .send({ data: writeAnswer(record, true, req.principal), message: `Key ${record.ref} created` });
     },
   );
 
@@ -258,8 +260,16 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     },
     async (req) => {
       need(req, 'keys:write');
+      // Making an encrypted key plain without a new value stores, and answers, its plaintext: that is a decrypt.
+      if (req.body.encrypted === false && req.body.value === undefined) {
+        need(req, 'keys:read');
+        need(req, 'keys:decrypt');
+      }
       const record = await deps.keys.update(req.params.ref, req.body);
-      return { data: keyDto(record), message: `Key ${record.ref} updated` };
+      return {
+        data: writeAnswer(record, req.body.value !== undefined, req.principal),
+        message: `Key ${record.ref} updated`,
+      };
     },
   );
 
@@ -433,6 +443,16 @@ function ownerOf(b: Record<string, unknown>): KeyOwner {
 
 function idOrRef(text: string): number | string {
   return /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : text;
+}
+
+/**
+ * The answer to a write: it never holds a value the token could not read otherwise — only the value the request
+ * itself sent, or a plain value when the token may read keys.
+ */
+function writeAnswer(k: KeyRecord, sentValue: boolean, principal: Principal | undefined) {
+  const dto = keyDto(k);
+  const readable = sentValue || (principal !== undefined && hasScope(principal, 'keys:read'));
+  return readable ? dto : { ...dto, value: null };
 }
 
 function keyDto(k: KeyRecord) {

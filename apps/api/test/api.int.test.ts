@@ -157,7 +157,7 @@ describe('HTTP API', () => {
   });
 
   it('enforces authentication and scopes (auth matrix)', async () => {
-    const body = { owner_type: 'system', name: 'matrix_key', value: 'v-matrix' };
+    const body = { owner_type: 'system', name: 'matrix_key', value: 'v-matrix', encrypted: true };
     const cases: Array<[string, string | undefined, string, string, unknown, number]> = [
       ['no token', undefined, 'GET', '/api/v1/keys', undefined, 401],
       ['bad token', 'attune_not-a-real-token', 'GET', '/api/v1/keys', undefined, 401],
@@ -180,12 +180,65 @@ describe('HTTP API', () => {
       ['any token lists packs', tokens.run, 'GET', '/api/v1/packs', undefined, 200],
       ['write creates', tokens.write, 'POST', '/api/v1/keys', body, 201],
       ['admin reads', tokens.admin, 'GET', '/api/v1/keys/system.matrix_key?decrypt=true', undefined, 200],
+      // Making an encrypted key plain without sending a value is a decrypt: it needs keys:read and keys:decrypt.
+      [
+        'write cannot decrypt by update',
+        tokens.write,
+        'PUT',
+        '/api/v1/keys/system.matrix_key',
+        { encrypted: false },
+        403,
+      ],
+      [
+        'read+decrypt without write cannot update',
+        tokens.readDecrypt,
+        'PUT',
+        '/api/v1/keys/system.matrix_key',
+        { encrypted: false },
+        403,
+      ],
     ];
     for (const [label, token, method, path, b, status] of cases) {
       const res = await call(method, path, token, b);
       expect(res.status, label).toBe(status);
       if (status >= 400) expect(res.body?.error.code, label).toMatch(/^ATTUNE_/);
+      if (label !== 'admin reads') expect(JSON.stringify(res.body ?? ''), label).not.toContain('v-matrix');
     }
+    // The refused decrypt changed nothing: still encrypted.
+    const row = await db.prisma.key.findUniqueOrThrow({ where: { ref: 'system.matrix_key' } });
+    expect(row.encrypted).toBe(true);
+    expect(JSON.stringify(row.value)).not.toContain('v-matrix');
+  });
+
+  it('never answers a write with a value the token could not read', async () => {
+    const plain = {
+      owner_type: 'system',
+      name: 'plain_for_write',
+      value: 'plain-visible-value',
+      encrypted: false,
+    };
+    expect((await call('POST', '/api/v1/keys', tokens.admin, plain)).status).toBe(201);
+    // keys:write alone re-encrypts a plain key: the answer does not show the value it never sent.
+    const reencrypt = await call('PUT', '/api/v1/keys/system.plain_for_write', tokens.write, {
+      encrypted: false,
+    });
+    expect(reencrypt.status).toBe(403);
+    const toEncrypted = await call('PUT', '/api/v1/keys/system.plain_for_write', tokens.write, {
+      encrypted: true,
+    });
+    expect(toEncrypted.status).toBe(200);
+    expect(toEncrypted.body?.data.value).toBeNull();
+    // With keys:read, keys:decrypt and keys:write, the decrypting update is allowed and answers the value.
+    const store = new TokenStore(db.prisma);
+    const all = (await store.create('read-decrypt-write', ['keys:read', 'keys:decrypt', 'keys:write'])).token;
+    const decrypted = await call('PUT', '/api/v1/keys/system.plain_for_write', all, { encrypted: false });
+    expect(decrypted.status).toBe(200);
+    expect(decrypted.body?.data).toMatchObject({ encrypted: false, value: 'plain-visible-value' });
+    // A write that sends the value may see it in the answer: it is its own.
+    const sent = await call('PUT', '/api/v1/keys/system.plain_for_write', tokens.write, {
+      value: 'sent-by-writer',
+    });
+    expect(sent.body?.data.value).toBe('sent-by-writer');
   });
 
   it('answers 400 with the field, 409 on conflicts, 413 above the size limit — and writes nothing', async () => {
