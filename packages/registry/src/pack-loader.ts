@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { validateSecretName } from '@attune/secrets';
 import { parse as parseYaml } from 'yaml';
@@ -43,6 +43,9 @@ export interface PackDefinition {
   readonly path: string;
   readonly actions: readonly ActionDefinition[];
 }
+
+/** Largest pack.yaml or action metadata file read: metadata is a few hundred bytes; more is a mistake or an attack. */
+export const MAX_METADATA_BYTES = 64 * 1024;
 
 const REF = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const refMessage = 'must be 1–64 characters of a–z 0–9 _ -, starting with a letter or digit';
@@ -102,10 +105,15 @@ export function loadPack(dir: string): PackDefinition {
   const actionsDir = join(root, 'actions');
   let files: string[] = [];
   try {
+    // A symlink is followed only where it stays inside the pack: registering a pack reads nothing outside it.
+    if (!inside(root, realpathSync(actionsDir))) {
+      throw new InvalidPackError('actions', undefined, 'is a symlink to a folder outside the pack');
+    }
     files = readdirSync(actionsDir)
       .filter((f) => /\.ya?ml$/.test(f))
       .sort();
-  } catch {
+  } catch (error) {
+    if (error instanceof InvalidPackError) throw error;
     files = [];
   }
   const actions: ActionDefinition[] = [];
@@ -162,6 +170,8 @@ export function loadPack(dir: string): PackDefinition {
  */
 export function resolveEntryPoint(packPath: string, entryPoint: string): string {
   const actionsDir = realpathSync(join(packPath, 'actions'));
+  if (!inside(realpathSync(packPath), actionsDir))
+    throw new Error(`the actions/ folder of ${packPath} leaves the pack`);
   const target = realpathSync(resolve(actionsDir, entryPoint));
   const rel = relative(actionsDir, target);
   if (rel.startsWith('..') || rel.startsWith(sep) || resolve(actionsDir, rel) !== target) {
@@ -189,9 +199,26 @@ function checkEntryPoint(actionsDir: string, entryPoint: string, file: string): 
 }
 
 function parseFile<T>(root: string, file: string, schema: z.ZodType<T>): T {
+  const path = join(root, file);
+  let size: number;
+  try {
+    if (!inside(root, realpathSync(path)))
+      throw new InvalidPackError(file, undefined, 'is a symlink to a file outside the pack');
+    size = lstatSync(realpathSync(path)).size;
+  } catch (error) {
+    if (error instanceof InvalidPackError) throw error;
+    throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
+  }
+  if (size > MAX_METADATA_BYTES) {
+    throw new InvalidPackError(
+      file,
+      undefined,
+      `is ${size} bytes; metadata files may hold at most ${MAX_METADATA_BYTES}`,
+    );
+  }
   let text: string;
   try {
-    text = readFileSync(join(root, file), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
   }
@@ -238,4 +265,10 @@ export function matchesType(value: unknown, type: ParameterSpec['type']): boolea
     case 'array':
       return Array.isArray(value);
   }
+}
+
+/** Whether `path` is `root` or inside it (both real paths). */
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && resolve(root, rel) === path);
 }

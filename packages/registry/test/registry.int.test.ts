@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,36 @@ describe('pack registration', () => {
         (d) => edit(d, 'actions/report.yaml', 'name: report', 'name: [report'),
         /actions\/report\.yaml: is not valid YAML/,
       ],
+      [
+        'actions/ a symlink out of the pack',
+        (d) => {
+          const outside = mkdtempSync(join(tmpdir(), 'attune-outside-'));
+          cpSync(join(d, 'actions'), outside, { recursive: true });
+          rmSync(join(d, 'actions'), { recursive: true });
+          symlinkSync(outside, join(d, 'actions'));
+        },
+        /^actions: is a symlink to a folder outside the pack$/,
+      ],
+      [
+        'metadata file a symlink out of the pack',
+        (d) => {
+          const outside = join(mkdtempSync(join(tmpdir(), 'attune-outside-')), 'check.yaml');
+          cpSync(join(d, 'actions', 'check.yaml'), outside);
+          rmSync(join(d, 'actions', 'check.yaml'));
+          symlinkSync(outside, join(d, 'actions', 'check.yaml'));
+        },
+        /^actions\/check\.yaml: is a symlink to a file outside the pack$/,
+      ],
+      [
+        'huge metadata',
+        (d) => writeFileSync(join(d, 'actions', 'report.yaml'), `name: report\n# ${'x'.repeat(70_000)}\n`),
+        /^actions\/report\.yaml: is \d+ bytes; metadata files may hold at most 65536$/,
+      ],
+      [
+        'huge pack.yaml',
+        (d) => writeFileSync(join(d, 'pack.yaml'), `ref: badpack\n# ${'x'.repeat(70_000)}\n`),
+        /^pack\.yaml: is \d+ bytes; metadata files may hold at most 65536$/,
+      ],
     ];
     for (const [label, mutate, message] of cases) {
       const dir = join(mkdtempSync(join(tmpdir(), 'attune-bad-')), 'badpack');
@@ -114,6 +144,13 @@ describe('pack registration', () => {
       expect(await db.prisma.pack.count({ where: { ref: 'badpack' } }), label).toBe(0);
     }
     expect(() => loadPack('/no/such/folder')).toThrow(/no such folder/);
+    // A symlinked actions/ folder inside the pack is fine.
+    const inner = copyExamples();
+    mkdirSync(join(inner, 'lib'));
+    cpSync(join(inner, 'actions'), join(inner, 'lib', 'actions'), { recursive: true });
+    rmSync(join(inner, 'actions'), { recursive: true });
+    symlinkSync(join(inner, 'lib', 'actions'), join(inner, 'actions'));
+    expect(loadPack(inner).actions.map((a) => a.name)).toEqual(['check', 'report']);
   });
 
   it('refuses to remove an action that still owns keys, and registers nothing', async () => {
