@@ -373,7 +373,16 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     },
     async (req) => {
       need(req, 'executions:run');
-      const row = await deps.db.prisma.execution.findUnique({ where: { id: BigInt(req.params.id) } });
+      const id = BigInt(req.params.id);
+      // The pattern admits 19 digits; ids are PostgreSQL bigints.
+      if (id > 9_223_372_036_854_775_807n)
+        throw new HttpError(
+          400,
+          'ATTUNE_API_INVALID',
+          'The execution id is above the largest id (2^63 − 1).',
+          'id',
+        );
+      const row = await deps.db.prisma.execution.findUnique({ where: { id } });
       if (!row) throw new HttpError(404, 'ATTUNE_API_NOT_FOUND', `No execution ${req.params.id}.`);
       return {
         data: {

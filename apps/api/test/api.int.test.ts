@@ -263,6 +263,12 @@ describe('HTTP API', () => {
       [{ ref: 'mypack.api_key', owner_type: 'system', name: 'other', value: 'v' }, 409, 'ref'],
       [{ owner_type: 'system', name: 'big', value: 'x'.repeat(70 * 1024) }, 413, 'value'],
       [{ owner_type: 'system', name: 'huge', value: 'x'.repeat(200 * 1024) }, 413, undefined],
+      // Text no secret may hold: a NUL (no environment variable carries it) or an unpaired surrogate (no UTF-8).
+      [{ owner_type: 'system', name: 'nul_plain', value: 'a\0b', encrypted: false }, 400, 'value'],
+      [{ owner_type: 'system', name: 'nul_enc', value: 'a\0b', encrypted: true }, 400, 'value'],
+      [{ owner_type: 'system', name: 'sur_plain', value: 'a\uD800b', encrypted: false }, 400, 'value'],
+      [{ owner_type: 'system', name: 'sur_enc', value: 'a\uDC00b', encrypted: true }, 400, 'value'],
+      [{ owner_type: 'system', name: 'nul_json', value: { pw: 'x\0y' }, encrypted: true }, 400, 'value'],
     ];
     for (const [body, status, field] of bad) {
       const res = await call('POST', '/api/v1/keys', tokens.admin, body);
@@ -274,6 +280,46 @@ describe('HTTP API', () => {
       expect(res.status, raw).toBeGreaterThanOrEqual(400);
       expect(res.status, raw).toBeLessThan(500);
     }
+    for (const value of ['a\0b', 'a\uD800b']) {
+      const res = await call('PUT', '/api/v1/keys/mypack.api_key', tokens.admin, { value });
+      expect(res.status).toBe(400);
+      expect(res.body?.error.field).toBe('value');
+    }
+    const huge = await call('GET', '/api/v1/executions/9999999999999999999', tokens.admin);
+    expect(huge.status).toBe(400);
+    expect(huge.body?.error.field).toBe('id');
+    expect(await keyCount()).toBe(before);
+  });
+
+  it('never answers awkward values, huge numbers or deep nesting with a 500 or a write (fuzz)', async () => {
+    const before = await keyCount();
+    const awkward = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: 'binary' }).map((t) => `${t}\0${t}`),
+      fc.constantFrom('\uD800', '\uDFFF', 'x\uDBFFy', '\u0000'),
+      fc
+        .integer({ min: 1, max: 3000 })
+        .map((depth) => JSON.parse(`${'['.repeat(depth)}1${']'.repeat(depth)}`)),
+      fc.bigInt({ min: 10n ** 18n, max: 10n ** 40n }).map((n) => Number(n)),
+    );
+    await fc.assert(
+      fc.asyncProperty(awkward, fc.boolean(), async (value, encrypted) => {
+        const body = { owner_type: 'system', name: 'fuzzed', value, encrypted };
+        const created = await call('POST', '/api/v1/keys', tokens.admin, body);
+        expect(created.status, JSON.stringify(body).slice(0, 80)).not.toBe(500);
+        if (created.status === 201) await call('DELETE', '/api/v1/keys/system.fuzzed', tokens.admin);
+        const updated = await call('PUT', '/api/v1/keys/mypack.api_key', tokens.admin, { value });
+        expect(updated.status).not.toBe(500);
+      }),
+      { numRuns: 80 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.bigInt({ min: 1n, max: 10n ** 19n - 1n }), async (id) => {
+        const res = await call('GET', `/api/v1/executions/${id}`, tokens.admin);
+        expect([200, 400, 404]).toContain(res.status);
+      }),
+      { numRuns: 40 },
+    );
     expect(await keyCount()).toBe(before);
   });
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
-import { type CreateKeyInput, KeyRepository, SecretResolver } from '@attune/secrets';
+import { type CreateKeyInput, encodeValue, KeyRepository, SecretResolver } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionExecutor } from '../src/execution/executor.js';
 import { HelperSpawner } from '../src/helper-spawner.js';
@@ -198,10 +198,24 @@ beforeAll(async () => {
     [{ type: 'pack', pack: 'otherpack' }, 'api_key', CANARY.other],
     [{ type: 'action', action: 'testpack.big' }, 'big', BIG_SECRET],
     [{ type: 'action', action: 'testpack.escaped' }, 'unicode', UNICODE_SECRET],
-    [{ type: 'action', action: 'testpack.nul' }, 'with_nul', 'before\0after-nul-value'],
     [{ type: 'action', action: 'testpack.account' }, 'acct', '98765432109876543210'],
   ];
   for (const [owner, name, value] of secrets) await keys.create({ owner, name, value, encrypted: true });
+  // A value with a NUL, as a row written before the repository refused them would hold one.
+  const nulAction = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'testpack.nul' } });
+  const stored = encodeValue('before\0after-nul-value', { ref: 'testpack.nul.with_nul', encrypted: true, key });
+  await db.prisma.key.create({
+    data: {
+      ref: 'testpack.nul.with_nul',
+      ownerType: 'action',
+      ownerAction: nulAction.id,
+      name: 'with_nul',
+      value: stored.value as never,
+      valueType: stored.valueType,
+      encrypted: stored.encrypted,
+      encryptionKeyHash: stored.encryptionKeyHash,
+    },
+  });
 
   logLines = [];
   const destination = new Writable({

@@ -76,4 +76,28 @@ describe('stored values', () => {
     expect(() => validateSecretValue(big)).toThrow(/65537 bytes; at most 65536/);
     expect(() => validateSecretValue({ nested: null })).not.toThrow();
   });
+
+  it('refuses a NUL or an unpaired surrogate anywhere in a value, naming the field and not the value', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      ['before\0after-secret', /NUL character/],
+      [{ user: 'svc', password: 'pw\0secret' }, /NUL character/],
+      [{ 'k\0ey': 'secret-value' }, /NUL character/],
+      ['lone \uD800 secret', /unpaired UTF-16 surrogate/],
+      [['ok', '\uDC00secret'], /unpaired UTF-16 surrogate/],
+    ];
+    for (const [value, message] of cases) {
+      let caught: unknown;
+      try {
+        validateSecretValue(value);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, JSON.stringify(value)).toBeInstanceOf(InvalidKeyInputError);
+      expect((caught as InvalidKeyInputError).field).toBe('value');
+      expect((caught as Error).message).toMatch(message);
+      expect((caught as Error).message).not.toContain('secret');
+    }
+    // Well-formed text, astral characters and a literal backslash-u are fine.
+    expect(() => validateSecretValue('𝄞 pässwörd \\u0000 literal')).not.toThrow();
+  });
 });
