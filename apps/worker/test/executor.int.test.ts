@@ -203,7 +203,11 @@ beforeAll(async () => {
   for (const [owner, name, value] of secrets) await keys.create({ owner, name, value, encrypted: true });
   // A value with a NUL, as a row written before the repository refused them would hold one.
   const nulAction = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'testpack.nul' } });
-  const stored = encodeValue('before\0after-nul-value', { ref: 'testpack.nul.with_nul', encrypted: true, key });
+  const stored = encodeValue('before\0after-nul-value', {
+    ref: 'testpack.nul.with_nul',
+    encrypted: true,
+    key,
+  });
   await db.prisma.key.create({
     data: {
       ref: 'testpack.nul.with_nul',
