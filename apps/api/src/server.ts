@@ -21,6 +21,7 @@ import {
   ValueTooLargeError,
 } from '@attune/secrets';
 import helmet from '@fastify/helmet';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -41,8 +42,26 @@ export interface ApiDependencies {
   readonly logger: Logger;
   /** Largest request body accepted; larger ones get 413. */
   readonly maxBodyBytes: number;
-  /** Failed authentications per client address per minute before 429 (default 20). */
+  /** Requests without a valid token per client address per minute before 429 (default 20). */
   readonly authFailureLimit?: number;
+  /** Requests per valid token per minute before 429 (default 600). */
+  readonly rateLimitPerMinute?: number;
+  /**
+   * Proxies whose X-Forwarded-For is believed for the client address (addresses or CIDRs); none by default, so
+   * that a client cannot pick its own address.
+   */
+  readonly trustedProxies?: readonly string[];
+}
+
+/** Refuses an /api/ request without a valid token (after the rate limit has counted it). */
+async function requireAuthentication(req: FastifyRequest): Promise<void> {
+  if (req.principal) return;
+  const header = req.headers.authorization;
+  throw new HttpError(
+    401,
+    'ATTUNE_API_UNAUTHENTICATED',
+    header?.startsWith('Bearer ') ? 'The bearer token is not valid.' : 'Send Authorization: Bearer <token>.',
+  );
 }
 
 declare module 'fastify' {
@@ -71,6 +90,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     bodyLimit: deps.maxBodyBytes,
+    ...(deps.trustedProxies?.length ? { trustProxy: [...deps.trustedProxies] } : {}),
     // No type coercion: a secrets API must not turn null into "" or "1" into 1. Query strings are parsed by hand.
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
@@ -102,36 +122,49 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const failures = new Map<string, { count: number; since: number }>();
-  const limit = deps.authFailureLimit ?? 20;
+  // Authentication identifies the caller; refusing the unauthenticated comes after the rate limit, so that an
+  // address sending bad tokens is limited while valid tokens from it keep working.
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/')) return;
-    const key = req.ip;
-    const now = Date.now();
-    const record = failures.get(key);
-    if (record && now - record.since < 60_000 && record.count >= limit) {
-      throw new HttpError(
-        429,
-        'ATTUNE_API_RATE_LIMITED',
-        'Too many failed authentications from this address; try again in a minute.',
-      );
-    }
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const principal = token ? await deps.tokens.verify(token) : null;
-    if (!principal) {
-      const fresh = !record || now - record.since >= 60_000;
-      failures.set(key, {
-        count: fresh ? 1 : (record?.count ?? 0) + 1,
-        since: fresh ? now : (record?.since ?? now),
-      });
-      throw new HttpError(
-        401,
-        'ATTUNE_API_UNAUTHENTICATED',
-        token ? 'The bearer token is not valid.' : 'Send Authorization: Bearer <token>.',
-      );
-    }
-    req.principal = principal;
+    if (principal) req.principal = principal;
+  });
+  const perMinute = deps.rateLimitPerMinute ?? 600;
+  const failureLimit = deps.authFailureLimit ?? 20;
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'onRequest',
+    timeWindow: '1 minute',
+    // Bounded memory: the least recently seen callers are forgotten first.
+    cache: 10_000,
+    // A valid token has a budget of its own; requests without one share their address's, which is the failed-
+    // authentication limit on /api/ (the open pages, /openapi.json and /docs, get the ordinary budget).
+    keyGenerator: (req) =>
+      req.principal
+        ? `token:${req.principal.tokenId}`
+        : `${req.url.startsWith('/api/') ? 'unauthenticated' : 'open'}:${normalizeIP(req.ip, 64)}`,
+    max: async (_req, key) => (key.startsWith('unauthenticated:') ? failureLimit : perMinute),
+    errorResponseBuilder: (req, context) =>
+      new HttpError(
+        429,
+        'ATTUNE_API_RATE_LIMITED',
+        req.principal || !req.url.startsWith('/api/')
+          ? `Too many requests; try again in ${context.after}.`
+          : `Too many requests without a valid token from this address; try again in ${context.after}.`,
+      ),
+  });
+  // Runs after the rate limit (a route's own onRequest hooks come after the global ones, the limit's first).
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const hooks =
+      route.onRequest === undefined
+        ? []
+        : Array.isArray(route.onRequest)
+          ? route.onRequest
+          : [route.onRequest];
+    route.onRequest = [...hooks, requireAuthentication];
   });
 
   app.setErrorHandler((error, req, reply) => sendError(error, req, reply));

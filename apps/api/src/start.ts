@@ -26,6 +26,9 @@ export async function startApi(
     publish: (message) => publisher.publish(message),
     logger,
     maxBodyBytes: config.api.maxBodyBytes,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
+    authFailureLimit: config.api.authFailureLimit,
+    trustedProxies: config.api.trustedProxies,
   });
   const url = await app.listen({ host: config.api.host, port: config.api.port });
   return {

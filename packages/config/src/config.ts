@@ -104,6 +104,9 @@ const schema = z
           .min(1024)
           .max(64 * 1024 * 1024)
           .default(256 * 1024),
+        rate_limit_per_minute: z.coerce.number().int().min(1).max(1_000_000).default(600),
+        auth_failure_limit: z.coerce.number().int().min(1).max(100_000).default(20),
+        trusted_proxies: listSetting,
       })
       .strict()
       .prefault({}),
@@ -165,7 +168,17 @@ export interface WorkerConfig {
     readonly reconnectMaxMs: number;
   };
   /** The HTTP API (`attune api`). */
-  readonly api: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    readonly maxBodyBytes: number;
+    /** Requests per valid token per minute. */
+    readonly rateLimitPerMinute: number;
+    /** Requests without a valid token per client address per minute. */
+    readonly authFailureLimit: number;
+    /** Proxies (addresses or CIDRs) whose X-Forwarded-For names the client. */
+    readonly trustedProxies: readonly string[];
+  };
 }
 
 /** The `worker.isolation`, `worker.run_as`, `worker.scratch_dir` and `worker.sandbox_ro_paths` settings. */
@@ -332,7 +345,14 @@ export function loadWorkerConfig(options: {
       deadLetterQueue: c.broker.dead_letter_queue,
       reconnectMaxMs: c.broker.reconnect_max_ms,
     },
-    api: { host: c.api.host, port: c.api.port, maxBodyBytes: c.api.max_body_bytes },
+    api: {
+      host: c.api.host,
+      port: c.api.port,
+      maxBodyBytes: c.api.max_body_bytes,
+      rateLimitPerMinute: c.api.rate_limit_per_minute,
+      authFailureLimit: c.api.auth_failure_limit,
+      trustedProxies: c.api.trusted_proxies,
+    },
   };
 }
 
