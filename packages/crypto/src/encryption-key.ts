@@ -86,11 +86,14 @@ export class EncryptionKey {
   /** The node:crypto key, when the key runs on node:crypto. */
   readonly #key: KeyObject | undefined;
   readonly #native: { readonly binding: NativeGcm; readonly handle: NativeKeyHandle } | undefined;
+  /** A one-way digest of the seed's key hash (hex of the key itself), to recognise rows the seed wrote. */
+  readonly #seedHashDigest: Buffer;
   #noncePool: Buffer = Buffer.alloc(0);
   #nonceOffset = 0;
 
   private constructor(raw: Buffer, keyHash: string, options: KeyOptions | undefined) {
     this.keyHash = keyHash;
+    this.#seedHashDigest = seedHashDigestOfKey(raw);
     const native = options?.backend === 'node' ? undefined : nativeBinding();
     if (native && 'binding' in native) {
       this.#native = { binding: native.binding, handle: native.binding.createKey(raw) };
@@ -128,11 +131,21 @@ export class EncryptionKey {
     }
   }
 
-  /** True when `storedKeyHash` names this key. Constant-time in the hash contents. */
+  /**
+   * True when `storedKeyHash` names this key: this key hash, or the seed's (`hex(SHA-256(password))`, which is the
+   * key itself, docs/encryption.md#key-hash), so rows the seed wrote decrypt with the right key. Constant-time in the
+   * hash contents; the seed's form is compared through a one-way digest, never kept in the clear.
+   */
   matchesKeyHash(storedKeyHash: string): boolean {
     const a = Buffer.from(storedKeyHash, 'utf8');
     const b = Buffer.from(this.keyHash, 'utf8');
-    return a.length === b.length && timingSafeEqual(a, b);
+    if (a.length === b.length && timingSafeEqual(a, b)) return true;
+    return timingSafeEqual(seedHashDigest(storedKeyHash.toLowerCase()), this.#seedHashDigest);
+  }
+
+  /** Whether `storedKeyHash` is in the seed's scheme for this key (rows to rewrite, docs/encryption.md#key-hash). */
+  isSeedKeyHash(storedKeyHash: string): boolean {
+    return timingSafeEqual(seedHashDigest(storedKeyHash.toLowerCase()), this.#seedHashDigest);
   }
 
   /**
@@ -366,4 +379,26 @@ function countCodePoints(text: string): number {
   let count = 0;
   for (const _ of text) count++;
   return count;
+}
+
+const SEED_HASH_LABEL = 'attune:seed-key-hash-check:v1\0';
+
+/** SHA-256 under a label of a (claimed) seed key hash: comparable, and revealing nothing of the key. */
+function seedHashDigest(hexKey: string): Buffer {
+  return createHash('sha256').update(SEED_HASH_LABEL, 'utf8').update(hexKey, 'utf8').digest();
+}
+
+/** {@link seedHashDigest} of the key's own hex form, built in a buffer that is wiped (never a string). */
+function seedHashDigestOfKey(raw: Buffer): Buffer {
+  const hex = Buffer.alloc(raw.length * 2);
+  const digits = '0123456789abcdef';
+  for (let i = 0; i < raw.length; i++) {
+    hex[2 * i] = digits.charCodeAt((raw[i] as number) >> 4);
+    hex[2 * i + 1] = digits.charCodeAt((raw[i] as number) & 15);
+  }
+  try {
+    return createHash('sha256').update(SEED_HASH_LABEL, 'utf8').update(hex).digest();
+  } finally {
+    hex.fill(0);
+  }
 }

@@ -81,15 +81,16 @@ export class AuthenticationFailedError extends CryptoError {
 /** A stored key hash names another key than the one configured. Nothing was decrypted. */
 export class KeyHashMismatchError extends CryptoError {
   readonly code = CryptoErrorCode.KeyHashMismatch;
-  /** The key hash the value was stored with (public, see docs/encryption.md). */
+  /** The key hash the value was stored with (may be the seed's, which is a key: never log it). */
   readonly storedKeyHash: string;
   /** The key hash of the configured key. */
   readonly configuredKeyHash: string;
 
   constructor(storedKeyHash: string, configuredKeyHash: string) {
+    // The stored hash is not quoted: in the seed's scheme it is the key itself (docs/encryption.md#key-hash).
     super(
-      `Key hash mismatch: the value was written with key ${shortHash(storedKeyHash)}…, the configured key is ` +
-        `${shortHash(configuredKeyHash)}…. Configure the key it was written with, or re-encrypt it.`,
+      `Key hash mismatch: the value was written with another key than the configured one (key hash ` +
+        `${shortHash(configuredKeyHash)}…). Configure the key it was written with, or re-encrypt it.`,
     );
     this.storedKeyHash = storedKeyHash;
     this.configuredKeyHash = configuredKeyHash;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EncryptionKey } from '@attune/crypto';
 import { describe, expect, it } from 'vitest';
 import { EncryptionKeyRequiredError, InvalidKeyInputError, KeyUndecryptableError } from './errors.js';
@@ -49,6 +50,29 @@ describe('stored values', () => {
         key,
       ),
     ).toBe('from-the-seed');
+  });
+
+  it('reads rows the seed wrote with its own key hash (hex SHA-256 of the password), and only with that key', () => {
+    const seedHash = createHash('sha256')
+      .update('stored-value-test-password-0123456789', 'utf8')
+      .digest('hex');
+    const row = {
+      ref: 'x',
+      value: key.encrypt('from-the-seed'),
+      valueType: 'string',
+      encrypted: true,
+      encryptionKeyHash: seedHash,
+    };
+    expect(decodeValue(row, key)).toBe('from-the-seed');
+    let caught: unknown;
+    try {
+      decodeValue(row, other);
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as Error).message).toMatch(/key_hash_mismatch/);
+    // The stored hash is never quoted: in the seed's scheme it is the key itself.
+    expect((caught as Error).message).not.toContain(seedHash.slice(0, 8));
   });
 
   it('refuses a mismatched key hash before decrypting, and a missing key', () => {

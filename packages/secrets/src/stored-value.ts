@@ -155,7 +155,8 @@ export function decodeValue(row: StoredRow, key: EncryptionKey | undefined): Sec
     throw new KeyUndecryptableError(
       row.ref,
       'key_hash_mismatch',
-      `it was written with key ${row.encryptionKeyHash.slice(0, 12)}…, the configured key is ${key.keyHash.slice(0, 12)}….`,
+      // Never the stored hash: in the seed's scheme it is the key itself.
+      `it was written with another key than the configured one (key hash ${key.keyHash.slice(0, 12)}…).`,
     );
   }
   let plaintext: string;
