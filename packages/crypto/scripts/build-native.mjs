@@ -1,5 +1,5 @@
 /**
- * Builds the optional native AES-256-GCM fast path (native/attune_gcm.c → build/Release/attune_gcm.node) with
+ * Builds the optional native AES-256-GCM fast path (native/attune_gcm.c → native/build/Release/attune_gcm.node) with
  * node-gyp against the headers of the Node that runs this script. No download: node-gyp is pointed at the local
  * headers (`<prefix>/include/node`), and a machine without them, or without a C compiler, simply goes without the
  * fast path; @attune/crypto then runs on node:crypto.
@@ -15,7 +15,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
-const binary = join(packageDir, 'build', 'Release', 'attune_gcm.node');
+// binding.gyp lives in native/, not at the package root: there, pnpm would run an implicit `node-gyp rebuild` at
+// install, and an install without a C compiler would fail instead of falling back to node:crypto.
+const nativeDir = join(packageDir, 'native');
+const binary = join(nativeDir, 'build', 'Release', 'attune_gcm.node');
 const mode = process.env.ATTUNE_CRYPTO_NATIVE ?? 'auto';
 
 function fail(reason) {
@@ -59,7 +62,7 @@ try {
   fail('node-gyp is not installed');
 }
 const build = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, '--loglevel=warn'], {
-  cwd: packageDir,
+  cwd: nativeDir,
   encoding: 'utf8',
 });
 if (build.status !== 0) {

@@ -71,7 +71,7 @@ export interface CryptoBackend {
 }
 
 /** Where the build (scripts/build-native.mjs, node-gyp) puts the addon, relative to src/ and dist/ alike. */
-export const NATIVE_BINARY_URL = new URL('../build/Release/attune_gcm.node', import.meta.url);
+export const NATIVE_BINARY_URL = new URL('../native/build/Release/attune_gcm.node', import.meta.url);
 
 /**
  * Reads `ATTUNE_CRYPTO_NATIVE`.

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "attune_gcm",
-      "sources": ["native/attune_gcm.c"],
+      "sources": ["attune_gcm.c"],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
       "xcode_settings": { "OTHER_CFLAGS": ["-Wall", "-Wextra", "-fvisibility=hidden"] }
     }
