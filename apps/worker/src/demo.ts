@@ -13,6 +13,7 @@ import { migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
 import { type KeyOwner, KeyRepository, type SecretValue } from '@attune/secrets';
 import { pino } from 'pino';
+import { assertDemoMayWrite, DEMO_EMBEDDED_DIR, demoDatabase, markDemoDatabase } from './demo-database.js';
 import { createExecutor } from './execution/create-executor.js';
 import type { ExecutionOutcome } from './execution/types.js';
 import { REDACT_PATHS } from './logger.js';
@@ -60,9 +61,11 @@ async function main(): Promise<void> {
     pino.destination({ dest: logFile, sync: true }),
   );
 
-  const db = await openDatabase(config.database);
+  const database = demoDatabase(config.database);
+  const db = await openDatabase(database);
   let worker: Awaited<ReturnType<typeof createExecutor>>;
   try {
+    await assertDemoMayWrite(db);
     worker = await createExecutor({ config, db, encryptionKey: key, logger, parentEnv: process.env });
   } catch (error) {
     await db.close();
@@ -72,9 +75,9 @@ async function main(): Promise<void> {
   let staged: string | undefined;
   try {
     const where =
-      config.database.kind === 'postgres'
+      database.kind === 'postgres'
         ? 'PostgreSQL (DATABASE_URL)'
-        : `embedded PGlite at ${config.database.dataDir}`;
+        : `embedded PGlite at ./${DEMO_EMBEDDED_DIR} (the demo's own)`;
     out(`Database: ${where}`);
     out(`Isolation: ${sandbox.description}`);
     if (sandbox.mode === 'none')
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
         '  WARNING: actions are not confined (development only); scripts/install-sandbox.sh installs the sandbox.',
       );
     const migrations = await migrate(db.sql, { logger });
+    await markDemoDatabase(db);
     out(
       `Migrations: ${migrations.applied.length} applied, ${migrations.alreadyApplied.length} already applied`,
     );

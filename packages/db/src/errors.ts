@@ -5,6 +5,7 @@ export const DbErrorCode = {
   MigrationFailedEarlier: 'ATTUNE_DB_MIGRATION_FAILED_EARLIER',
   MigrationFailed: 'ATTUNE_DB_MIGRATION_FAILED',
   MigrationsMissing: 'ATTUNE_DB_MIGRATIONS_MISSING',
+  EmbeddedBusy: 'ATTUNE_DB_EMBEDDED_BUSY',
 } as const;
 
 /** One of {@link DbErrorCode}'s values. */
@@ -79,4 +80,23 @@ export class MigrationFailedError extends DbError {
 
 function firstLine(text: string): string {
   return text.split('\n')[0]?.slice(0, 300) ?? '';
+}
+
+/**
+ * The embedded database is open in another process. PGlite has one writer: two processes on one folder lose each
+ * other's writes, so the second is refused. The message names the holder and what to do instead.
+ */
+export class EmbeddedDatabaseBusyError extends DbError {
+  /** The process holding the database. */
+  readonly pid: number;
+
+  constructor(dataDir: string, holder: { pid: number; command: string }) {
+    super(
+      DbErrorCode.EmbeddedBusy,
+      `The embedded database ${dataDir} is in use by another process: pid ${holder.pid} (${holder.command}). ` +
+        "Two processes on it would lose each other's writes. Work through that process (e.g. the HTTP API), stop it, " +
+        'or set DATABASE_URL to a PostgreSQL server that several processes can share.',
+    );
+    this.pid = holder.pid;
+  }
 }

@@ -3,10 +3,12 @@
  * applier that keeps Prisma's bookkeeping. Concepts: docs/database.md.
  */
 export { type DatabaseConfig, DEFAULT_EMBEDDED_DIR, databaseConfigFromEnv } from './config.js';
+export { EMBEDDED_LOCK_FILE, lockEmbeddedDatabase, processStartTime } from './embedded-lock.js';
 export {
   DatabaseConfigError,
   DbError,
   DbErrorCode,
+  EmbeddedDatabaseBusyError,
   MigrationFailedEarlierError,
   MigrationFailedError,
   MigrationModifiedError,

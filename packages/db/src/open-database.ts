@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from './config.js';
+import { lockEmbeddedDatabase } from './embedded-lock.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { pgExecutor, pgliteExecutor, type SqlExecutor } from './sql-executor.js';
 
@@ -19,7 +20,10 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Opens the configured database. Does not migrate: call `migrate(db.sql)` first where that is wanted. */
+/**
+ * Opens the configured database. Does not migrate: call `migrate(db.sql)` first where that is wanted.
+ * @throws {EmbeddedDatabaseBusyError} when another live process has the embedded database open.
+ */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize });
@@ -28,10 +32,24 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return withClose('postgres', prisma, pgExecutor(pool), () => pool.end());
   }
-  if (!config.dataDir.startsWith('memory://')) mkdirSync(config.dataDir, { recursive: true });
-  const lite = await PGlite.create(config.dataDir);
+  let unlock: () => void = () => {};
+  if (!config.dataDir.startsWith('memory://')) {
+    mkdirSync(config.dataDir, { recursive: true });
+    // One process at a time: PGlite has one writer, and a second process would lose writes silently.
+    unlock = lockEmbeddedDatabase(config.dataDir);
+  }
+  let lite: PGlite;
+  try {
+    lite = await PGlite.create(config.dataDir);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
-  return withClose('pglite', prisma, pgliteExecutor(lite), () => lite.close());
+  return withClose('pglite', prisma, pgliteExecutor(lite), async () => {
+    await lite.close();
+    unlock();
+  });
 }
 
 function withClose(

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmdirSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processStartTime } from '@attune/db';
 import type { ActionIdentity } from './identity.js';
 
 /** One execution's scratch folder: its working directory and HOME, with `tmp/` as its TMPDIR. */
@@ -75,7 +76,7 @@ export class ScratchRoot {
     for (const entry of await readdir(path)) await removeOrReport(join(path, entry));
     await writeFile(
       join(path, OWNER_FILE),
-      JSON.stringify({ pid: process.pid, start: processStart(process.pid) }),
+      JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }),
       {
         mode: 0o600,
       },
@@ -149,22 +150,11 @@ async function readOwner(path: string): Promise<{ pid: number; alive: boolean } 
   }
   if (typeof owner.pid !== 'number') return undefined;
   // The start time tells a live holder from an unrelated process that reused its pid.
-  const start = processStart(owner.pid);
+  const start = processStartTime(owner.pid);
   return {
     pid: owner.pid,
     alive: start !== undefined && (owner.start === undefined || owner.start === start),
   };
-}
-
-/** The start time of a process (field 22 of /proc/<pid>/stat, in clock ticks since boot), if it runs. */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /**
