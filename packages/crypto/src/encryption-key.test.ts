@@ -151,6 +151,10 @@ describe.each(TESTED_BACKENDS)('on the %s backend', (backend) => {
         caught = error;
       }
       expect((caught as Error).message).not.toContain(seedHash.slice(0, 8));
+      // Nor does anything that serialises the error (a logger's err serialiser, inspect, JSON).
+      expect(inspect(caught)).not.toContain(seedHash.slice(0, 8));
+      expect(JSON.stringify({ ...(caught as object) })).not.toContain(seedHash.slice(0, 8));
+      expect((caught as KeyHashMismatchError).storedKeyHash).toBe(seedHash);
     });
 
     it('accepts its own hash and names the configured one, never the stored one nor the key, on mismatch', () => {

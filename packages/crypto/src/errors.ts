@@ -81,8 +81,8 @@ export class AuthenticationFailedError extends CryptoError {
 /** A stored key hash names another key than the one configured. Nothing was decrypted. */
 export class KeyHashMismatchError extends CryptoError {
   readonly code = CryptoErrorCode.KeyHashMismatch;
-  /** The key hash the value was stored with (may be the seed's, which is a key: never log it). */
-  readonly storedKeyHash: string;
+  /** The key hash the value was stored with (may be the seed's, which is a key: never log it). Not enumerable. */
+  declare readonly storedKeyHash: string;
   /** The key hash of the configured key. */
   readonly configuredKeyHash: string;
 
@@ -92,7 +92,8 @@ export class KeyHashMismatchError extends CryptoError {
       `Key hash mismatch: the value was written with another key than the configured one (key hash ` +
         `${shortHash(configuredKeyHash)}…). Configure the key it was written with, or re-encrypt it.`,
     );
-    this.storedKeyHash = storedKeyHash;
+    // Not enumerable: a logger serialising the error must not print it (it may be a key, see above).
+    Object.defineProperty(this, 'storedKeyHash', { value: storedKeyHash, enumerable: false });
     this.configuredKeyHash = configuredKeyHash;
   }
 }

@@ -41,6 +41,10 @@ export interface KeyRecord {
   readonly envName: string;
   readonly value: SecretValue | null;
   readonly encrypted: boolean;
+  /**
+   * The key hash it was encrypted with, when that is the configured key's (public, docs/encryption.md#key-hash);
+   * null otherwise — another key's stored hash may be in the seed's scheme, which is that key itself.
+   */
   readonly encryptionKeyHash: string | null;
   readonly created: Date;
   readonly updated: Date;
@@ -138,7 +142,7 @@ export class KeyRepository {
         },
       });
       this.#logger.info({ ref, ownerType: owner.type, encrypted: stored.encrypted }, 'key created');
-      return toRecord(row, stored.encrypted ? null : (row.value as SecretValue));
+      return toRecord(row, stored.encrypted ? null : (row.value as SecretValue), this.#key);
     } catch (error) {
       throw await this.#mapWriteError(error, 'creating', ref, { ...owner, name });
     }
@@ -188,11 +192,11 @@ export class KeyRepository {
   async get(ref: string, options: { decrypt?: boolean } = {}): Promise<KeyRecord> {
     const row = await this.#query('reading', ref, () => this.#prisma.key.findUnique({ where: { ref } }));
     if (!row) throw new KeyNotFoundError(ref);
-    if (!row.encrypted) return toRecord(row, row.value as SecretValue);
-    if (!options.decrypt) return toRecord(row, null);
+    if (!row.encrypted) return toRecord(row, row.value as SecretValue, this.#key);
+    if (!options.decrypt) return toRecord(row, null, this.#key);
     const value = decodeForCaller(row as StoredRow, this.#key);
     this.#logger.info({ ref }, 'key decrypted');
-    return toRecord(row, value);
+    return toRecord(row, value, this.#key);
   }
 
   /** Lists keys, newest last, filtered by owner and paginated. Values of encrypted keys are never included. */
@@ -223,7 +227,7 @@ export class KeyRepository {
       ]),
     );
     return {
-      items: rows.map((row) => toRecord(row, row.encrypted ? null : (row.value as SecretValue))),
+      items: rows.map((row) => toRecord(row, row.encrypted ? null : (row.value as SecretValue), this.#key)),
       total,
       page,
       perPage,
@@ -264,7 +268,7 @@ export class KeyRepository {
         return { row: updated, value: stored.encrypted ? null : plaintext };
       });
       this.#logger.info({ ref, encrypted: row.encrypted }, 'key updated');
-      return toRecord(row, value);
+      return toRecord(row, value, this.#key);
     } catch (error) {
       throw await this.#mapWriteError(error, 'updating', ref, undefined);
     }
@@ -403,7 +407,15 @@ function constraintText(error: unknown): string {
   return `${String(cause?.originalMessage ?? '')} ${JSON.stringify(cause?.constraint ?? '')} ${JSON.stringify(error.meta?.target ?? '')}`;
 }
 
-function toRecord(row: KeyRow, value: SecretValue | null): KeyRecord {
+/**
+ * A stored key hash is shown only when it is the configured key's own (which is public, docs/encryption.md#key-hash):
+ * a hash in the seed's scheme is a key itself, and one of another key cannot be told apart from that.
+ */
+function publicKeyHash(stored: string | null, key: EncryptionKey | undefined): string | null {
+  return stored !== null && key !== undefined && stored === key.keyHash ? stored : null;
+}
+
+function toRecord(row: KeyRow, value: SecretValue | null, key: EncryptionKey | undefined): KeyRecord {
   return {
     id: row.id,
     ref: row.ref,
@@ -414,7 +426,7 @@ function toRecord(row: KeyRow, value: SecretValue | null): KeyRecord {
     envName: row.envName,
     value,
     encrypted: row.encrypted,
-    encryptionKeyHash: row.encryptionKeyHash,
+    encryptionKeyHash: publicKeyHash(row.encryptionKeyHash, key),
     created: row.created,
     updated: row.updated,
   };

@@ -254,6 +254,50 @@ export function repositorySuite(getDb: () => Database): void {
       expect(await rawRow(ref)).toEqual(before);
     });
 
+    it("never shows a stored key hash other than the configured key's own (the seed's is the key itself)", async () => {
+      const { pack } = await makePack(getDb().prisma);
+      // A row as the seed wrote it: its key hash is hex(SHA-256(password)), i.e. the AES key.
+      const seedHash = createHash('sha256').update(PASSWORD, 'utf8').digest('hex');
+      await getDb().prisma.key.create({
+        data: {
+          ref: `${pack.ref}.legacy`,
+          ownerType: 'pack',
+          ownerPack: pack.id,
+          name: 'legacy',
+          value: KEY.encrypt('seed-era-secret'),
+          valueType: 'string',
+          encrypted: true,
+          encryptionKeyHash: seedHash,
+        },
+      });
+      const foreign = EncryptionKey.fromPassword('some-other-installation-password-4567');
+      await repo(foreign).keys.create({
+        owner: { type: 'pack', pack: pack.id },
+        name: 'foreign2',
+        value: SECRET,
+        encrypted: true,
+      });
+      const { keys } = repo();
+      const legacy = await keys.get(`${pack.ref}.legacy`);
+      expect(legacy.encryptionKeyHash).toBeNull();
+      expect(await keys.get(`${pack.ref}.legacy`, { decrypt: true })).toMatchObject({
+        value: 'seed-era-secret',
+      });
+      expect((await keys.get(`${pack.ref}.foreign2`)).encryptionKeyHash).toBeNull();
+      const listed = await keys.list({ pack: pack.id });
+      expect(JSON.stringify(listed)).not.toContain(seedHash);
+      expect(JSON.stringify(listed)).not.toContain(foreign.keyHash);
+      // With no key configured, nothing is the configured key's: no hash at all.
+      expect(JSON.stringify(await repo(null).keys.list({ pack: pack.id }))).not.toContain(seedHash);
+      const own = await keys.create({
+        owner: { type: 'pack', pack: pack.id },
+        name: 'own',
+        value: 'v-own',
+        encrypted: true,
+      });
+      expect(own.encryptionKeyHash).toBe(KEY.keyHash);
+    });
+
     it('sets: creates, then replaces the value; never overwrites a key of another owner', async () => {
       const { pack } = await makePack(getDb().prisma);
       const other = await makePack(getDb().prisma);
