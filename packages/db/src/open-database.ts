@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from './config.js';
 import { lockEmbeddedDatabase } from './embedded-lock.js';
+import { DatabaseConfigError } from './errors.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { pgExecutor, pgliteExecutor, type SqlExecutor } from './sql-executor.js';
 
@@ -34,7 +35,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   }
   let unlock: () => void = () => {};
   if (!config.dataDir.startsWith('memory://')) {
-    mkdirSync(config.dataDir, { recursive: true });
+    ensurePrivateDirectory(config.dataDir);
     // One process at a time: PGlite has one writer, and a second process would lose writes silently.
     unlock = lockEmbeddedDatabase(config.dataDir);
   }
@@ -68,4 +69,26 @@ function withClose(
       return closing;
     },
   };
+}
+
+/**
+ * The embedded database's folder is its owner's alone (0700): PGlite writes its files world-readable and -writable
+ * (0666, whatever the umask), and they hold ciphertexts, token hashes and plain values. A folder that belongs to
+ * another user (someone who created `.attune/pglite` first, in a shared folder) is refused.
+ */
+function ensurePrivateDirectory(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory())
+    throw new DatabaseConfigError(
+      `The embedded database folder ${dir} is not a folder (a symlink is refused).`,
+    );
+  const self = process.getuid?.();
+  if (self !== undefined && stat.uid !== self) {
+    throw new DatabaseConfigError(
+      `The embedded database folder ${dir} belongs to uid ${stat.uid}, not to this process's user (uid ${self}); ` +
+        'choose another folder (ATTUNE__DATABASE__EMBEDDED_DIR) or remove it.',
+    );
+  }
+  if ((stat.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
 }

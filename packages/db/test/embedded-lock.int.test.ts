@@ -1,10 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EMBEDDED_LOCK_FILE, EmbeddedDatabaseBusyError, openDatabase } from '../src/index.js';
+import {
+  DatabaseConfigError,
+  EMBEDDED_LOCK_FILE,
+  EmbeddedDatabaseBusyError,
+  openDatabase,
+} from '../src/index.js';
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
 const dirs: string[] = [];
@@ -69,5 +83,64 @@ describe('the embedded database, one process at a time', () => {
     expect(existsSync(join(dataDir, EMBEDDED_LOCK_FILE))).toBe(false);
     const again = await holder(dataDir);
     again.kill('SIGKILL');
+  });
+
+  it('lets exactly one of several processes starting at the same instant hold it, stale lock or not', async () => {
+    for (const stale of [false, true]) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'attune-embedded-race-'));
+      dirs.push(dataDir);
+      if (stale)
+        writeFileSync(join(dataDir, EMBEDDED_LOCK_FILE), '{"pid":999999,"start":"1","command":"dead"}');
+      const at = Date.now() + 1500;
+      const racers = Array.from({ length: 4 }, () =>
+        spawn(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const { lockEmbeddedDatabase } = await import('@attune/db');
+             while (Date.now() < ${at}) {}
+             try { lockEmbeddedDatabase(process.argv[1]); process.stdout.write('GOT'); setTimeout(() => {}, 1500); }
+             catch (e) { process.stdout.write(e.code); }`,
+            dataDir,
+          ],
+          { cwd: PACKAGE, stdio: ['ignore', 'pipe', 'inherit'] },
+        ),
+      );
+      const outputs = await Promise.all(
+        racers.map(
+          (racer) =>
+            new Promise<string>((resolve) => {
+              let out = '';
+              racer.stdout?.on('data', (c: Buffer) => {
+                out += c;
+              });
+              racer.once('exit', () => resolve(out));
+            }),
+        ),
+      );
+      expect(
+        outputs.filter((o) => o === 'GOT'),
+        `stale lock: ${stale}`,
+      ).toHaveLength(1);
+      expect(outputs.filter((o) => o === 'ATTUNE_DB_EMBEDDED_BUSY')).toHaveLength(3);
+    }
+  });
+
+  it("keeps the folder its owner's alone, and refuses one another user made", async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'attune-embedded-mode-')), 'pglite');
+    dirs.push(dataDir);
+    const db = await openDatabase({ kind: 'pglite', dataDir });
+    await db.close();
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    if (process.getuid?.() === 0) {
+      const planted = join(mkdtempSync(join(tmpdir(), 'attune-embedded-planted-')), 'pglite');
+      dirs.push(planted);
+      mkdirSync(planted);
+      chownSync(planted, 65534, 65534);
+      const error = await openDatabase({ kind: 'pglite', dataDir: planted }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DatabaseConfigError);
+      expect((error as Error).message).toMatch(/belongs to uid 65534, not to this process's user/);
+    }
   });
 });
