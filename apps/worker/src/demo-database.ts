@@ -4,8 +4,14 @@ import type { Database, DatabaseConfig } from '@attune/db';
 /** The demo's own embedded database: never the default one, which `attune api` and the CLI use. */
 export const DEMO_EMBEDDED_DIR = '.attune/demo';
 
-/** What the demo writes into a database it created, so that a later run knows the data is its own. */
-const DEMO_MARK = 'attune-demo: created by pnpm demo, which may rewrite its data';
+/** What the demo wrote into a database, recorded in it (a comment on schema `attune`) as it writes. */
+interface Manifest {
+  readonly attuneDemo: 1;
+  /** Each key the demo wrote, with its `updated` time as the database gave it right after the write. */
+  readonly keys: Record<string, string>;
+  /** The highest execution id the demo requested. */
+  readonly maxExecution: string;
+}
 
 /** The demo would change data it did not create. The message says what to do. */
 export class DemoDatabaseInUseError extends Error {
@@ -20,32 +26,98 @@ export function demoDatabase(configured: DatabaseConfig): DatabaseConfig {
 }
 
 /**
- * Refuses a database that holds Attune data the demo did not create: the demo stores secrets under names an
- * operator may use too (`system.api_key`, the seed's own example), and must never overwrite them. A database
- * without Attune's tables, with empty ones, or marked by an earlier demo run is the demo's.
- * @throws {DemoDatabaseInUseError}
+ * The demo's claim on a database. It stores secrets under names an operator may use too (`system.api_key`, the
+ * seed's own example), so it must never overwrite what it did not write: it runs on a database without Attune data,
+ * or on one holding exactly what an earlier demo run recorded writing — every key unchanged since, no other key, no
+ * token, no pack but the example pack, no execution it did not request.
  */
-export async function assertDemoMayWrite(db: Database): Promise<void> {
-  const [schema] = await db.sql.query<{ present: boolean; mark: string | null }>(
-    `SELECT to_regclass('attune.key') IS NOT NULL AS present,
-            obj_description((SELECT oid FROM pg_namespace WHERE nspname = 'attune'), 'pg_namespace') AS mark`,
-  );
-  if (!schema?.present || schema.mark === DEMO_MARK) return;
-  const [counts] = await db.sql.query<{ keys: number; packs: number; executions: number; tokens: number }>(
-    `SELECT (SELECT count(*) FROM attune.key)::int AS keys, (SELECT count(*) FROM attune.pack)::int AS packs,
-            (SELECT count(*) FROM attune.execution)::int AS executions,
-            (SELECT count(*) FROM attune.api_token)::int AS tokens`,
-  );
-  const held = Object.entries(counts ?? {}).filter(([, n]) => n > 0);
-  if (held.length === 0) return;
-  throw new DemoDatabaseInUseError(
-    `The database at DATABASE_URL holds Attune data the demo did not create (${held.map(([what, n]) => `${n} ${what}`).join(', ')}). ` +
-      'The demo never changes data it did not create: unset DATABASE_URL (it then uses an embedded database of its own, ' +
-      `${DEMO_EMBEDDED_DIR}), or point DATABASE_URL at an empty database.`,
-  );
+export class DemoClaim {
+  private constructor(
+    private readonly db: Database,
+    private manifest: Manifest,
+  ) {}
+
+  /**
+   * Checks that the database is the demo's to write (before migrating it), and returns the claim.
+   * @throws {DemoDatabaseInUseError}
+   */
+  static async check(db: Database): Promise<DemoClaim> {
+    const empty: Manifest = { attuneDemo: 1, keys: {}, maxExecution: '0' };
+    const [schema] = await db.sql.query<{ present: boolean; mark: string | null }>(
+      `SELECT to_regclass('attune.key') IS NOT NULL AS present,
+              obj_description((SELECT oid FROM pg_namespace WHERE nspname = 'attune'), 'pg_namespace') AS mark`,
+    );
+    if (!schema?.present) return new DemoClaim(db, empty);
+    const manifest = parse(schema.mark) ?? empty;
+    const keys = await db.sql.query<{ ref: string; updated: string }>(
+      'SELECT ref, updated::text AS updated FROM attune.key',
+    );
+    const [others] = await db.sql.query<{ packs: number; tokens: number; executions: number }>(
+      `SELECT (SELECT count(*) FROM attune.pack WHERE ref <> 'examples')::int AS packs,
+              (SELECT count(*) FROM attune.api_token)::int AS tokens,
+              (SELECT count(*) FROM attune.execution WHERE id > $1::bigint)::int AS executions`,
+      [manifest.maxExecution],
+    );
+    const foreign = keys.filter((k) => manifest.keys[k.ref] !== k.updated).length;
+    const held = [
+      [foreign, 'key(s) it did not write or that changed since'],
+      [others?.packs ?? 0, 'other pack(s)'],
+      [others?.tokens ?? 0, 'API token(s)'],
+      [others?.executions ?? 0, 'execution(s) it did not request'],
+    ].filter(([n]) => (n as number) > 0);
+    if (held.length > 0) {
+      throw new DemoDatabaseInUseError(
+        `The database at DATABASE_URL holds Attune data the demo did not create (${held.map(([n, what]) => `${n} ${what}`).join(', ')}). ` +
+          'The demo never changes data it did not create: unset DATABASE_URL (it then uses an embedded database of ' +
+          `its own, ${DEMO_EMBEDDED_DIR}), or point DATABASE_URL at an empty database.`,
+      );
+    }
+    return new DemoClaim(db, manifest);
+  }
+
+  /** Marks the database as the demo's (after migrating it), before anything is written. */
+  async claim(): Promise<void> {
+    await this.#save();
+  }
+
+  /** Records a key the demo has just written. */
+  async recordKey(ref: string): Promise<void> {
+    const [row] = await this.db.sql.query<{ updated: string }>(
+      'SELECT updated::text AS updated FROM attune.key WHERE ref = $1',
+      [ref],
+    );
+    if (row) this.manifest = { ...this.manifest, keys: { ...this.manifest.keys, [ref]: row.updated } };
+    await this.#save();
+  }
+
+  /** Records an execution the demo has just requested. */
+  async recordExecution(id: bigint): Promise<void> {
+    if (id > BigInt(this.manifest.maxExecution))
+      this.manifest = { ...this.manifest, maxExecution: String(id) };
+    await this.#save();
+  }
+
+  async #save(): Promise<void> {
+    // A comment takes a literal: the manifest is JSON of refs (validated names) and timestamps, quotes doubled.
+    const text = JSON.stringify(this.manifest).replaceAll("'", "''");
+    await this.db.sql.query(`COMMENT ON SCHEMA "attune" IS '${text}'`);
+  }
 }
 
-/** Marks a database as the demo's (after its migrations), so that later runs may rewrite what they wrote. */
-export async function markDemoDatabase(db: Database): Promise<void> {
-  await db.sql.query(`COMMENT ON SCHEMA "attune" IS '${DEMO_MARK}'`);
+function parse(mark: string | null): Manifest | undefined {
+  if (!mark) return undefined;
+  try {
+    const m = JSON.parse(mark) as Partial<Manifest>;
+    if (
+      m.attuneDemo !== 1 ||
+      typeof m.keys !== 'object' ||
+      m.keys === null ||
+      typeof m.maxExecution !== 'string'
+    )
+      return undefined;
+    if (!/^\d+$/.test(m.maxExecution)) return undefined;
+    return m as Manifest;
+  } catch {
+    return undefined;
+  }
 }

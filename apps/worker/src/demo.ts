@@ -13,7 +13,7 @@ import { migrate, openDatabase } from '@attune/db';
 import { registerPack, requestExecution } from '@attune/registry';
 import { type KeyOwner, KeyRepository, type SecretValue } from '@attune/secrets';
 import { pino } from 'pino';
-import { assertDemoMayWrite, DEMO_EMBEDDED_DIR, demoDatabase, markDemoDatabase } from './demo-database.js';
+import { DEMO_EMBEDDED_DIR, DemoClaim, demoDatabase } from './demo-database.js';
 import { createExecutor } from './execution/create-executor.js';
 import type { ExecutionOutcome } from './execution/types.js';
 import { REDACT_PATHS } from './logger.js';
@@ -64,8 +64,9 @@ async function main(): Promise<void> {
   const database = demoDatabase(config.database);
   const db = await openDatabase(database);
   let worker: Awaited<ReturnType<typeof createExecutor>>;
+  let claim: DemoClaim;
   try {
-    await assertDemoMayWrite(db);
+    claim = await DemoClaim.check(db);
     worker = await createExecutor({ config, db, encryptionKey: key, logger, parentEnv: process.env });
   } catch (error) {
     await db.close();
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
         '  WARNING: actions are not confined (development only); scripts/install-sandbox.sh installs the sandbox.',
       );
     const migrations = await migrate(db.sql, { logger });
-    await markDemoDatabase(db);
+    await claim.claim();
     out(
       `Migrations: ${migrations.applied.length} applied, ${migrations.alreadyApplied.length} already applied`,
     );
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
         value: s.value as SecretValue,
         encrypted: true,
       });
+      await claim.recordKey(record.ref);
       out(`  ${record.ref.padEnd(32)} ${record.envName.padEnd(20)} ${s.label}`);
     }
 
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
       ['examples.check', {}],
     ] as const) {
       const id = await requestExecution(db.prisma, actionRef, params);
+      await claim.recordExecution(id);
       const outcome = await executor.execute(id);
       if (outcome) printOutcome(outcome);
     }

@@ -66,7 +66,9 @@ describe('pnpm demo', () => {
     const before = await db.prisma.key.findUniqueOrThrow({ where: { ref: 'system.api_key' } });
     const run = demo({ DATABASE_URL: db.url as string }, workDir());
     expect(run.status, run.out).toBe(1);
-    expect(run.out).toContain('holds Attune data the demo did not create (1 keys)');
+    expect(run.out).toContain(
+      'holds Attune data the demo did not create (1 key(s) it did not write or that changed since)',
+    );
     expect(run.out).toContain('unset DATABASE_URL');
     const after = await db.prisma.key.findUniqueOrThrow({ where: { ref: 'system.api_key' } });
     expect(after.value).toEqual(before.value);
@@ -84,6 +86,25 @@ describe('pnpm demo', () => {
       expect(first.out).toContain('examples.check → succeeded');
       const second = demo({ DATABASE_URL: empty.url as string }, cwd);
       expect(second.status, second.out).toBe(0);
+      // Someone then stores a real secret under a name the demo uses: the demo no longer touches this database.
+      const real = EncryptionKey.fromPassword('the-operators-real-encryption-key-0123456789');
+      const keys = new KeyRepository({
+        prisma: empty.prisma,
+        encryptionKey: real,
+        logger: pino({ level: 'silent' }),
+      });
+      await keys.set({
+        owner: { type: 'system' },
+        name: 'api_key',
+        value: 'sk_live_real_after_demo',
+        encrypted: true,
+      });
+      const before = await empty.prisma.key.findUniqueOrThrow({ where: { ref: 'system.api_key' } });
+      const third = demo({ DATABASE_URL: empty.url as string }, cwd);
+      expect(third.status, third.out).toBe(1);
+      expect(third.out).toContain('1 key(s) it did not write or that changed since');
+      const after = await empty.prisma.key.findUniqueOrThrow({ where: { ref: 'system.api_key' } });
+      expect(after.value).toEqual(before.value);
     } finally {
       await empty.drop();
     }
