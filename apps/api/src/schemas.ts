@@ -15,6 +15,8 @@ const name = {
   pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$',
 } as const;
 const id = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
+/** A pack or action in a query string: its id or its ref (ids above 2^31 − 1 are refused by the route). */
+const idOrRefQuery = { ...ref } as const;
 const secretValue = {
   description: 'A string, or structured JSON (object, array, number, boolean).',
   anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'object' }, { type: 'array' }],
@@ -83,8 +85,8 @@ export const listKeysQuery = {
   additionalProperties: false,
   properties: {
     owner_type: { type: 'string', enum: ['system', 'pack', 'action'] },
-    owner_pack: { type: 'string', minLength: 1, maxLength: 255, description: 'Pack id or ref.' },
-    owner_action: { type: 'string', minLength: 1, maxLength: 255, description: 'Action id or ref.' },
+    owner_pack: { ...idOrRefQuery, description: 'Pack id or ref.' },
+    owner_action: { ...idOrRefQuery, description: 'Action id or ref.' },
     page: { type: 'string', pattern: '^[1-9][0-9]{0,8}$', description: '1-based page (default 1).' },
     per_page: {
       type: 'string',
@@ -122,5 +124,5 @@ export const executionParams = {
 export const listActionsQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { pack: { type: 'string', minLength: 1, maxLength: 64 } },
+  properties: { pack: { ...ref, maxLength: 64, description: 'Pack ref.' } },
 } as const;

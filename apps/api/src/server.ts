@@ -241,8 +241,8 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       const q = req.query;
       const page = await deps.keys.list({
         ...(q.owner_type ? { ownerType: q.owner_type } : {}),
-        ...(q.owner_pack ? { pack: idOrRef(q.owner_pack) } : {}),
-        ...(q.owner_action ? { action: idOrRef(q.owner_action) } : {}),
+        ...(q.owner_pack ? { pack: idOrRef(q.owner_pack, 'owner_pack') } : {}),
+        ...(q.owner_action ? { action: idOrRef(q.owner_action, 'owner_action') } : {}),
         page: Number(q.page ?? 1),
         perPage: Number(q.per_page ?? 50),
       });
@@ -483,8 +483,17 @@ function ownerOf(b: Record<string, unknown>): KeyOwner {
     : { type: 'action', action: given as number | string };
 }
 
-function idOrRef(text: string): number | string {
-  return /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : text;
+function idOrRef(text: string, field: string): number | string {
+  if (!/^[0-9]+$/.test(text)) return text;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 2_147_483_647)
+    throw new HttpError(
+      400,
+      'ATTUNE_API_INVALID',
+      `${field} is not an id (1 to 2147483647) nor a ref.`,
+      field,
+    );
+  return n;
 }
 
 /**

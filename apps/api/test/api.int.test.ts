@@ -44,6 +44,17 @@ beforeAll(async () => {
       timeoutSeconds: 30,
     },
   });
+  await db.prisma.action.create({
+    data: {
+      ref: 'mypack.report',
+      packId: pack.id,
+      name: 'report',
+      runnerType: 'python',
+      entryPoint: 'report.py',
+      timeoutSeconds: 30,
+      parameters: { target: { type: 'string' }, items: { type: 'array' } },
+    },
+  });
   const logger = pino(
     { level: 'info', redact: ['req.headers.authorization'] },
     new Writable({
@@ -290,6 +301,26 @@ describe('HTTP API', () => {
     const huge = await call('GET', '/api/v1/executions/9999999999999999999', tokens.admin);
     expect(huge.status).toBe(400);
     expect(huge.body?.error.field).toBe('id');
+    // Query filters and execution parameters: 400, never a 500.
+    for (const path of [
+      '/api/v1/keys?owner_pack=%00',
+      '/api/v1/keys?owner_pack=9999999999',
+      '/api/v1/keys?owner_action=4294967296',
+      '/api/v1/actions?pack=%00',
+    ]) {
+      const res = await call('GET', path, tokens.admin);
+      expect(res.status, path).toBe(400);
+    }
+    const executionsBefore = await db.prisma.execution.count();
+    const deep = JSON.parse(`${'['.repeat(3000)}1${']'.repeat(3000)}`);
+    for (const parameters of [{ target: 'a\0b' }, { target: 'a\uD800b' }, { items: [deep] }]) {
+      const res = await call('POST', '/api/v1/executions', tokens.admin, {
+        action_ref: 'mypack.report',
+        parameters,
+      });
+      expect(res.status, JSON.stringify(parameters).slice(0, 40)).toBe(400);
+    }
+    expect(await db.prisma.execution.count()).toBe(executionsBefore);
     expect(await keyCount()).toBe(before);
   });
 
@@ -394,7 +425,7 @@ describe('HTTP API', () => {
     );
     expect((await call('GET', '/api/v1/executions/999999', tokens.run)).status).toBe(404);
     const actions = await call('GET', '/api/v1/actions?pack=mypack', tokens.run);
-    expect(actions.body?.data.map((a: { ref: string }) => a.ref)).toEqual(['mypack.deploy']);
+    expect(actions.body?.data.map((a: { ref: string }) => a.ref)).toEqual(['mypack.deploy', 'mypack.report']);
   });
 
   it('serves the OpenAPI document and a browsable page, with security headers', async () => {

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { registerPack, requestExecution } from '@attune/registry';
-import { type CreateKeyInput, encodeValue, KeyRepository, SecretResolver } from '@attune/secrets';
+import { type CreateKeyInput, KeyRepository, SecretResolver } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionExecutor } from '../src/execution/executor.js';
 import { HelperSpawner } from '../src/helper-spawner.js';
@@ -203,21 +203,17 @@ beforeAll(async () => {
   for (const [owner, name, value] of secrets) await keys.create({ owner, name, value, encrypted: true });
   // A value with a NUL, as a row written before the repository refused them would hold one.
   const nulAction = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'testpack.nul' } });
-  const stored = encodeValue('before\0after-nul-value', {
-    ref: 'testpack.nul.with_nul',
-    encrypted: true,
-    key,
-  });
+  const ciphertext = key.encrypt('before\0after-nul-value', { context: 'testpack.nul.with_nul' });
   await db.prisma.key.create({
     data: {
       ref: 'testpack.nul.with_nul',
       ownerType: 'action',
       ownerAction: nulAction.id,
       name: 'with_nul',
-      value: stored.value as never,
-      valueType: stored.valueType,
-      encrypted: stored.encrypted,
-      encryptionKeyHash: stored.encryptionKeyHash,
+      value: ciphertext,
+      valueType: 'string',
+      encrypted: true,
+      encryptionKeyHash: key.keyHash,
     },
   });
 

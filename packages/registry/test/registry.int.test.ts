@@ -187,6 +187,18 @@ describe('execution requests', () => {
       InvalidParametersError,
     );
     await expect(requestExecution(db.prisma, 'no.such', {})).rejects.toThrow(ActionNotFoundError);
+    // What the database or an action's stdin cannot carry is refused, naming the parameter — never a 500 later.
+    const before = await db.prisma.execution.count();
+    for (const [params, message] of [
+      [{ host: 'a\0b' }, "'host' holds a NUL character"],
+      [{ host: 'a\uD800b' }, "'host' holds an unpaired UTF-16 surrogate"],
+      [{ host: 'x'.repeat(70_000) }, "'(all)' are 70011 bytes; at most 65536"],
+      [{ constructor: 'x' }, "'constructor' is not a parameter of this action"],
+      [{ toString: 'x' }, "'toString' is not a parameter of this action"],
+    ] as const) {
+      await expect(requestExecution(db.prisma, 'examples.check', params)).rejects.toThrow(message);
+    }
+    expect(await db.prisma.execution.count()).toBe(before);
   });
 });
 

@@ -113,6 +113,8 @@ export function encodeValue(
   value: SecretValue,
   options: { ref: string; encrypted: boolean; key: EncryptionKey | undefined },
 ): StoredValue {
+  // Every way into storage goes through the same rules (the repository, the SecretManager facade, library callers).
+  validateSecretValue(value);
   const valueType = typeof value === 'string' ? 'string' : 'json';
   if (!options.encrypted) return { value, valueType, encrypted: false, encryptionKeyHash: null };
   if (!options.key) throw new EncryptionKeyRequiredError(options.ref, 'encrypt');
