@@ -2,6 +2,7 @@
  * `attune`: the project CLI. Values are read from stdin or a hidden prompt, never from argv. `--json` everywhere
  * for scripts. Reference: docs/cli.md.
  */
+import { isUtf8 } from 'node:buffer';
 import { createInterface } from 'node:readline';
 import { startApi } from '@attune/api';
 import { TokenError, TokenStore } from '@attune/auth';
@@ -14,6 +15,7 @@ import {
   type KeyOwner,
   type KeyRecord,
   KeyRepository,
+  MAX_VALUE_BYTES,
   SecretsError,
   type SecretValue,
 } from '@attune/secrets';
@@ -441,9 +443,24 @@ function ownerFrom(args: Parsed): KeyOwner {
 async function readSecret(io: CliIo, prompt: string): Promise<string> {
   if (!io.stdin.isTTY) {
     const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin)
-      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-    const text = Buffer.concat(chunks).toString('utf8');
+    let size = 0;
+    for await (const chunk of io.stdin) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      size += bytes.length;
+      // Room for the value's limit and a trailing CRLF; more is refused without holding it all in memory.
+      if (size > MAX_VALUE_BYTES + 2)
+        throw new UsageError(
+          `the value read from stdin is over ${MAX_VALUE_BYTES} bytes, the largest a secret may be`,
+        );
+      chunks.push(bytes);
+    }
+    const bytes = Buffer.concat(chunks);
+    // Decoding would silently turn each invalid byte into U+FFFD and store a different secret than the one piped.
+    if (!isUtf8(bytes))
+      throw new UsageError(
+        'the value read from stdin is not UTF-8 text (pipe text, or base64-encode binary data)',
+      );
+    const text = bytes.toString('utf8');
     return text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
   }
   io.stderr.write(prompt);

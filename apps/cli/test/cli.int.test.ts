@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 /** Runs `attune …` as a user would: a process, stdin, stdout, stderr, exit code. */
-function attune(args: string[], input = '', extraEnv: Record<string, string> = {}) {
+function attune(args: string[], input: string | Buffer = '', extraEnv: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv } });
     let stdout = '';
@@ -42,6 +42,8 @@ function attune(args: string[], input = '', extraEnv: Record<string, string> = {
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
+    // The CLI may refuse input before reading all of it.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -120,6 +122,16 @@ describe('attune CLI', () => {
     const empty = await attune(['key', 'set', '--system', 'empty_value'], '');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('stdin was empty');
+    // Bytes that are not UTF-8 would be stored as U+FFFD, a different secret than the one piped: refused.
+    const latin1 = await attune(['key', 'set', '--system', 'latin1'], Buffer.from([0x70, 0xe4, 0x73, 0x73]));
+    expect(latin1.code).toBe(2);
+    expect(latin1.stderr).toContain('not UTF-8 text');
+    const huge = await attune(['key', 'set', '--system', 'huge'], 'h'.repeat(70_000));
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toContain('over 65536 bytes');
+    expect(huge.stderr).not.toContain('hhhh');
+    expect((await attune(['key', 'get', 'system.latin1'])).code).toBe(3);
+    expect((await attune(['key', 'get', 'system.huge'])).code).toBe(3);
     const badName = await attune(['key', 'set', '--system', 'bad name'], 'v');
     expect(badName.code).toBe(1);
     expect(badName.stderr).toContain('contains a space');

@@ -1,31 +1,10 @@
 import type { Prisma, PrismaClient } from '@attune/db';
 import { ActionNotFoundError, InvalidParametersError } from './errors.js';
 import { matchesType, type ParameterSpec } from './pack-loader.js';
+import { findUnstorable } from './storable.js';
 
 /** Largest parameters accepted, as compact JSON: they travel on the action's stdin and are stored. */
 export const MAX_PARAMETERS_BYTES = 64 * 1024;
-
-/**
- * What a parameter value may not hold, checked without recursion: nesting deeper than 32 levels, and text the
- * database and an action's stdin cannot carry (a NUL, an unpaired UTF-16 surrogate) in a string or a key.
- */
-function unstorable(value: unknown): string | undefined {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop() as [unknown, number];
-    if (depth > 32) return 'nests deeper than 32 levels';
-    const texts =
-      typeof v === 'string' ? [v] : v && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : [];
-    for (const text of texts) {
-      if (text.includes('\0')) return 'holds a NUL character';
-      if (!(text as string & { isWellFormed(): boolean }).isWellFormed())
-        return 'holds an unpaired UTF-16 surrogate';
-    }
-    if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);
-    else if (v && typeof v === 'object') for (const item of Object.values(v)) stack.push([item, depth + 1]);
-  }
-  return undefined;
-}
 
 /**
  * Checks parameters against an action's declared schema and fills in defaults. Unknown parameters are refused, so
@@ -70,8 +49,13 @@ export function resolveParameters(
     }
     if (!matchesType(value, spec.type))
       throw new InvalidParametersError(actionRef, name, `must be of type ${spec.type}`);
-    const problem = unstorable(value);
-    if (problem) throw new InvalidParametersError(actionRef, name, problem);
+    const bad = findUnstorable(value);
+    if (bad)
+      throw new InvalidParametersError(
+        actionRef,
+        name,
+        bad.path ? `${bad.problem} at ${bad.path}` : bad.problem,
+      );
     out[name] = value;
   }
   return out;

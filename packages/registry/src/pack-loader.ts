@@ -1,9 +1,20 @@
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { validateSecretName } from '@attune/secrets';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidPackError } from './errors.js';
+import { findUnstorable } from './storable.js';
 
 /** Parameter types an action may declare. */
 export const PARAMETER_TYPES = ['string', 'integer', 'number', 'boolean', 'object', 'array'] as const;
@@ -199,29 +210,7 @@ function checkEntryPoint(actionsDir: string, entryPoint: string, file: string): 
 }
 
 function parseFile<T>(root: string, file: string, schema: z.ZodType<T>): T {
-  const path = join(root, file);
-  let size: number;
-  try {
-    if (!inside(root, realpathSync(path)))
-      throw new InvalidPackError(file, undefined, 'is a symlink to a file outside the pack');
-    size = lstatSync(realpathSync(path)).size;
-  } catch (error) {
-    if (error instanceof InvalidPackError) throw error;
-    throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
-  }
-  if (size > MAX_METADATA_BYTES) {
-    throw new InvalidPackError(
-      file,
-      undefined,
-      `is ${size} bytes; metadata files may hold at most ${MAX_METADATA_BYTES}`,
-    );
-  }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
-  }
+  const text = readMetadata(root, file);
   let data: unknown;
   try {
     data = parseYaml(text);
@@ -232,6 +221,9 @@ function parseFile<T>(root: string, file: string, schema: z.ZodType<T>): T {
       `is not valid YAML (${(error as Error).message.split('\n')[0]})`,
     );
   }
+  // Text the database cannot store (a NUL, an unpaired surrogate) is refused here, naming where it is.
+  const bad = findUnstorable(data);
+  if (bad) throw new InvalidPackError(file, bad.path || undefined, bad.problem);
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -247,6 +239,57 @@ function parseFile<T>(root: string, file: string, schema: z.ZodType<T>): T {
     );
   }
   return parsed.data;
+}
+
+/**
+ * Reads a metadata file of the pack: a regular file inside the pack (symlinks are followed only where they stay
+ * inside), at most {@link MAX_METADATA_BYTES}. Opened without blocking and checked on the open descriptor, so a FIFO
+ * or device in the pack is refused rather than hanging the registration.
+ */
+function readMetadata(root: string, file: string): string {
+  let real: string;
+  try {
+    real = realpathSync(join(root, file));
+  } catch {
+    throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
+  }
+  if (!inside(root, real))
+    throw new InvalidPackError(file, undefined, 'is a symlink to a file outside the pack');
+  let fd: number;
+  try {
+    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new InvalidPackError(file, undefined, 'is not a regular file');
+    if (stat.size > MAX_METADATA_BYTES) {
+      throw new InvalidPackError(
+        file,
+        undefined,
+        `is ${stat.size} bytes; metadata files may hold at most ${MAX_METADATA_BYTES}`,
+      );
+    }
+    const buffer = Buffer.alloc(MAX_METADATA_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_METADATA_BYTES) {
+        throw new InvalidPackError(file, undefined, `grew past ${MAX_METADATA_BYTES} bytes while being read`);
+      }
+    }
+    const bytes = buffer.subarray(0, length);
+    if (!isUtf8(bytes)) throw new InvalidPackError(file, undefined, 'is not UTF-8 text');
+    return bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof InvalidPackError) throw error;
+    throw new InvalidPackError(file, undefined, 'file is missing or unreadable');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Whether a JSON value has the declared parameter type. */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +132,44 @@ describe('pack registration', () => {
         'huge pack.yaml',
         (d) => writeFileSync(join(d, 'pack.yaml'), `ref: badpack\n# ${'x'.repeat(70_000)}\n`),
         /^pack\.yaml: is \d+ bytes; metadata files may hold at most 65536$/,
+      ],
+      [
+        // A FIFO would block a plain read forever: registration must refuse it, not hang.
+        'metadata file a FIFO',
+        (d) => {
+          rmSync(join(d, 'actions', 'report.yaml'));
+          execFileSync('mkfifo', [join(d, 'actions', 'report.yaml')]);
+        },
+        /^actions\/report\.yaml: is not a regular file$/,
+      ],
+      [
+        'pack.yaml a symlink to a device',
+        (d) => {
+          rmSync(join(d, 'pack.yaml'));
+          symlinkSync('/dev/zero', join(d, 'pack.yaml'));
+        },
+        /^pack\.yaml: is a symlink to a file outside the pack$/,
+      ],
+      [
+        'NUL in a description',
+        (d) => edit(d, 'actions/report.yaml', 'description: Calls', 'description: "a\\0b"\nx: Calls'),
+        /^actions\/report\.yaml: description: holds a NUL character$/,
+      ],
+      [
+        'unpaired surrogate in a parameter description',
+        (d) => edit(d, 'actions/check.yaml', 'type: string', 'type: string\n    description: "x\\uD800y"'),
+        /^actions\/check\.yaml: parameters\.\w+\.description: holds an unpaired UTF-16 surrogate$/,
+      ],
+      [
+        'NUL in a key',
+        (d) => edit(d, 'pack.yaml', 'ref: badpack', 'ref: badpack\n"x\\0": 1'),
+        /^pack\.yaml: has a key that holds a NUL character$/,
+      ],
+      [
+        'not UTF-8',
+        (d) =>
+          writeFileSync(join(d, 'actions', 'report.yaml'), Buffer.from([0x6e, 0x3a, 0x20, 0xff, 0xfe, 0x0a])),
+        /^actions\/report\.yaml: is not UTF-8 text$/,
       ],
     ];
     for (const [label, mutate, message] of cases) {
