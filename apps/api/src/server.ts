@@ -83,6 +83,14 @@ class HttpError extends Error {
 }
 
 /**
+ * Whether the request matched an API route. Decided on the route Fastify matched, not the raw URL, so that no
+ * spelling of a path (`//api/…`, `%2Fapi`, a query string) is treated differently from the route it reaches.
+ */
+function isApiRoute(req: FastifyRequest): boolean {
+  return req.routeOptions.url?.startsWith('/api/') === true;
+}
+
+/**
  * Builds the HTTP API (docs/api.md). Routes are validated by their JSON schemas, authenticated by bearer token,
  * authorised by scope; bad input never writes anything and never yields a 500.
  */
@@ -99,13 +107,16 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
 
   // The seed's curl example sends JSON without a Content-Type (curl -d defaults to form encoding): accept a JSON body
   // under that type too, rather than make the documented example fail.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new HttpError(400, 'ATTUNE_API_BAD_JSON', 'The request body is not JSON.'), undefined);
-    }
-  });
+  // Parsed by Fastify's own JSON parser, so `__proto__` and `constructor.prototype` keys are refused here as they
+  // are for application/json.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) =>
+    parseJson(req, body as string, (error, value) =>
+      error
+        ? done(new HttpError(400, 'ATTUNE_API_BAD_JSON', 'The request body is not JSON.'), undefined)
+        : done(null, value),
+    ),
+  );
 
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await app.register(swagger, {
@@ -125,7 +136,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   // Authentication identifies the caller; refusing the unauthenticated comes after the rate limit, so that an
   // address sending bad tokens is limited while valid tokens from it keep working.
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/')) return;
+    if (!isApiRoute(req)) return;
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const principal = token ? await deps.tokens.verify(token) : null;
@@ -144,13 +155,13 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     keyGenerator: (req) =>
       req.principal
         ? `token:${req.principal.tokenId}`
-        : `${req.url.startsWith('/api/') ? 'unauthenticated' : 'open'}:${normalizeIP(req.ip, 64)}`,
+        : `${isApiRoute(req) ? 'unauthenticated' : 'open'}:${normalizeIP(req.ip, 64)}`,
     max: async (_req, key) => (key.startsWith('unauthenticated:') ? failureLimit : perMinute),
     errorResponseBuilder: (req, context) =>
       new HttpError(
         429,
         'ATTUNE_API_RATE_LIMITED',
-        req.principal || !req.url.startsWith('/api/')
+        req.principal || !isApiRoute(req)
           ? `Too many requests; try again in ${context.after}.`
           : `Too many requests without a valid token from this address; try again in ${context.after}.`,
       ),
@@ -168,7 +179,8 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   });
 
   app.setErrorHandler((error, req, reply) => sendError(error, req, reply));
-  app.setNotFoundHandler((req, reply) => {
+  // Unknown paths count against the caller's budget too (the limit's global hook covers matched routes only).
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, (req, reply) => {
     void reply.code(404).send({
       error: { code: 'ATTUNE_API_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.` },
     });
@@ -187,6 +199,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     404: s.errorResponse,
     409: s.errorResponse,
     413: s.errorResponse,
+    429: s.errorResponse,
   };
 
   app.post<{ Body: Record<string, unknown> }>(
@@ -282,7 +295,8 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     {
       schema: {
         tags: ['keys'],
-        summary: 'Change a key’s value and/or encryption (scope keys:write)',
+        summary:
+          'Change a key’s value and/or encryption (scope keys:write; encrypted:false without a new value stores the plaintext, so it also needs keys:read and keys:decrypt)',
         params: s.keyRefParams,
         body: s.updateKeyBody,
         response: {

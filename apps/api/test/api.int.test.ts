@@ -293,6 +293,15 @@ describe('HTTP API', () => {
       expect(res.status, raw).toBeGreaterThanOrEqual(400);
       expect(res.status, raw).toBeLessThan(500);
     }
+    // A prototype key is refused under either content type (the form-encoded one is JSON too, for curl -d).
+    for (const contentType of ['application/json', 'application/x-www-form-urlencoded']) {
+      const res = await fetch(`${base}/api/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': contentType },
+        body: '{"owner_type":"system","name":"proto","value":"v","__proto__":{"encrypted":false}}',
+      });
+      expect(res.status, contentType).toBe(400);
+    }
     for (const value of ['a\0b', 'a\uD800b']) {
       const res = await call('PUT', '/api/v1/keys/mypack.api_key', tokens.admin, { value });
       expect(res.status).toBe(400);
@@ -470,7 +479,7 @@ describe('rate limits', () => {
           headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
         })
       ).status;
-    return { limited, get };
+    return { limited, get, url };
   }
 
   it('answers 429 to an address sending bad tokens, while valid tokens from it keep working', async () => {
@@ -484,6 +493,17 @@ describe('rate limits', () => {
       // The same address, a valid token: served.
       expect(await get(tokens.read)).toBe(200);
       expect(await get(tokens.admin)).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts requests to unknown paths against the address budget', async () => {
+    const { limited, url } = await limitedApi({ rateLimitPerMinute: 4 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await fetch(`${url}/no/such/page-${i}`)).status);
+      expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);
     } finally {
       await limited.close();
     }
