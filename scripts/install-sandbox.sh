@@ -3,16 +3,21 @@
 #   - bubblewrap (bwrap), which `worker.isolation: sandbox` runs every action under;
 #   - the dedicated unprivileged user `attune-action` that a root worker runs actions as (worker.run_as).
 # With --bench-tools, also hyperfine, which `pnpm bench` uses to measure the OS floor.
+# With --test-identity, also the user `attune-test-action`, which the tests run `user`-mode workers as: a `user`-mode
+# worker kills every leftover process of its identity after each execution, so it must not share one with the
+# sandbox-mode workers of tests running at the same time (docs/worker.md#security-model).
 # Idempotent. Needs root for what is missing; without root it only reports. Exits non-zero if something is still
 # missing afterwards. CI (.ci/run) runs it so that the tests exercise the sandbox.
 set -u
 
 packages=(bubblewrap)
 commands=(bwrap)
+users=(attune-action)
 for arg in "$@"; do
   case "$arg" in
     --bench-tools) packages+=(hyperfine); commands+=(hyperfine) ;;
-    *) echo "usage: $0 [--bench-tools]" >&2; exit 2 ;;
+    --test-identity) users+=(attune-test-action) ;;
+    *) echo "usage: $0 [--bench-tools] [--test-identity]" >&2; exit 2 ;;
   esac
 done
 
@@ -43,15 +48,16 @@ if ((${#missing[@]})); then
   fi
 fi
 
-if ! getent passwd attune-action >/dev/null 2>&1; then
+for user in "${users[@]}"; do
+  getent passwd "$user" >/dev/null 2>&1 && continue
   if as_root true 2>/dev/null && command -v useradd >/dev/null; then
     as_root useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
-      --user-group attune-action && echo "install-sandbox: created the user attune-action"
+      --user-group "$user" && echo "install-sandbox: created the user $user"
   else
-    echo "install-sandbox: no user attune-action (a root worker then runs actions as nobody); create it as root:" \
-      "useradd --system --no-create-home --shell /usr/sbin/nologin --user-group attune-action" >&2
+    echo "install-sandbox: no user $user (a root worker then runs actions as nobody); create it as root:" \
+      "useradd --system --no-create-home --shell /usr/sbin/nologin --user-group $user" >&2
   fi
-fi
+done
 
 if command -v bwrap >/dev/null 2>&1; then
   if ! bwrap --unshare-user --unshare-pid --ro-bind / / true 2>/dev/null &&

@@ -24,6 +24,9 @@ const SIGNAL_NAMES: Record<number, string> = {
   15: 'SIGTERM',
 };
 
+/** How long a sweep may take before the executor goes on without its answer. */
+const SWEEP_TIMEOUT_MS = 30_000;
+
 /** The helper's name in its command line (what `ps` shows after its code). */
 export const HELPER_NAME = 'attune-spawn-helper';
 
@@ -62,7 +65,7 @@ export class HelperSpawner implements ProcessSpawner {
   #helper: ChildProcessWithoutNullStreams | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  readonly #sweeps = new Map<number, (killed: number) => void>();
+  readonly #sweeps = new Map<number, { resolve(killed: number): void; reject(error: Error): void }>();
   readonly #python: string;
   readonly #helperEnv: Record<string, string>;
   readonly #deaths: Array<{ at: number; reason: string }> = [];
@@ -138,7 +141,23 @@ export class HelperSpawner implements ProcessSpawner {
   sweep(uid: number): Promise<number> {
     const helper = this.#ensureHelper();
     const id = this.#nextId++;
-    const done = new Promise<number>((resolve) => this.#sweeps.set(id, resolve));
+    const done = new Promise<number>((resolve, reject) => {
+      // An answer that never comes must not hold the execution (and the worker's shutdown) forever.
+      const timer = setTimeout(() => {
+        this.#sweeps.delete(id);
+        reject(new Error(`the spawn helper did not answer a sweep within ${SWEEP_TIMEOUT_MS / 1000} s`));
+      }, SWEEP_TIMEOUT_MS);
+      this.#sweeps.set(id, {
+        resolve: (killed) => {
+          clearTimeout(timer);
+          resolve(killed);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+    });
     helper.stdin.write(`${JSON.stringify({ op: 'sweep', id, uid })}\n`);
     return done;
   }
@@ -200,7 +219,7 @@ export class HelperSpawner implements ProcessSpawner {
     const lost = [...this.#pending.entries()];
     this.#pending.clear();
     // Its children were killed with it (above, and by the kernel for the sandbox); nothing is left to sweep.
-    for (const resolve of this.#sweeps.values()) resolve(0);
+    for (const sweep of this.#sweeps.values()) sweep.resolve(0);
     this.#sweeps.clear();
     for (const [, pending] of lost) {
       // Its children now belong to init: stop them (their whole group), or they would run on unsupervised. The
@@ -244,9 +263,11 @@ export class HelperSpawner implements ProcessSpawner {
     } catch {
       return; // not the helper's protocol: ignore rather than crash the worker
     }
-    if (event.ev === 'swept') {
-      this.#sweeps.get(event.id)?.(event.count ?? 0);
+    const sweep = this.#sweeps.get(event.id);
+    if (sweep) {
       this.#sweeps.delete(event.id);
+      if (event.ev === 'swept') sweep.resolve(event.count ?? 0);
+      else sweep.reject(new Error(`the spawn helper could not sweep: ${event.message ?? 'unknown error'}`));
       return;
     }
     const pending = this.#pending.get(event.id);

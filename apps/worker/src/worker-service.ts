@@ -6,6 +6,7 @@ import type { Database } from '@attune/db';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ActionExecutor } from './execution/executor.js';
+import { UNKILLABLE_AFTER_MS } from './execution/supervise.js';
 import { type Readiness, startHealthServer } from './health-server.js';
 import type { ProcessSpawner } from './spawner.js';
 
@@ -125,7 +126,22 @@ export class WorkerService {
     if ((await Promise.race([all.then(() => 'done' as const), graceOver])) === 'grace') {
       this.#logger.warn({ inFlight: this.#inFlight.size }, 'grace period over; stopping running actions');
       for (const f of this.#inFlight.values()) f.abort.abort();
-      await all;
+      // Bounded: an execution whose end never comes must not keep the worker from stopping. What is still
+      // running then is left to the reaper (abandoned), as if this worker had been killed.
+      let stuckTimer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<'stuck'>((resolve) => {
+        stuckTimer = setTimeout(
+          () => resolve('stuck'),
+          this.#config.killGraceMs + UNKILLABLE_AFTER_MS + 30_000,
+        );
+      });
+      if ((await Promise.race([all.then(() => 'done' as const), stuck])) === 'stuck') {
+        this.#logger.error(
+          { executions: [...this.#inFlight.keys()].map(String) },
+          'executions did not end after they were stopped; the worker stops without them',
+        );
+      }
+      clearTimeout(stuckTimer);
     }
     clearTimeout(graceTimer);
     for (const timer of this.#timers) clearInterval(timer);

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SCRATCH_BASE, testableModes } from './support/isolation.js';
+import { TEST_SCRATCH_BASE, testableModes, USER_MODE_RUN_AS } from './support/isolation.js';
 import {
   executionFolders,
   helperPid,
@@ -100,6 +100,9 @@ for (const { mode, skip } of [SANDBOX, USER].filter((m) => m !== undefined)) {
         });
         expect(ready.body.isolation).toMatchObject({ mode });
         expect((ready.body.isolation as { uid: number }).uid).not.toBe(0);
+        // User-mode tests run as an identity of their own, apart from the sandboxed tests running at the same time.
+        if (mode === 'user' && USER_MODE_RUN_AS)
+          expect(ready.body.isolation).toMatchObject({ runAs: USER_MODE_RUN_AS });
       });
 
       it("gives a hostile action nothing of the worker's or the API's environment, memory or files", async () => {

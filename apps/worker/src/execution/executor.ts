@@ -165,7 +165,10 @@ export class ActionExecutor {
   async #sweep(log: Logger): Promise<void> {
     const uid = this.#o.sandbox.leftoverUid;
     if (uid === undefined) return;
-    const killed = await this.#o.spawner.sweep(uid).catch(() => 0);
+    const killed = await this.#o.spawner.sweep(uid).catch((error: unknown) => {
+      log.error({ err: errorSummary(error) }, 'processes left by actions could not be swept');
+      return 0;
+    });
     if (killed > 0) log.warn({ killed }, 'processes that outlived their execution were killed');
   }
 

@@ -3,7 +3,7 @@
  * folders the action identity can read. With ATTUNE_TEST_ISOLATION=required (CI sets it), a mode this host cannot
  * provide fails the tests that need it instead of skipping them.
  */
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IsolationConfig } from '@attune/config';
@@ -14,6 +14,34 @@ export const ISOLATION_REQUIRED = process.env.ATTUNE_TEST_ISOLATION === 'require
 
 /** Where test workers make scratch folders: one base per uid, like the default. */
 export const TEST_SCRATCH_BASE = join(tmpdir(), `attune-test-scratch-${process.getuid?.() ?? 'user'}`);
+
+/**
+ * The identity of the tests' `user`-mode workers, when the host has it (`scripts/install-sandbox.sh --test-identity`;
+ * CI creates it and requires it). A `user`-mode worker kills every leftover process of its identity after each
+ * execution: on `attune-action` it would kill the sandboxed actions (and spawn helpers) of test files running at
+ * the same time. Without it (a developer's machine), the default identity is used.
+ */
+export const USER_MODE_RUN_AS = userExists('attune-test-action')
+  ? 'attune-test-action'
+  : ISOLATION_REQUIRED
+    ? failRequired()
+    : undefined;
+
+function userExists(name: string): boolean {
+  try {
+    return readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .some((line) => line.startsWith(`${name}:`));
+  } catch {
+    return false;
+  }
+}
+
+function failRequired(): never {
+  throw new Error(
+    'ATTUNE_TEST_ISOLATION=required: no user attune-test-action for the user-mode tests; run scripts/install-sandbox.sh --test-identity as root',
+  );
+}
 
 /** A folder for packs that any identity can read (mkdtemp makes 0700 folders). */
 export function readablePackRoot(label: string): string {
@@ -30,7 +58,7 @@ export async function testSandbox(
   const { sandbox } = await createSandbox({
     config: {
       mode,
-      runAs: undefined,
+      runAs: mode === 'user' ? USER_MODE_RUN_AS : undefined,
       scratchDir: TEST_SCRATCH_BASE,
       sandboxReadOnlyPaths: [],
       ...overrides,

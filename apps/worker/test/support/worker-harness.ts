@@ -18,7 +18,7 @@ import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { enqueueExecution, registerPack } from '@attune/registry';
 import { KeyRepository } from '@attune/secrets';
 import { pino } from 'pino';
-import { readablePackRoot, TEST_SCRATCH_BASE } from './isolation.js';
+import { readablePackRoot, TEST_SCRATCH_BASE, USER_MODE_RUN_AS } from './isolation.js';
 import { writeTestPack } from './packs.js';
 
 const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
@@ -136,6 +136,7 @@ export class WorkerHarness {
       ATTUNE__WORKER__ISOLATION: mode,
       ATTUNE__WORKER__SCRATCH_DIR: TEST_SCRATCH_BASE,
       ATTUNE__WORKER__KILL_GRACE_MS: '500',
+      ...(mode === 'user' && USER_MODE_RUN_AS ? { ATTUNE__WORKER__RUN_AS: USER_MODE_RUN_AS } : {}),
       ...extra,
     });
     for (const [name, value] of Object.entries(env)) if (value === '') delete env[name];
@@ -181,8 +182,19 @@ export class WorkerHarness {
     );
   }
 
+  /**
+   * Runs an action on a worker and waits for its end, within the test's own timeout: an execution that does not end
+   * fails the test with the worker's log, so that a hang says where it is.
+   */
   async runOn(worker: Worker, actionRef: string, params: object = {}): Promise<Row> {
-    return this.finished(await this.enqueue(worker, actionRef, params));
+    const id = await this.enqueue(worker, actionRef, params);
+    try {
+      return await this.finished(id, 50_000);
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n--- worker log (last 6000 characters) ---\n${worker.output().slice(-6000)}`,
+      );
+    }
   }
 
   /** The probe's parameters: the worker's, the API's and the helper's files and /proc entries to try. */
