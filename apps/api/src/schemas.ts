@@ -33,6 +33,17 @@ export const errorResponse = {
   },
 } as const;
 
+/** The error answers every route documents (docs/api.md#errors). */
+export const errorResponses = {
+  400: errorResponse,
+  401: errorResponse,
+  403: errorResponse,
+  404: errorResponse,
+  409: errorResponse,
+  413: errorResponse,
+  429: errorResponse,
+};
+
 export const keyDto = {
   type: 'object',
   properties: {

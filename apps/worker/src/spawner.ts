@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { textProblem } from '@attune/secrets';
 
 /** What to run: argv (never a secret), the complete environment, the folder, text for stdin, and as whom. */
 export interface SpawnSpec {
@@ -79,20 +80,15 @@ export class SpawnFailedError extends Error {
  * value can crash it. The message names the variable, never its value.
  */
 export function spawnProblem(spec: SpawnSpec): string | undefined {
-  const bad = (text: string) => text.includes('\0') || !isWellFormed(text);
+  const bad = (text: string) => textProblem(text) !== undefined;
   if (spec.argv.length === 0 || spec.argv.some(bad)) return 'an argument holds a NUL or malformed text';
   if (bad(spec.cwd)) return 'the working directory holds a NUL or malformed text';
   for (const [name, value] of Object.entries(spec.env)) {
     if (bad(name) || name.includes('=') || name === '') return 'an environment variable name is invalid';
     if (bad(value)) return `environment variable ${name} holds a NUL or malformed text`;
   }
-  if (!isWellFormed(spec.stdin)) return 'stdin holds malformed text';
+  if (textProblem(spec.stdin) === 'unpaired-surrogate') return 'stdin holds malformed text';
   return undefined;
-}
-
-/** String.prototype.isWellFormed (Node 20; TypeScript's ES2023 library does not declare it yet). */
-function isWellFormed(text: string): boolean {
-  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** A process that never started: the spec was refused before reaching the OS. */

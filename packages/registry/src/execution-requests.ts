@@ -1,7 +1,7 @@
 import type { Prisma, PrismaClient } from '@attune/db';
+import { findUnstorable } from '@attune/secrets';
 import { ActionNotFoundError, InvalidParametersError } from './errors.js';
 import { matchesType, type ParameterSpec } from './pack-loader.js';
-import { findUnstorable } from './storable.js';
 
 /** Largest parameters accepted, as compact JSON: they travel on the action's stdin and are stored. */
 export const MAX_PARAMETERS_BYTES = 64 * 1024;

@@ -10,11 +10,10 @@ import {
   statSync,
 } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { validateSecretName } from '@attune/secrets';
+import { findUnstorable, validateSecretName } from '@attune/secrets';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidPackError } from './errors.js';
-import { findUnstorable } from './storable.js';
 
 /** Parameter types an action may declare. */
 export const PARAMETER_TYPES = ['string', 'integer', 'number', 'boolean', 'object', 'array'] as const;

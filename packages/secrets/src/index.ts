@@ -54,3 +54,4 @@ export {
   type StoredValue,
   validateSecretValue,
 } from './stored-value.js';
+export { findUnstorable, MAX_NESTING, type TextProblem, textProblem, type Unstorable } from './text.js';

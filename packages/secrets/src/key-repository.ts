@@ -382,12 +382,15 @@ export class KeyRepository {
   }
 }
 
+/** Largest pack or action id: they are PostgreSQL `integer`s. */
+const MAX_OWNER_ID = 2_147_483_647;
+
 function ownerWhere(id: number | string, kind: 'pack' | 'action'): { id: number } | { ref: string } {
-  if (typeof id === 'number' && Number.isInteger(id) && id > 0) return { id };
+  if (typeof id === 'number' && Number.isInteger(id) && id > 0 && id <= MAX_OWNER_ID) return { id };
   if (typeof id === 'string' && id.length > 0) return { ref: id };
   throw new InvalidKeyInputError(
     'owner',
-    `The owning ${kind} must be given by a positive integer id or a ref.`,
+    `The owning ${kind} must be given by an id (1 to ${MAX_OWNER_ID}) or a ref.`,
   );
 }
 

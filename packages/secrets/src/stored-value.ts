@@ -5,6 +5,7 @@ import {
   KeyUndecryptableError,
   ValueTooLargeError,
 } from './errors.js';
+import { findUnstorable, MAX_NESTING, type TextProblem, textProblem } from './text.js';
 
 /** A secret's value: a string, or structured JSON (object, array, number, boolean) as the reference allows. */
 export type SecretValue = string | number | boolean | SecretValue[] | { [key: string]: SecretValue };
@@ -30,7 +31,7 @@ export const MAX_VALUE_BYTES = 64 * 1024;
 export function validateSecretValue(value: unknown): asserts value is SecretValue {
   if (typeof value === 'string') {
     if (Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES) throw tooLarge(Buffer.byteLength(value, 'utf8'));
-    refuseUnusableText(value);
+    refuseUnusableText(textProblem(value));
     return;
   }
   if (value === null || value === undefined) {
@@ -48,31 +49,22 @@ export function validateSecretValue(value: unknown): asserts value is SecretValu
   const size = Buffer.byteLength(JSON.stringify(value), 'utf8');
   if (size > MAX_VALUE_BYTES) throw tooLarge(size);
   // Every string and key inside a structured value: they become environment variables and JSON in the database too.
-  for (const text of textsOf(value)) refuseUnusableText(text);
-}
-
-/** The strings and object keys of a JSON value (already checked to nest at most 32 levels). */
-function textsOf(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(textsOf);
-  if (value && typeof value === 'object')
-    return Object.entries(value).flatMap(([k, v]) => [k, ...textsOf(v)]);
-  return [];
+  const bad = findUnstorable(value);
+  if (bad && bad.kind !== 'too-deep') refuseUnusableText(bad.kind);
 }
 
 /**
- * Refuses what no secret may hold: a NUL character (no environment variable can carry it, and PostgreSQL text
- * cannot store it) and unpaired UTF-16 surrogates (no UTF-8 form: they would be stored as U+FFFD, silently changing
- * the value). The message says what is wrong, never where in the value.
+ * Refuses what no secret may hold (see {@link textProblem}). The message says what is wrong, never where in the
+ * value.
  */
-function refuseUnusableText(text: string): void {
-  if (text.includes('\0')) {
+function refuseUnusableText(problem: TextProblem | undefined): void {
+  if (problem === 'nul') {
     throw new InvalidKeyInputError(
       'value',
       'The value holds a NUL character, which no environment variable can carry; remove it (encode binary data as base64).',
     );
   }
-  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
+  if (problem === 'unpaired-surrogate') {
     throw new InvalidKeyInputError(
       'value',
       'The value holds an unpaired UTF-16 surrogate, which has no UTF-8 form; send well-formed Unicode text.',
@@ -85,7 +77,7 @@ function tooLarge(size: number): ValueTooLargeError {
 }
 
 function isJsonValue(value: unknown, depth: number): boolean {
-  if (depth > 32) return false;
+  if (depth > MAX_NESTING) return false;
   switch (typeof value) {
     case 'string':
     case 'boolean':
