@@ -1,3 +1,4 @@
-/** `@attune/api`: the HTTP API over keys, packs, actions and executions. Reference: docs/api.md. */
-export { type ApiDependencies, buildApi } from './server.js';
+/** `@attune/api`: the HTTP API over keys (secrets), packs, actions and executions. Reference: docs/api.md. */
+export { buildApi } from './app.js';
+export { type ApiDependencies, type ApiLimits, type ApiServices, createApiServices } from './dependencies.js';
 export { startApi } from './start.js';

@@ -1,19 +1,18 @@
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { TokenStore } from '@attune/auth';
+import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
+import { type Actor, createLogger, silentLogger } from '@attune/core';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { KeyRepository } from '@attune/secrets';
 import amqp from 'amqplib';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../src/server.js';
+import { buildApi, createApiServices } from '../src/index.js';
 
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
 const isolated = isolatedBroker('apitest', AMQP_URL);
@@ -26,6 +25,7 @@ let base: string;
 let publisher: ExecutionPublisher;
 const logLines: string[] = [];
 const tokens: Record<string, string> = {};
+const operator: Actor = { type: 'cli', id: 'tester@test', name: 'tester@test' };
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -55,21 +55,19 @@ beforeAll(async () => {
       parameters: { target: { type: 'string' }, items: { type: 'array' } },
     },
   });
-  const logger = pino(
-    { level: 'info', redact: ['req.headers.authorization'] },
-    new Writable({
+  const logger = createLogger({
+    name: 'attune-api',
+    level: 'info',
+    destination: new Writable({
       write(chunk, _e, done) {
         logLines.push(String(chunk));
         done();
       },
     }),
-  );
+  });
   publisher = new ExecutionPublisher(broker);
   app = await buildApi({
-    db,
-    keys: new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger }),
-    tokens: new TokenStore(db.prisma),
-    publish: (m) => publisher.publish(m),
+    ...createApiServices({ db, encryptionKey: key, publish: (m) => publisher.publish(m), logger }),
     logger,
     maxBodyBytes: 128 * 1024,
     authFailureLimit: 50,
@@ -77,7 +75,7 @@ beforeAll(async () => {
     rateLimitPerMinute: 100_000,
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const store = new TokenStore(db.prisma);
+  const store = new TokenService({ store: new TokenStore(db.prisma), logger: silentLogger() });
   for (const [name, scopes] of Object.entries({
     admin: ['admin'],
     read: ['keys:read'],
@@ -86,10 +84,10 @@ beforeAll(async () => {
     write: ['keys:write'],
     run: ['executions:run'],
   })) {
-    tokens[name] = (await store.create(name, scopes)).token;
+    tokens[name] = (await store.create(operator, name, scopes)).token;
   }
-  const revoked = await store.create('revoked', ['admin']);
-  await store.revoke('revoked');
+  const revoked = await store.create(operator, 'revoked', ['admin']);
+  await store.revoke(operator, 'revoked');
   tokens.revoked = revoked.token;
 });
 
@@ -242,8 +240,10 @@ describe('HTTP API', () => {
     expect(toEncrypted.status).toBe(200);
     expect(toEncrypted.body?.data.value).toBeNull();
     // With keys:read, keys:decrypt and keys:write, the decrypting update is allowed and answers the value.
-    const store = new TokenStore(db.prisma);
-    const all = (await store.create('read-decrypt-write', ['keys:read', 'keys:decrypt', 'keys:write'])).token;
+    const store = new TokenService({ store: new TokenStore(db.prisma), logger: silentLogger() });
+    const all = (
+      await store.create(operator, 'read-decrypt-write', ['keys:read', 'keys:decrypt', 'keys:write'])
+    ).token;
     const decrypted = await call('PUT', '/api/v1/keys/system.plain_for_write', all, { encrypted: false });
     expect(decrypted.status).toBe(200);
     expect(decrypted.body?.data).toMatchObject({ encrypted: false, value: 'plain-visible-value' });
@@ -271,7 +271,8 @@ describe('HTTP API', () => {
       [{ owner_type: 'system', name: 'x', value: null }, 400, 'value'],
       [{ owner_type: 'system', name: 'x', value: 'v', encrypted: 'yes' }, 400, 'encrypted'],
       [{ owner_type: 'system', name: 'x', value: 'v', extra: 1 }, 400, 'extra'],
-      [{ owner_type: 'pack', owner_pack: 999, name: 'x', value: 'v' }, 400, undefined],
+      // An owner that does not exist is not found (404, as in the CLI's exit 3), naming no value.
+      [{ owner_type: 'pack', owner_pack: 999, name: 'x', value: 'v' }, 404, undefined],
       [{ owner_type: 'pack', owner_pack_ref: 'mypack', name: 'api-key', value: 'v' }, 409, 'name'],
       [{ ref: 'mypack.api_key', owner_type: 'system', name: 'other', value: 'v' }, 409, 'ref'],
       [{ owner_type: 'system', name: 'big', value: 'x'.repeat(70 * 1024) }, 413, 'value'],
@@ -462,12 +463,9 @@ describe('rate limits', () => {
     rateLimitPerMinute?: number;
     trustedProxies?: string[];
   }) {
-    const logger = pino({ level: 'silent' });
+    const logger = silentLogger();
     const limited = await buildApi({
-      db,
-      keys: new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger }),
-      tokens: new TokenStore(db.prisma),
-      publish: (m) => publisher.publish(m),
+      ...createApiServices({ db, encryptionKey: key, publish: (m) => publisher.publish(m), logger }),
       logger,
       maxBodyBytes: 128 * 1024,
       ...options,

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { main } from './cli.js';
+import { processEnvironment } from '@attune/config';
+import { main } from './program.js';
 
 main(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
-  env: process.env,
+  env: processEnvironment(),
 }).then(
   (code) => {
     process.exitCode = code;

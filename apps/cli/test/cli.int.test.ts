@@ -57,6 +57,12 @@ describe('attune CLI', () => {
     const keyHelp = await attune(['key', '--help']);
     expect(keyHelp.stdout).toContain("printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key");
     expect((await attune(['frobnicate'])).code).toBe(2);
+    // Names an object has by inheritance are no commands either.
+    for (const name of ['toString', 'constructor', 'main']) expect((await attune([name])).code).toBe(2);
+    // An option the command does not take is refused before anything runs: a typo never changes what happens.
+    const typo = await attune(['run', 'examples.check', '--wiat']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown option --wiat');
   });
 
   it('migrates and registers a pack, reporting changes', async () => {
@@ -67,7 +73,7 @@ describe('attune CLI', () => {
     const again = await attune(['pack', 'register', EXAMPLES]);
     expect(again.stdout).toContain('pack examples: unchanged');
     const bad = await attune(['pack', 'register', '/no/such/pack']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // invalid input
     expect(bad.stderr).toContain('no such folder');
   });
 
@@ -133,7 +139,7 @@ describe('attune CLI', () => {
     expect((await attune(['key', 'get', 'system.latin1'])).code).toBe(3);
     expect((await attune(['key', 'get', 'system.huge'])).code).toBe(3);
     const badName = await attune(['key', 'set', '--system', 'bad name'], 'v');
-    expect(badName.code).toBe(1);
+    expect(badName.code).toBe(2); // invalid input
     expect(badName.stderr).toContain('contains a space');
     const badConfig = await attune(['key', 'list'], '', { ATTUNE__WORKER__CONCURRENCY: 'many' });
     expect(badConfig.code).toBe(2);
@@ -178,8 +184,8 @@ describe('attune CLI', () => {
       const outcome = JSON.parse(run.stdout);
       expect(outcome).toMatchObject({
         status: 'succeeded',
-        actionRef: 'examples.check',
-        workerId: 'cli-test-worker',
+        action_ref: 'examples.check',
+        worker_id: 'cli-test-worker',
       });
       expect(outcome.stdout).toContain('parameters: {"host":"db1"}');
       expect(outcome.stdout).not.toContain('sk_live_rotated');

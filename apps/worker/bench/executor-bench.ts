@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase } from '@attune/db/testing';
-import { registerPack, requestExecution } from '@attune/registry';
-import { KeyRepository, SecretResolver } from '@attune/secrets';
+import { ExecutionStore } from '@attune/executions';
+import { registerPack } from '@attune/registry';
+import { SecretResolver } from '@attune/secrets';
 import {
   ActionExecutor,
   type ActionSandbox,
@@ -29,6 +30,7 @@ import {
   type ProcessSpawner,
 } from '@attune/worker';
 import { pino } from 'pino';
+import { keyService, requestExecution, testActor } from '../test/support/services.js';
 
 const ONE_IN_FLIGHT = 120;
 const EIGHT_TOTAL = 320;
@@ -90,15 +92,15 @@ const spawners: ProcessSpawner[] = [];
 const modes = await sandboxes();
 try {
   await registerPack(db.prisma, packDir);
-  const keys = new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger });
+  const keys = keyService(db, key, logger);
   for (let i = 0; i < 10; i++) {
-    await keys.create({
+    await keys.create(testActor, {
       owner: { type: 'system' },
       name: `s${i}`,
       value: `system-secret-value-${i}`.padEnd(32, 'x'),
       encrypted: true,
     });
-    await keys.create({
+    await keys.create(testActor, {
       owner: { type: 'pack', pack: 'benchpack' },
       name: `s${i}`,
       value: `pack-secret-value-${i}`.padEnd(32, 'x'),
@@ -125,7 +127,7 @@ try {
   const makeExecutor = (spawner: ProcessSpawner, sandbox: ActionSandbox) => {
     spawners.push(spawner);
     return new ActionExecutor({
-      db,
+      executions: new ExecutionStore(db.sql),
       resolver: timedResolver,
       spawner,
       sandbox,
@@ -179,11 +181,11 @@ try {
   // Executions are requested beforehand, as the API would: the worker's part starts at the claim.
   const requested = async (kind: keyof typeof scripts, count: number) => {
     const ids: bigint[] = [];
-    for (let i = 0; i < count; i++) ids.push(await requestExecution(db.prisma, `benchpack.${kind}`, {}));
+    for (let i = 0; i < count; i++) ids.push(await requestExecution(db, `benchpack.${kind}`, {}));
     return ids;
   };
   const ours = (executor: ActionExecutor, kind: keyof typeof scripts, queue?: bigint[]) => async () => {
-    const id = queue?.shift() ?? (await requestExecution(db.prisma, `benchpack.${kind}`, {}));
+    const id = queue?.shift() ?? (await requestExecution(db, `benchpack.${kind}`, {}));
     const start = performance.now();
     const outcome = await executor.execute(id);
     if (outcome?.status !== 'succeeded')

@@ -13,7 +13,8 @@ import { ExecutionPublisher } from '@attune/broker';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase } from '@attune/db/testing';
-import { registerPack, requestExecution } from '@attune/registry';
+import { registerPack } from '@attune/registry';
+import { requestExecution } from '../test/support/services.js';
 
 const TOTAL = 400;
 const IN_FLIGHT = 8;
@@ -88,7 +89,7 @@ async function bareThroughput(): Promise<number> {
 
 async function serviceThroughput(): Promise<number> {
   const ids: bigint[] = [];
-  for (let i = 0; i < TOTAL; i++) ids.push(await requestExecution(db.prisma, 'svcbench.noop', {}));
+  for (let i = 0; i < TOTAL; i++) ids.push(await requestExecution(db, 'svcbench.noop', {}));
   const start = performance.now();
   await Promise.all(
     ids.map((id) => publisher.publish({ execution_id: Number(id), action_ref: 'svcbench.noop' })),
@@ -106,7 +107,7 @@ async function serviceThroughput(): Promise<number> {
 async function serviceLatency(): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < LATENCY_RUNS; i++) {
-    const id = await requestExecution(db.prisma, 'svcbench.noop', {});
+    const id = await requestExecution(db, 'svcbench.noop', {});
     const start = performance.now();
     await publisher.publish({ execution_id: Number(id), action_ref: 'svcbench.noop' });
     for (;;) {

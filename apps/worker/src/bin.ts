@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { processEnvironment } from '@attune/config';
 import { main } from './cli.js';
 
-main(process.argv.slice(2), process.env).then(
+main(process.argv.slice(2), processEnvironment()).then(
   (code) => {
     process.exitCode = code;
     // Everything is closed by now; a stray timer or socket must not keep a finished process alive.

@@ -13,7 +13,7 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
  * Builds an action's whole environment from an allowlist — never from a copy of the worker's: the base variables
  * (PATH, HOME, LANG, LC_*, TZ, TMPDIR) and the operator's passthrough list from the worker's environment, then the
  * execution context, then the secrets. The worker's DATABASE_URL, encryption key and broker URL cannot reach it:
- * they are neither allowlisted nor accepted in the passthrough list (config.ts).
+ * they are neither allowlisted nor accepted in the passthrough list (`@attune/config`, passthrough.ts).
  */
 export function buildChildEnv(options: {
   parentEnv: Readonly<Record<string, string | undefined>>;

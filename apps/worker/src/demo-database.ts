@@ -1,5 +1,10 @@
 import { resolve } from 'node:path';
-import type { Database, DatabaseConfig } from '@attune/db';
+import { TokenStore } from '@attune/auth';
+import { AttuneError } from '@attune/core';
+import { type Database, type DatabaseConfig, readSchemaMark, writeSchemaMark } from '@attune/db';
+import { ExecutionStore } from '@attune/executions';
+import { PackStore } from '@attune/registry';
+import { KeyStore } from '@attune/secrets';
 
 /** The demo's own embedded database: never the default one, which `attune api` and the CLI use. */
 export const DEMO_EMBEDDED_DIR = '.attune/demo';
@@ -14,8 +19,10 @@ interface Manifest {
 }
 
 /** The demo would change data it did not create. The message says what to do. */
-export class DemoDatabaseInUseError extends Error {
-  readonly code = 'ATTUNE_DEMO_DATABASE_IN_USE';
+export class DemoDatabaseInUseError extends AttuneError {
+  constructor(message: string) {
+    super({ code: 'ATTUNE_DEMO_DATABASE_IN_USE', category: 'conflict', message });
+  }
 }
 
 /** The database the demo runs on: PostgreSQL when DATABASE_URL is set, else its own embedded one. */
@@ -43,27 +50,21 @@ export class DemoClaim {
    */
   static async check(db: Database): Promise<DemoClaim> {
     const empty: Manifest = { attuneDemo: 1, keys: {}, maxExecution: '0' };
-    const [schema] = await db.sql.query<{ present: boolean; mark: string | null }>(
-      `SELECT to_regclass('attune.key') IS NOT NULL AS present,
-              obj_description((SELECT oid FROM pg_namespace WHERE nspname = 'attune'), 'pg_namespace') AS mark`,
-    );
-    if (!schema?.present) return new DemoClaim(db, empty);
+    const schema = await readSchemaMark(db.sql);
+    if (!schema.present) return new DemoClaim(db, empty);
     const manifest = parse(schema.mark) ?? empty;
-    const keys = await db.sql.query<{ ref: string; updated: string }>(
-      'SELECT ref, updated::text AS updated FROM attune.key',
-    );
-    const [others] = await db.sql.query<{ packs: number; tokens: number; executions: number }>(
-      `SELECT (SELECT count(*) FROM attune.pack WHERE ref <> 'examples')::int AS packs,
-              (SELECT count(*) FROM attune.api_token)::int AS tokens,
-              (SELECT count(*) FROM attune.execution WHERE id > $1::bigint)::int AS executions`,
-      [manifest.maxExecution],
-    );
+    const keys = await new KeyStore(db.prisma).updatedStamps();
+    const others = {
+      packs: await new PackStore(db.prisma).countPacksExcept('examples'),
+      tokens: await new TokenStore(db.prisma).count(),
+      executions: await new ExecutionStore(db.sql).countAfter(manifest.maxExecution),
+    };
     const foreign = keys.filter((k) => manifest.keys[k.ref] !== k.updated).length;
     const held = [
       [foreign, 'key(s) it did not write or that changed since'],
-      [others?.packs ?? 0, 'other pack(s)'],
-      [others?.tokens ?? 0, 'API token(s)'],
-      [others?.executions ?? 0, 'execution(s) it did not request'],
+      [others.packs, 'other pack(s)'],
+      [others.tokens, 'API token(s)'],
+      [others.executions, 'execution(s) it did not request'],
     ].filter(([n]) => (n as number) > 0);
     if (held.length > 0) {
       throw new DemoDatabaseInUseError(
@@ -82,10 +83,7 @@ export class DemoClaim {
 
   /** Records a key the demo has just written. */
   async recordKey(ref: string): Promise<void> {
-    const [row] = await this.db.sql.query<{ updated: string }>(
-      'SELECT updated::text AS updated FROM attune.key WHERE ref = $1',
-      [ref],
-    );
+    const row = (await new KeyStore(this.db.prisma).updatedStamps()).find((k) => k.ref === ref);
     if (row) this.manifest = { ...this.manifest, keys: { ...this.manifest.keys, [ref]: row.updated } };
     await this.#save();
   }
@@ -98,9 +96,7 @@ export class DemoClaim {
   }
 
   async #save(): Promise<void> {
-    // A comment takes a literal: the manifest is JSON of refs (validated names) and timestamps, quotes doubled.
-    const text = JSON.stringify(this.manifest).replaceAll("'", "''");
-    await this.db.sql.query(`COMMENT ON SCHEMA "attune" IS '${text}'`);
+    await writeSchemaMark(this.db.sql, JSON.stringify(this.manifest));
   }
 }
 

@@ -7,16 +7,17 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadWorkerConfig } from '@attune/config';
+import { loadWorkerConfig, processEnvironment } from '@attune/config';
+import { createLogger, SYSTEM_ACTOR } from '@attune/core';
 import { EncryptionKey, generatePassword } from '@attune/crypto';
 import { migrate, openDatabase } from '@attune/db';
-import { registerPack, requestExecution } from '@attune/registry';
-import { type KeyOwner, KeyRepository, type SecretValue } from '@attune/secrets';
+import { ExecutionService, ExecutionStore } from '@attune/executions';
+import { PackService, PackStore } from '@attune/registry';
+import { type KeyOwner, KeyService, KeyStore, type SecretValue } from '@attune/secrets';
 import { pino } from 'pino';
 import { DEMO_EMBEDDED_DIR, DemoClaim, demoDatabase } from './demo-database.js';
 import { createExecutor } from './execution/create-executor.js';
 import type { ExecutionOutcome } from './execution/types.js';
-import { REDACT_PATHS } from './logger.js';
 
 const out = (...lines: string[]) => process.stdout.write(`${(lines.length ? lines : ['']).join('\n')}\n`);
 const PACK_DIR = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
@@ -45,7 +46,8 @@ const DEMO_SECRETS: Array<{ owner: KeyOwner; name: string; value: string | objec
 ];
 
 async function main(): Promise<void> {
-  const config = loadWorkerConfig({ env: process.env });
+  const env = processEnvironment();
+  const config = loadWorkerConfig({ env });
   let password = config.encryptionKey;
   if (!password) {
     password = generatePassword();
@@ -56,10 +58,11 @@ async function main(): Promise<void> {
   const key = EncryptionKey.fromPassword(password);
   mkdirSync('.attune', { recursive: true });
   const logFile = resolve('.attune/demo-worker.log');
-  const logger = pino(
-    { name: 'attune-worker', redact: REDACT_PATHS },
-    pino.destination({ dest: logFile, sync: true }),
-  );
+  const logger = createLogger({
+    name: 'attune-worker',
+    level: config.logLevel,
+    destination: pino.destination({ dest: logFile, sync: true }),
+  });
 
   const database = demoDatabase(config.database);
   const db = await openDatabase(database);
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
   let claim: DemoClaim;
   try {
     claim = await DemoClaim.check(db);
-    worker = await createExecutor({ config, db, encryptionKey: key, logger, parentEnv: process.env });
+    worker = await createExecutor({ config, db, encryptionKey: key, logger, parentEnv: env });
   } catch (error) {
     await db.close();
     throw error;
@@ -103,17 +106,28 @@ async function main(): Promise<void> {
         `Pack folder: a copy at ${packDir}, since the action identity cannot read ${PACK_DIR} (${problem})`,
       );
     }
-    const report = await registerPack(db.prisma, packDir);
+    const packs = new PackStore(db.prisma);
+    const report = await new PackService({ store: packs, logger }).register(SYSTEM_ACTOR, packDir);
     const a = report.actions;
     out(
       `Pack ${report.pack.ref}: ${report.pack.change}; actions created [${a.created.join(', ')}], updated [${a.updated.join(', ')}], ` +
         `unchanged [${a.unchanged.join(', ')}], removed [${a.removed.join(', ')}]`,
     );
 
-    const keys = new KeyRepository({ prisma: db.prisma, encryptionKey: key, logger });
+    const keys = new KeyService({
+      store: new KeyStore(db.prisma),
+      owners: packs,
+      encryptionKey: key,
+      logger,
+    });
+    const executions = new ExecutionService({
+      executions: new ExecutionStore(db.sql),
+      actions: packs,
+      logger,
+    });
     out('', 'Secrets stored (encrypted with AES-256-GCM, bound to their ref):');
     for (const s of DEMO_SECRETS) {
-      const { key: record } = await keys.set({
+      const { key: record } = await keys.set(SYSTEM_ACTOR, {
         owner: s.owner,
         name: s.name,
         value: s.value as SecretValue,
@@ -127,7 +141,8 @@ async function main(): Promise<void> {
       ['examples.report', { target: 'billing' }],
       ['examples.check', {}],
     ] as const) {
-      const id = await requestExecution(db.prisma, actionRef, params);
+      // The demo runs each execution itself, in this process: created, not published to a broker.
+      const id = await executions.create(SYSTEM_ACTOR, actionRef, params);
       await claim.recordExecution(id);
       const outcome = await executor.execute(id);
       if (outcome) printOutcome(outcome);

@@ -9,15 +9,8 @@ export { runDemo } from './demo.js';
 export { createExecutor, logIsolation, type WorkerExecutor } from './execution/create-executor.js';
 export { ActionExecutor, type ActionExecutorOptions } from './execution/executor.js';
 export { ActionUnavailableError, type ExecutionContext } from './execution/prepare-context.js';
-export {
-  type ExecutionOutcome,
-  type ExecutionWarning,
-  type SecretSource,
-  type TerminalStatus,
-  WARNING_KINDS,
-} from './execution/types.js';
+export type { ExecutionOutcome, SecretSource } from './execution/types.js';
 export { type HelperExit, HelperSpawner, SPAWN_HELPER_PATH } from './helper-spawner.js';
-export { createLogger, REDACT_PATHS } from './logger.js';
 export { MASK, SecretMasker, type UnmaskedSecret } from './masking/masker.js';
 export { OutputCapture } from './masking/output-capture.js';
 export { BubblewrapSandbox } from './sandbox/bubblewrap.js';
@@ -26,6 +19,11 @@ export { type ActionIdentity, describeIdentity, lookupIdentity } from './sandbox
 export type { ActionSandbox, Interpreters, IsolationMode, SandboxLaunch } from './sandbox/sandbox.js';
 export { type ScratchDir, ScratchDirError, ScratchRoot } from './sandbox/scratch-dir.js';
 export { createSandbox, IsolationUnavailableError, type SandboxSelection } from './sandbox/select-sandbox.js';
+export { type Disposition, ExecutionConsumer } from './service/consumer.js';
+export { type Readiness, startHealthServer } from './service/health-server.js';
+export { WorkerIdInUseError, WorkerPresence } from './service/presence.js';
+export { type RunningWorker, startWorker } from './service/start-worker.js';
+export { WorkerService } from './service/worker-service.js';
 export {
   DirectSpawner,
   type OutputHandlers,
@@ -36,4 +34,3 @@ export {
   SpawnFailedError,
   type SpawnSpec,
 } from './spawner.js';
-export { WorkerIdInUseError, WorkerService } from './worker-service.js';

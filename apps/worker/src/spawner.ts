@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { AttuneError } from '@attune/core';
 import { textProblem } from '@attune/secrets';
 
 /** What to run: argv (never a secret), the complete environment, the folder, text for stdin, and as whom. */
@@ -65,12 +66,9 @@ export interface ProcessSpawner {
 }
 
 /** The action's process could not be started, or was lost while it ran. The message is stored with the execution. */
-export class SpawnFailedError extends Error {
-  readonly code = 'ATTUNE_SPAWN_FAILED';
-
+export class SpawnFailedError extends AttuneError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SpawnFailedError';
+    super({ code: 'ATTUNE_SPAWN_FAILED', category: 'internal', message });
   }
 }
 

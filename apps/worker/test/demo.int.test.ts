@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { KeyRepository } from '@attune/secrets';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SCRATCH_BASE } from './support/isolation.js';
+import { keyService, testActor } from './support/services.js';
 
 const DEMO = fileURLToPath(new URL('../dist/demo-main.js', import.meta.url));
 const dirs: string[] = [];
@@ -52,12 +51,8 @@ function workDir(): string {
 describe('pnpm demo', () => {
   it("refuses a database holding an operator's secrets, and changes nothing in it", async () => {
     const operatorKey = EncryptionKey.fromPassword('the-operators-real-encryption-key-0123456789');
-    const keys = new KeyRepository({
-      prisma: db.prisma,
-      encryptionKey: operatorKey,
-      logger: pino({ level: 'silent' }),
-    });
-    await keys.create({
+    const keys = keyService(db, operatorKey);
+    await keys.create(testActor, {
       owner: { type: 'system' },
       name: 'api_key',
       value: 'sk_live_the_operators_own',
@@ -88,12 +83,8 @@ describe('pnpm demo', () => {
       expect(second.status, second.out).toBe(0);
       // Someone then stores a real secret under a name the demo uses: the demo no longer touches this database.
       const real = EncryptionKey.fromPassword('the-operators-real-encryption-key-0123456789');
-      const keys = new KeyRepository({
-        prisma: empty.prisma,
-        encryptionKey: real,
-        logger: pino({ level: 'silent' }),
-      });
-      await keys.set({
+      const keys = keyService(empty, real);
+      await keys.set(testActor, {
         owner: { type: 'system' },
         name: 'api_key',
         value: 'sk_live_real_after_demo',

@@ -1,18 +1,20 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { createLogger } from '@attune/core';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { registerPack, requestExecution } from '@attune/registry';
-import { type CreateKeyInput, KeyRepository, SecretResolver } from '@attune/secrets';
+import { ExecutionStore } from '@attune/executions';
+import { registerPack } from '@attune/registry';
+import { type CreateKeyInput, SecretResolver } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionExecutor } from '../src/execution/executor.js';
 import { HelperSpawner } from '../src/helper-spawner.js';
-import { createLogger } from '../src/logger.js';
 import { SecretMasker } from '../src/masking/masker.js';
 import type { ActionSandbox } from '../src/sandbox/sandbox.js';
 import { DirectSpawner, type ProcessSpawner } from '../src/spawner.js';
 import { readablePackRoot, testSandbox } from './support/isolation.js';
 import { type TestAction, writeTestPack } from './support/packs.js';
+import { keyService, requestExecution, testActor } from './support/services.js';
 
 const PASSWORD = 'executor-test-encryption-password-0123456789';
 const key = EncryptionKey.fromPassword(PASSWORD);
@@ -182,11 +184,7 @@ beforeAll(async () => {
     writePack(root, 'otherpack', { env_py: { runner: 'python', file: 'env.py', code: ENV_PY } }),
   );
 
-  const keys = new KeyRepository({
-    prisma: db.prisma,
-    encryptionKey: key,
-    logger: createLogger({ level: 'silent' }),
-  });
+  const keys = keyService(db, key);
   const secrets: Array<[CreateKeyInput['owner'], string, CreateKeyInput['value']]> = [
     [{ type: 'system' }, 'api_key', CANARY.system],
     [{ type: 'system' }, 'system_only', 'sys-only-value'],
@@ -200,7 +198,8 @@ beforeAll(async () => {
     [{ type: 'action', action: 'testpack.escaped' }, 'unicode', UNICODE_SECRET],
     [{ type: 'action', action: 'testpack.account' }, 'acct', '98765432109876543210'],
   ];
-  for (const [owner, name, value] of secrets) await keys.create({ owner, name, value, encrypted: true });
+  for (const [owner, name, value] of secrets)
+    await keys.create(testActor, { owner, name, value, encrypted: true });
   // A value with a NUL, as a row written before the repository refused them would hold one.
   const nulAction = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'testpack.nul' } });
   const ciphertext = key.encrypt('before\0after-nul-value', { context: 'testpack.nul.with_nul' });
@@ -224,10 +223,10 @@ beforeAll(async () => {
       done();
     },
   });
-  const logger = createLogger({ level: 'debug', destination });
+  const logger = createLogger({ name: 'attune-worker', level: 'debug', destination });
   executor = (spawner, overrides = {}, createMasker = undefined) =>
     new ActionExecutor({
-      db,
+      executions: new ExecutionStore(db.sql),
       resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
       spawner,
       sandbox,
@@ -259,7 +258,7 @@ async function run(
   overrides = {},
   createMasker?: (secrets: ReadonlyArray<{ ref: string; value: unknown }>, min: number) => SecretMasker,
 ) {
-  const id = await requestExecution(db.prisma, actionRef, params);
+  const id = await requestExecution(db, actionRef, params);
   const outcome = await executor(spawner, overrides, createMasker).execute(id);
   if (!outcome) throw new Error('execution was not claimed');
   return outcome;
@@ -505,7 +504,7 @@ for (const [label, make] of [
     });
 
     it('runs an execution only once: a second claim is refused', async () => {
-      const id = await requestExecution(db.prisma, 'testpack.result');
+      const id = await requestExecution(db, 'testpack.result');
       const first = await executor(spawner).execute(id);
       expect(first?.status).toBe('succeeded');
       expect(await executor(spawner).execute(id)).toBeNull();

@@ -8,13 +8,14 @@ import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL, loadWorkerConfig } from '@attune/config';
 import type { SqlExecutor } from '@attune/db';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { registerPack, requestExecution } from '@attune/registry';
+import { registerPack } from '@attune/registry';
 import amqp from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../src/execution/create-executor.js';
-import { WorkerService } from '../src/worker-service.js';
+import { WorkerService } from '../src/service/worker-service.js';
 import { TEST_SCRATCH_BASE } from './support/isolation.js';
+import { requestExecution } from './support/services.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
@@ -132,7 +133,7 @@ async function enqueue(actionRef: string, count: number): Promise<bigint[]> {
   const ids: bigint[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      const id = await requestExecution(db.prisma, actionRef, {});
+      const id = await requestExecution(db, actionRef, {});
       await publisher.publish({ execution_id: Number(id), action_ref: actionRef });
       ids.push(id);
     }

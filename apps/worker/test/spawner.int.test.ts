@@ -5,15 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '@attune/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { superviseProcess } from '../src/execution/supervise.js';
 import { HelperSpawner } from '../src/helper-spawner.js';
-import { createLogger } from '../src/logger.js';
 import type { ProcessSpawner } from '../src/spawner.js';
 
 const spawner = new HelperSpawner();
 const cwd = mkdtempSync(join(tmpdir(), 'attune-spawner-'));
-const log = createLogger({ level: 'silent' });
+const log = silentLogger();
 
 afterAll(async () => {
   await spawner.close();

@@ -3,8 +3,10 @@
  * the encryption key from a private file, isolation modes a configuration requires, an identity that cannot be used,
  * and a spawn helper killed under running executions.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testableModes } from './support/isolation.js';
 import {
@@ -59,6 +61,26 @@ describe('the encryption key out of reach', () => {
     expect(await refused.exited).toBe(2);
     expect(refused.output()).toContain(`chmod 600 ${shared}`);
     expect(refused.output()).not.toContain(h.key);
+  });
+});
+
+describe('attune-worker', () => {
+  it('only starts the service: requesting runs and registering packs are the project CLI’s, and it says so', () => {
+    const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+    for (const [command, instead] of [
+      ['run', 'attune run'],
+      ['register', 'attune pack register'],
+    ]) {
+      const moved = spawnSync(process.execPath, [bin, command as string, 'examples.check'], {
+        encoding: 'utf8',
+      });
+      expect(moved.status).toBe(2);
+      expect(moved.stderr).toContain(`'${command}' is \`${instead}\` now`);
+    }
+    const usage = spawnSync(process.execPath, [bin, 'start', '--frobnicate'], { encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('Usage: attune-worker start [--config FILE]');
+    expect(spawnSync(process.execPath, [bin], { encoding: 'utf8' }).status).toBe(2);
   });
 });
 

@@ -1,1 +1,27 @@
-export * from './config.js';
+/**
+ * `@attune/config`: Attune's configuration, parsed once (zod), in sections; each process takes its view.
+ * Keys: docs/worker.md#configuration, docs/deployment.md.
+ */
+
+export type { BrokerConfig } from '@attune/broker';
+export {
+  CREDENTIAL_ENV,
+  dropCredentialEnvironment,
+  processEnvironment,
+} from './environment.js';
+export { ConfigError } from './errors.js';
+export { type ConfigSource, DEFAULT_AMQP_URL, loadConfig } from './load.js';
+export { BASE_CHILD_ENV } from './passthrough.js';
+export { ISOLATION_SETTINGS } from './schema.js';
+export type {
+  ApiConfig,
+  ApiSection,
+  AttuneConfig,
+  CliConfig,
+  IsolationConfig,
+  LogConfig,
+  SecurityConfig,
+  WorkerConfig,
+  WorkerSection,
+} from './types.js';
+export { apiConfigOf, cliConfigOf, loadWorkerConfig, workerConfigOf } from './views.js';

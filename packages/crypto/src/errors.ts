@@ -18,10 +18,19 @@ export const CryptoErrorCode = {
 /** One of {@link CryptoErrorCode}'s values. */
 export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode];
 
+/**
+ * The categories of `@attune/core`'s error base that these errors use. This package depends on `node:` modules only
+ * (other apps reuse it without the rest of Attune), so its errors do not extend `AttuneError`; they carry the same
+ * `code` and `category` fields, which is all the one mapping to HTTP statuses and exit codes reads.
+ */
+export type CryptoErrorCategory = 'invalid' | 'refused';
+
 /** Base class of every error this package throws. */
 export abstract class CryptoError extends Error {
   /** Stable machine-readable code; see {@link CryptoErrorCode}. */
   abstract readonly code: CryptoErrorCode;
+  /** What kind of failure it is (`@attune/core`'s categories): bad input, or a key that cannot open it. */
+  abstract readonly category: CryptoErrorCategory;
 
   protected constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -52,6 +61,7 @@ const malformedText: Record<MalformedReason, string> = {
 /** The input is not a ciphertext in a format this package reads. Nothing was decrypted. */
 export class MalformedCiphertextError extends CryptoError {
   readonly code = CryptoErrorCode.Malformed;
+  readonly category = 'invalid' as const;
   /** Which rule the input broke. */
   readonly reason: MalformedReason;
   /** Which part of the input, where it matters: `nonce` or `ciphertext`. */
@@ -70,6 +80,7 @@ export class MalformedCiphertextError extends CryptoError {
  */
 export class AuthenticationFailedError extends CryptoError {
   readonly code = CryptoErrorCode.AuthenticationFailed;
+  readonly category = 'refused' as const;
 
   constructor() {
     super(
@@ -81,6 +92,7 @@ export class AuthenticationFailedError extends CryptoError {
 /** A stored key hash names another key than the one configured. Nothing was decrypted. */
 export class KeyHashMismatchError extends CryptoError {
   readonly code = CryptoErrorCode.KeyHashMismatch;
+  readonly category = 'refused' as const;
   /** The key hash the value was stored with (may be the seed's, which is a key: never log it). Not enumerable. */
   declare readonly storedKeyHash: string;
   /** The key hash of the configured key. */
@@ -101,6 +113,7 @@ export class KeyHashMismatchError extends CryptoError {
 /** The configured password is shorter than {@link MIN_PASSWORD_LENGTH} characters. */
 export class KeyTooShortError extends CryptoError {
   readonly code = CryptoErrorCode.KeyTooShort;
+  readonly category = 'invalid' as const;
   /** Length of the refused password in characters (Unicode code points). */
   readonly length: number;
   /** Minimum length in characters. */
@@ -119,6 +132,7 @@ export class KeyTooShortError extends CryptoError {
 /** No encryption key is configured where one is needed. */
 export class KeyMissingError extends CryptoError {
   readonly code = CryptoErrorCode.KeyMissing;
+  readonly category = 'refused' as const;
 
   constructor(hint = 'Set ATTUNE__SECURITY__ENCRYPTION_KEY (generate one with `attune-crypto keygen`).') {
     super(`No encryption key is configured. ${hint}`);
@@ -128,6 +142,7 @@ export class KeyMissingError extends CryptoError {
 /** The value authenticated, but its bytes are not UTF-8, so it cannot be returned as a string. */
 export class InvalidPlaintextError extends CryptoError {
   readonly code = CryptoErrorCode.InvalidPlaintext;
+  readonly category = 'invalid' as const;
 
   constructor() {
     super('The decrypted value is not valid UTF-8; use decryptToBytes() to read it as bytes.');

@@ -22,6 +22,7 @@ export {
 export {
   AuthenticationFailedError,
   CryptoError,
+  type CryptoErrorCategory,
   CryptoErrorCode,
   InvalidPlaintextError,
   KeyHashMismatchError,

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * `attune-db migrate [--resolve-rolled-back NAME]`: applies the migrations to the configured database
- * (DATABASE_URL, else the embedded PGlite folder). Becomes `attune db migrate` in the project CLI.
+ * (DATABASE_URL, else the embedded PGlite folder). Becomes `attune db migrate` in the project CLI. A standalone tool
+ * below `@attune/config`: it reads DATABASE_URL and ATTUNE__DATABASE__* from the environment itself.
  */
-import { pino } from 'pino';
+import { createLogger, stderrDestination } from '@attune/core';
 import { databaseConfigFromEnv } from './config.js';
 import { DbError } from './errors.js';
 import { migrate, resolveRolledBack } from './migrator.js';
@@ -22,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return command === '--help' || command === '-h' ? 0 : 2;
   }
-  const logger = pino({ name: 'attune-db' }, pino.destination(2));
+  const logger = createLogger({ name: 'attune-db', destination: stderrDestination() });
   let db: Awaited<ReturnType<typeof openDatabase>> | undefined;
   try {
     const config = databaseConfigFromEnv(process.env);

@@ -1,3 +1,5 @@
+import { AttuneError, type ErrorCategory } from '@attune/core';
+
 /** Stable codes of the errors `@attune/db` throws. */
 export const DbErrorCode = {
   Config: 'ATTUNE_DB_CONFIG',
@@ -12,21 +14,19 @@ export const DbErrorCode = {
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 
 /** Base class of the operational errors of `@attune/db`. */
-export class DbError extends Error {
+export class DbError extends AttuneError {
   /** Stable code; callers branch on it, never on the message. */
-  readonly code: DbErrorCode;
+  declare readonly code: DbErrorCode;
 
-  constructor(code: DbErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+  constructor(code: DbErrorCode, category: ErrorCategory, message: string, options?: ErrorOptions) {
+    super({ code, category, message, cause: options?.cause });
   }
 }
 
 /** The database configuration is invalid; the message names the setting and what is wrong with it. */
 export class DatabaseConfigError extends DbError {
   constructor(message: string) {
-    super(DbErrorCode.Config, message);
+    super(DbErrorCode.Config, 'invalid', message);
   }
 }
 
@@ -38,6 +38,7 @@ export class MigrationModifiedError extends DbError {
   constructor(migration: string) {
     super(
       DbErrorCode.MigrationModified,
+      'internal',
       `Migration ${migration} was edited after it was applied: its migration.sql no longer matches the checksum in ` +
         '_prisma_migrations. Restore the file as applied and put the change in a new migration.',
     );
@@ -53,6 +54,7 @@ export class MigrationFailedEarlierError extends DbError {
   constructor(migration: string, startedAt: Date, logs: string | null) {
     super(
       DbErrorCode.MigrationFailedEarlier,
+      'internal',
       `Migration ${migration} started at ${startedAt.toISOString()} and never finished${logs ? ` (${firstLine(logs)})` : ''}. ` +
         'Its changes may be half-applied. Inspect the database, undo or complete them by hand, then run ' +
         `\`attune-db migrate --resolve-rolled-back ${migration}\` (or \`prisma migrate resolve --rolled-back\`).`,
@@ -69,6 +71,7 @@ export class MigrationFailedError extends DbError {
   constructor(migration: string, cause: unknown) {
     super(
       DbErrorCode.MigrationFailed,
+      'internal',
       `Migration ${migration} failed and was rolled back; nothing of it was applied: ${
         cause instanceof Error ? firstLine(cause.message) : 'unknown error'
       }. Fix the migration and run migrate again.`,
@@ -93,6 +96,7 @@ export class EmbeddedDatabaseBusyError extends DbError {
   constructor(dataDir: string, holder: { pid: number; command: string }) {
     super(
       DbErrorCode.EmbeddedBusy,
+      'unavailable',
       `The embedded database ${dataDir} is in use by another process: pid ${holder.pid} (${holder.command}). ` +
         "Two processes on it would lose each other's writes. Work through that process (e.g. the HTTP API), stop it, " +
         'or set DATABASE_URL to a PostgreSQL server that several processes can share.',

@@ -24,4 +24,13 @@ export {
   resolveRolledBack,
 } from './migrator.js';
 export { type Database, openDatabase } from './open-database.js';
-export { pgExecutor, pgliteExecutor, type SqlExecutor, type SqlSession } from './sql-executor.js';
+export { readSchemaMark, writeSchemaMark } from './schema-mark.js';
+export {
+  pgExecutor,
+  pgliteExecutor,
+  ping,
+  type SqlExecutor,
+  type SqlQueryable,
+  type SqlSession,
+} from './sql-executor.js';
+export { inTransaction, type PrismaClientOrTransaction, sqlOf } from './transaction.js';

@@ -64,7 +64,7 @@ interface MigrationRow {
 /** Reads the migration folders in order. */
 export function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): MigrationFile[] {
   if (!existsSync(dir)) {
-    throw new DbError(DbErrorCode.MigrationsMissing, `No migrations folder at ${dir}.`);
+    throw new DbError(DbErrorCode.MigrationsMissing, 'internal', `No migrations folder at ${dir}.`);
   }
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, 'migration.sql')))

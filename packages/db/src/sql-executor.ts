@@ -19,6 +19,13 @@ export interface SqlExecutor {
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
 }
 
+/**
+ * What a raw-SQL store method runs on: the executor (any pooled connection), or a caller's {@link SqlSession} inside
+ * a transaction, so that the statement commits with the caller's others. `name` (a prepared statement) is used by
+ * the executor and ignored by a session.
+ */
+export type SqlQueryable = Pick<SqlExecutor, 'query'>;
+
 /** One connection: statements run in order on it. */
 export interface SqlSession {
   query<Row extends object>(text: string, params?: readonly unknown[]): Promise<Row[]>;
@@ -106,4 +113,9 @@ export function pgliteExecutor(db: PGlite): SqlExecutor {
       return run;
     },
   };
+}
+
+/** Whether the database answers (one `SELECT 1`); rejects when it does not. */
+export async function ping(sql: SqlQueryable): Promise<void> {
+  await sql.query('SELECT 1');
 }

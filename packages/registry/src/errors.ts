@@ -1,3 +1,5 @@
+import { AttuneError, type ErrorCategory } from '@attune/core';
+
 /** Stable codes of `@attune/registry` errors. */
 export const RegistryErrorCode = {
   InvalidPack: 'ATTUNE_REGISTRY_INVALID_PACK',
@@ -10,14 +12,12 @@ export const RegistryErrorCode = {
 export type RegistryErrorCode = (typeof RegistryErrorCode)[keyof typeof RegistryErrorCode];
 
 /** Base class of this package's errors. */
-export class RegistryError extends Error {
+export class RegistryError extends AttuneError {
   /** Stable code. */
-  readonly code: RegistryErrorCode;
+  declare readonly code: RegistryErrorCode;
 
-  constructor(code: RegistryErrorCode, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
+  constructor(code: RegistryErrorCode, category: ErrorCategory, message: string, field?: string) {
+    super({ code, category, message, field });
   }
 }
 
@@ -25,27 +25,24 @@ export class RegistryError extends Error {
 export class InvalidPackError extends RegistryError {
   /** The file at fault, relative to the pack folder. */
   readonly file: string;
-  /** The field at fault (dotted path), when there is one. */
-  readonly field: string | undefined;
 
   constructor(file: string, field: string | undefined, problem: string) {
-    super(RegistryErrorCode.InvalidPack, `${file}${field ? `: ${field}` : ''}: ${problem}`);
+    super(RegistryErrorCode.InvalidPack, 'invalid', `${file}${field ? `: ${field}` : ''}: ${problem}`, field);
     this.file = file;
-    this.field = field;
   }
 }
 
 /** Registering would remove an action that still owns keys (the database keeps them). Nothing was registered. */
 export class PackConflictError extends RegistryError {
   constructor(message: string) {
-    super(RegistryErrorCode.PackConflict, message);
+    super(RegistryErrorCode.PackConflict, 'conflict', message);
   }
 }
 
 /** No action with this ref. */
 export class ActionNotFoundError extends RegistryError {
   constructor(ref: string) {
-    super(RegistryErrorCode.ActionNotFound, `No action '${ref}'. Register its pack first.`);
+    super(RegistryErrorCode.ActionNotFound, 'not_found', `No action '${ref}'. Register its pack first.`);
   }
 }
 
@@ -55,7 +52,12 @@ export class InvalidParametersError extends RegistryError {
   readonly parameter: string;
 
   constructor(actionRef: string, parameter: string, problem: string) {
-    super(RegistryErrorCode.InvalidParameters, `Parameters of ${actionRef}: '${parameter}' ${problem}`);
+    super(
+      RegistryErrorCode.InvalidParameters,
+      'invalid',
+      `Parameters of ${actionRef}: '${parameter}' ${problem}`,
+      'parameters',
+    );
     this.parameter = parameter;
   }
 }

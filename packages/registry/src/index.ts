@@ -1,5 +1,6 @@
 /**
- * `@attune/registry`: packs and actions from disk into the database, and execution requests.
+ * `@attune/registry`: packs and actions from disk into the database (the one owner of `attune.pack` and
+ * `attune.action`), and the validation of an action's parameters.
  * Pack format: docs/packs.md.
  */
 export {
@@ -11,13 +12,6 @@ export {
   RegistryErrorCode,
 } from './errors.js';
 export {
-  EnqueueFailedError,
-  type ExecutionRequestMessage,
-  enqueueExecution,
-  requestExecution,
-  resolveParameters,
-} from './execution-requests.js';
-export {
   type ActionDefinition,
   loadPack,
   matchesType,
@@ -26,4 +20,7 @@ export {
   type ParameterSpec,
   resolveEntryPoint,
 } from './pack-loader.js';
-export { type RegistrationReport, registerPack, registerPackDefinition } from './pack-registry.js';
+export { registerPack, registerPackDefinition } from './pack-registry.js';
+export { PackService } from './pack-service.js';
+export { type ActionRecord, type PackRecord, PackStore, type RegistrationReport } from './pack-store.js';
+export { MAX_PARAMETERS_BYTES, resolveParameters } from './parameters.js';

@@ -3,19 +3,11 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SYSTEM_ACTOR, silentLogger } from '@attune/core';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { KeyRepository } from '@attune/secrets';
-import { pino } from 'pino';
+import { KeyService, KeyStore } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ActionNotFoundError,
-  InvalidPackError,
-  InvalidParametersError,
-  loadPack,
-  PackConflictError,
-  registerPack,
-  requestExecution,
-} from '../src/index.js';
+import { InvalidPackError, loadPack, PackConflictError, PackStore, registerPack } from '../src/index.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
 let db: TestDatabase;
@@ -197,8 +189,16 @@ describe('pack registration', () => {
     cpSync(EXAMPLES, dir, { recursive: true });
     edit(dir, 'pack.yaml', 'ref: examples', 'ref: keeper');
     await registerPack(db.prisma, dir);
-    const keys = new KeyRepository({ prisma: db.prisma, logger: pino({ level: 'silent' }) });
-    await keys.create({ owner: { type: 'action', action: 'keeper.report' }, name: 'token', value: 'v' });
+    const keys = new KeyService({
+      store: new KeyStore(db.prisma),
+      owners: new PackStore(db.prisma),
+      logger: silentLogger(),
+    });
+    await keys.create(SYSTEM_ACTOR, {
+      owner: { type: 'action', action: 'keeper.report' },
+      name: 'token',
+      value: 'v',
+    });
     rmSync(join(dir, 'actions', 'report.yaml'));
     edit(dir, 'pack.yaml', 'version: 1.0.0', 'version: 1.1.0');
     const error = await registerPack(db.prisma, dir).catch((e: unknown) => e);
@@ -207,37 +207,6 @@ describe('pack registration', () => {
       'keeper.report is no longer in the pack but still owns 1 key(s)',
     );
     expect((await db.prisma.pack.findUniqueOrThrow({ where: { ref: 'keeper' } })).version).toBe('1.0.0');
-  });
-});
-
-describe('execution requests', () => {
-  it('validates parameters against the action, fills defaults, and names the parameter at fault', async () => {
-    const id = await requestExecution(db.prisma, 'examples.check', {});
-    const row = await db.prisma.execution.findUniqueOrThrow({ where: { id } });
-    expect(row).toMatchObject({
-      status: 'requested',
-      actionRef: 'examples.check',
-      parameters: { host: 'db.internal' },
-    });
-    await expect(requestExecution(db.prisma, 'examples.check', { host: 5 })).rejects.toThrow(
-      "'host' must be of type string",
-    );
-    await expect(requestExecution(db.prisma, 'examples.check', { hots: 'x' })).rejects.toThrow(
-      InvalidParametersError,
-    );
-    await expect(requestExecution(db.prisma, 'no.such', {})).rejects.toThrow(ActionNotFoundError);
-    // What the database or an action's stdin cannot carry is refused, naming the parameter — never a 500 later.
-    const before = await db.prisma.execution.count();
-    for (const [params, message] of [
-      [{ host: 'a\0b' }, "'host' holds a NUL character"],
-      [{ host: 'a\uD800b' }, "'host' holds an unpaired UTF-16 surrogate"],
-      [{ host: 'x'.repeat(70_000) }, "'(all)' are 70011 bytes; at most 65536"],
-      [{ constructor: 'x' }, "'constructor' is not a parameter of this action"],
-      [{ toString: 'x' }, "'toString' is not a parameter of this action"],
-    ] as const) {
-      await expect(requestExecution(db.prisma, 'examples.check', params)).rejects.toThrow(message);
-    }
-    expect(await db.prisma.execution.count()).toBe(before);
   });
 });
 

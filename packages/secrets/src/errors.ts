@@ -3,6 +3,8 @@
  * a database error as `cause` on a write path, because Prisma's messages echo the arguments, values included.
  */
 
+import { AttuneError, type ErrorCategory } from '@attune/core';
+
 /** Stable codes of the errors this package throws. */
 export const SecretsErrorCode = {
   InvalidInput: 'ATTUNE_SECRETS_INVALID_INPUT',
@@ -18,25 +20,22 @@ export const SecretsErrorCode = {
 export type SecretsErrorCode = (typeof SecretsErrorCode)[keyof typeof SecretsErrorCode];
 
 /** Base class of this package's errors. */
-export class SecretsError extends Error {
+export class SecretsError extends AttuneError {
   /** Stable code; branch on it or on the class, never on the message. */
-  readonly code: SecretsErrorCode;
+  declare readonly code: SecretsErrorCode;
 
-  constructor(code: SecretsErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+  constructor(code: SecretsErrorCode, category: ErrorCategory, message: string, field?: string) {
+    super({ code, category, message, field });
   }
 }
 
 /** Input was refused; nothing was written. `field` names the input field at fault. */
 export class InvalidKeyInputError extends SecretsError {
   /** The field at fault: `name`, `ref`, `value`, `owner`, `encrypted`, `page`, `perPage`. */
-  readonly field: string;
+  declare readonly field: string;
 
-  constructor(field: string, message: string) {
-    super(SecretsErrorCode.InvalidInput, message);
-    this.field = field;
+  constructor(field: string, message: string, category: 'invalid' | 'too_large' = 'invalid') {
+    super(SecretsErrorCode.InvalidInput, category, message, field);
   }
 }
 
@@ -46,7 +45,7 @@ export class ValueTooLargeError extends InvalidKeyInputError {
   readonly size: number;
 
   constructor(size: number, limit: number) {
-    super('value', `The value is ${size} bytes; at most ${limit} are accepted.`);
+    super('value', `The value is ${size} bytes; at most ${limit} are accepted.`, 'too_large');
     this.size = size;
   }
 }
@@ -54,11 +53,10 @@ export class ValueTooLargeError extends InvalidKeyInputError {
 /** A key with this ref exists, or the owner already has a key with this name or env var. Nothing was written. */
 export class KeyConflictError extends SecretsError {
   /** `ref` (the ref is taken) or `name` (the owner has a key with the same env var name). */
-  readonly field: 'ref' | 'name';
+  declare readonly field: 'ref' | 'name';
 
   constructor(field: 'ref' | 'name', message: string) {
-    super(SecretsErrorCode.Conflict, message);
-    this.field = field;
+    super(SecretsErrorCode.Conflict, 'conflict', message, field);
   }
 }
 
@@ -68,7 +66,7 @@ export class KeyNotFoundError extends SecretsError {
   readonly ref: string;
 
   constructor(ref: string) {
-    super(SecretsErrorCode.NotFound, `No key with ref '${ref}'.`);
+    super(SecretsErrorCode.NotFound, 'not_found', `No key with ref '${ref}'.`);
     this.ref = ref;
   }
 }
@@ -78,6 +76,7 @@ export class OwnerNotFoundError extends SecretsError {
   constructor(kind: 'pack' | 'action', id: number | string) {
     super(
       SecretsErrorCode.OwnerNotFound,
+      'not_found',
       `No ${kind} ${typeof id === 'number' ? `with id ${id}` : `'${id}'`}.`,
     );
   }
@@ -88,6 +87,7 @@ export class EncryptionKeyRequiredError extends SecretsError {
   constructor(ref: string, action: 'encrypt' | 'decrypt') {
     super(
       SecretsErrorCode.EncryptionKeyRequired,
+      'refused',
       `Cannot ${action} key '${ref}': no encryption key is configured. Set security.encryption_key ` +
         '(ATTUNE__SECURITY__ENCRYPTION_KEY).',
     );
@@ -110,7 +110,11 @@ export class KeyUndecryptableError extends SecretsError {
   readonly reason: UndecryptableReason;
 
   constructor(ref: string, reason: UndecryptableReason, detail: string) {
-    super(SecretsErrorCode.Undecryptable, `Key '${ref}' cannot be decrypted (${reason}): ${detail}`);
+    super(
+      SecretsErrorCode.Undecryptable,
+      'refused',
+      `Key '${ref}' cannot be decrypted (${reason}): ${detail}`,
+    );
     this.ref = ref;
     this.reason = reason;
   }
@@ -124,6 +128,7 @@ export class KeyStoreError extends SecretsError {
   constructor(operation: string, ref: string | undefined, dbCode: string | undefined) {
     super(
       SecretsErrorCode.Store,
+      'unavailable',
       `Database error while ${operation}${ref ? ` key '${ref}'` : ''}${dbCode ? ` (${dbCode})` : ''}; nothing was changed.`,
     );
     this.dbCode = dbCode;

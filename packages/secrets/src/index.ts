@@ -15,17 +15,18 @@ export {
   type UndecryptableReason,
   ValueTooLargeError,
 } from './errors.js';
-export {
-  type CreateKeyInput,
-  type KeyOwner,
-  type KeyPage,
-  type KeyRecord,
-  KeyRepository,
-  type KeyRepositoryOptions,
-  type ListKeysInput,
-  type OwnerType,
-  type UpdateKeyInput,
-} from './key-repository.js';
+export { KeyService, type KeyServiceOptions } from './keys/key-service.js';
+export { KeyStore } from './keys/key-store.js';
+export type {
+  CreateKeyInput,
+  KeyOwner,
+  KeyPage,
+  KeyRecord,
+  ListKeysInput,
+  OwnerType,
+  UpdateKeyInput,
+} from './keys/key-types.js';
+export type { OwnerDirectory, OwnerIdentity } from './keys/owner-directory.js';
 export {
   envVarName,
   MAX_NAME_LENGTH,

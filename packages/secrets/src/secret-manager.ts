@@ -1,7 +1,9 @@
 import type { EncryptionKey } from '@attune/crypto';
 import type { PrismaClient, SqlExecutor } from '@attune/db';
 import type { Logger } from 'pino';
-import { KeyRepository } from './key-repository.js';
+import { KeyService } from './keys/key-service.js';
+import { KeyStore } from './keys/key-store.js';
+import type { OwnerDirectory } from './keys/owner-directory.js';
 import {
   prepareSecretEnv,
   type ResolvedSecret,
@@ -16,28 +18,35 @@ import {
   type StoredValue,
 } from './stored-value.js';
 
-/** Dependencies of {@link SecretManager}: the database, the configured key (optional) and a logger. */
+/** Dependencies of {@link SecretManager}: the database, the owners, the configured encryption key (optional), a logger. */
 export interface SecretManagerOptions {
   readonly prisma: PrismaClient;
   readonly sql: SqlExecutor;
+  /** Packs and actions, which own secrets (the registry's `PackStore`). */
+  readonly owners: OwnerDirectory;
   readonly encryptionKey?: EncryptionKey | undefined;
   readonly logger: Logger;
 }
 
 /**
- * The seed's `SecretManager`, as one object over the repository and the resolver: fetch the secrets of an action,
+ * The seed's `SecretManager`, as one object over the key service and the resolver: fetch the secrets of an action,
  * decrypt a stored value if needed, encrypt a value, and prepare the env vars. Nothing here logs a value.
  */
 export class SecretManager {
-  /** Key CRUD. */
-  readonly keys: KeyRepository;
+  /** Secret CRUD, for an actor. */
+  readonly keys: KeyService;
   readonly #resolver: SecretResolver;
   readonly #key: EncryptionKey | undefined;
 
   constructor(options: SecretManagerOptions) {
     this.#key = options.encryptionKey;
     const logger = options.logger.child({ component: 'secrets' });
-    this.keys = new KeyRepository({ prisma: options.prisma, encryptionKey: options.encryptionKey, logger });
+    this.keys = new KeyService({
+      store: new KeyStore(options.prisma),
+      owners: options.owners,
+      encryptionKey: options.encryptionKey,
+      logger,
+    });
     this.#resolver = new SecretResolver({ sql: options.sql, encryptionKey: options.encryptionKey, logger });
   }
 
@@ -51,7 +60,7 @@ export class SecretManager {
     return decodeValue(row, this.#key);
   }
 
-  /** The seed's `encrypt_value`: the stored form of a value for the key `ref`. @throws {EncryptionKeyRequiredError} */
+  /** The seed's `encrypt_value`: the stored form of a value for the secret `ref`. @throws {EncryptionKeyRequiredError} */
   encryptValue(value: SecretValue, ref: string): StoredValue {
     return encodeValue(value, { ref, encrypted: true, key: this.#key });
   }

@@ -2,7 +2,7 @@ import type { EncryptionKey } from '@attune/crypto';
 import type { SqlExecutor } from '@attune/db';
 import type { Logger } from 'pino';
 import { KeyUndecryptableError, SecretsError, SecretsErrorCode, type UndecryptableReason } from './errors.js';
-import type { OwnerType } from './key-repository.js';
+import type { OwnerType } from './keys/key-types.js';
 import { decodeValue, type SecretValue } from './stored-value.js';
 
 /** A secret resolved for one action: the winner for its env var name. */
@@ -40,7 +40,7 @@ export interface ResolvedSecrets {
 /** The action asked for does not exist. */
 export class ActionNotFoundError extends SecretsError {
   constructor(actionRef: string) {
-    super(SecretsErrorCode.NotFound, `No action '${actionRef}'.`);
+    super(SecretsErrorCode.NotFound, 'not_found', `No action '${actionRef}'.`);
   }
 }
 

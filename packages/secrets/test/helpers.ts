@@ -1,6 +1,35 @@
 import { Writable } from 'node:stream';
+import type { Actor } from '@attune/core';
+import type { EncryptionKey } from '@attune/crypto';
 import type { PrismaClient } from '@attune/db';
 import { type Logger, pino } from 'pino';
+import { KeyService, KeyStore, type OwnerDirectory } from '../src/index.js';
+
+/** Who the tests act as. */
+export const actor: Actor = { type: 'cli', id: 'tester@test', name: 'tester@test' };
+
+/**
+ * Packs and actions for the key service under test. In the apps this is the registry's `PackStore`; this package
+ * cannot depend on the registry (which depends on it), so the tests read the two tables themselves.
+ */
+export function testOwners(prisma: PrismaClient): OwnerDirectory {
+  const where = (idOrRef: number | string) =>
+    typeof idOrRef === 'number' ? { id: idOrRef } : { ref: idOrRef };
+  return {
+    findPack: (idOrRef) => prisma.pack.findUnique({ where: where(idOrRef), select: { id: true, ref: true } }),
+    findAction: (idOrRef) =>
+      prisma.action.findUnique({ where: where(idOrRef), select: { id: true, ref: true } }),
+  };
+}
+
+/** A key service over the test database. */
+export function keyService(
+  prisma: PrismaClient,
+  encryptionKey: EncryptionKey | undefined,
+  logger: Logger,
+): KeyService {
+  return new KeyService({ store: new KeyStore(prisma), owners: testOwners(prisma), encryptionKey, logger });
+}
 
 /** A pino logger whose lines are kept, so tests can assert what was (and was not) logged. */
 export function capturingLogger(): { logger: Logger; lines: string[] } {

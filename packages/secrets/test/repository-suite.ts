@@ -7,10 +7,9 @@ import {
   InvalidKeyInputError,
   KeyConflictError,
   KeyNotFoundError,
-  KeyRepository,
   OwnerNotFoundError,
 } from '../src/index.js';
-import { capturingLogger, makePack } from './helpers.js';
+import { actor, capturingLogger, keyService, makePack } from './helpers.js';
 
 const PASSWORD = 'repository-suite-password-0123456789abc';
 export const KEY = EncryptionKey.fromPassword(PASSWORD);
@@ -21,7 +20,7 @@ export function repositorySuite(getDb: () => Database): void {
   const repo = (key: EncryptionKey | null = KEY) => {
     const { logger, lines } = capturingLogger();
     return {
-      keys: new KeyRepository({ prisma: getDb().prisma, encryptionKey: key ?? undefined, logger }),
+      keys: keyService(getDb().prisma, key ?? undefined, logger),
       lines,
     };
   };
@@ -32,7 +31,7 @@ export function repositorySuite(getDb: () => Database): void {
     it("creates a key from the seed's API example (pack owner by id) and reads it back", async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
-      const created = await keys.create({
+      const created = await keys.create(actor, {
         ref: `${pack.ref}.api_key`,
         owner: { type: 'pack', pack: pack.id },
         name: 'api_key',
@@ -46,14 +45,14 @@ export function repositorySuite(getDb: () => Database): void {
         envName: 'SECRET_API_KEY',
       });
       expect(created.value).toBeNull();
-      expect((await keys.get(created.ref)).value).toBeNull();
-      expect((await keys.get(created.ref, { decrypt: true })).value).toBe('sk_live_abc123');
+      expect((await keys.get(actor, created.ref)).value).toBeNull();
+      expect((await keys.get(actor, created.ref, { decrypt: true })).value).toBe('sk_live_abc123');
     });
 
     it('stores encrypted values only as v1 ciphertext with the key hash, never in clear', async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys, lines } = repo();
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'pack', pack: pack.ref },
         name: 'canary',
         value: SECRET,
@@ -65,34 +64,41 @@ export function repositorySuite(getDb: () => Database): void {
       expect(row?.encryption_key_hash).toBe(KEY.keyHash);
       // Not the reference implementation's hash, which is the AES key itself.
       expect(row?.encryption_key_hash).not.toBe(createHash('sha256').update(PASSWORD).digest('hex'));
-      await keys.get(`${pack.ref}.canary`, { decrypt: true });
+      await keys.get(actor, `${pack.ref}.canary`, { decrypt: true });
       expect(lines.join('\n')).not.toContain(SECRET);
+      // Who created and who decrypted it is logged, with the ref: the audit log will build on it.
+      const said = lines.map((l) => JSON.parse(l) as { msg: string; actor?: string; ref?: string });
+      for (const msg of ['key created', 'key decrypted'])
+        expect(said.find((l) => l.msg === msg)).toMatchObject({
+          actor: 'cli:tester@test',
+          ref: `${pack.ref}.canary`,
+        });
     });
 
     it('keeps unencrypted and structured values as JSON', async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
       const structured = { user: 'svc', password: 'p@ss', ports: [5432, 6432], tls: true };
-      await keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'plain', value: 'visible' });
-      await keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'db', value: structured });
-      await keys.create({
+      await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'plain', value: 'visible' });
+      await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'db', value: structured });
+      await keys.create(actor, {
         owner: { type: 'pack', pack: pack.id },
         name: 'db_enc',
         value: structured,
         encrypted: true,
       });
-      await keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'num', value: 42 });
-      await keys.create({
+      await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'num', value: 42 });
+      await keys.create(actor, {
         owner: { type: 'pack', pack: pack.id },
         name: 'flag',
         value: false,
         encrypted: true,
       });
-      expect((await keys.get(`${pack.ref}.plain`)).value).toBe('visible');
-      expect((await keys.get(`${pack.ref}.db`)).value).toEqual(structured);
-      expect((await keys.get(`${pack.ref}.db_enc`, { decrypt: true })).value).toEqual(structured);
-      expect((await keys.get(`${pack.ref}.num`)).value).toBe(42);
-      expect((await keys.get(`${pack.ref}.flag`, { decrypt: true })).value).toBe(false);
+      expect((await keys.get(actor, `${pack.ref}.plain`)).value).toBe('visible');
+      expect((await keys.get(actor, `${pack.ref}.db`)).value).toEqual(structured);
+      expect((await keys.get(actor, `${pack.ref}.db_enc`, { decrypt: true })).value).toEqual(structured);
+      expect((await keys.get(actor, `${pack.ref}.num`)).value).toBe(42);
+      expect((await keys.get(actor, `${pack.ref}.flag`, { decrypt: true })).value).toBe(false);
       expect((await rawRow(`${pack.ref}.db`))?.value).toEqual(structured);
     });
 
@@ -100,10 +106,20 @@ export function repositorySuite(getDb: () => Database): void {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo(null);
       await expect(
-        keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'x', value: SECRET, encrypted: true }),
+        keys.create(actor, {
+          owner: { type: 'pack', pack: pack.id },
+          name: 'x',
+          value: SECRET,
+          encrypted: true,
+        }),
       ).rejects.toThrow(EncryptionKeyRequiredError);
       await expect(
-        keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'x', value: SECRET, encrypted: true }),
+        keys.create(actor, {
+          owner: { type: 'pack', pack: pack.id },
+          name: 'x',
+          value: SECRET,
+          encrypted: true,
+        }),
       ).rejects.toThrow(/no encryption key is configured.*ATTUNE__SECURITY__ENCRYPTION_KEY/);
       expect(await getDb().prisma.key.count({ where: { ownerPack: pack.id } })).toBe(0);
     });
@@ -112,11 +128,11 @@ export function repositorySuite(getDb: () => Database): void {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
       for (const name of ['api_key', 'db-password', 'oauth_token']) {
-        await keys.create({ owner: { type: 'pack', pack: pack.id }, name, value: 'v' });
+        await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name, value: 'v' });
       }
       for (const name of ['has space', 'a=b', 'a.b', 'nul\0', '', 'n'.repeat(129)]) {
         const error = await keys
-          .create({ owner: { type: 'pack', pack: pack.id }, name, value: SECRET })
+          .create(actor, { owner: { type: 'pack', pack: pack.id }, name, value: SECRET })
           .catch((e: unknown) => e);
         expect(error, JSON.stringify(name)).toBeInstanceOf(InvalidKeyInputError);
         expect((error as Error).message).not.toContain(SECRET);
@@ -128,9 +144,9 @@ export function repositorySuite(getDb: () => Database): void {
       const { pack } = await makePack(getDb().prisma);
       const other = await makePack(getDb().prisma);
       const { keys } = repo();
-      await keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'api-key', value: 'a' });
+      await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'api-key', value: 'a' });
       const error = await keys
-        .create({ owner: { type: 'pack', pack: pack.id }, name: 'api_key', value: SECRET })
+        .create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'api_key', value: SECRET })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KeyConflictError);
       expect((error as KeyConflictError).field).toBe('name');
@@ -139,11 +155,11 @@ export function repositorySuite(getDb: () => Database): void {
       );
       expect((error as Error).message).not.toContain(SECRET);
       await expect(
-        keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'API_KEY', value: 'c' }),
+        keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'API_KEY', value: 'c' }),
       ).rejects.toThrow(KeyConflictError);
       // The same name under another owner is fine: that is what overriding is.
-      await keys.create({ owner: { type: 'pack', pack: other.pack.id }, name: 'api_key', value: 'b' });
-      await keys.create({
+      await keys.create(actor, { owner: { type: 'pack', pack: other.pack.id }, name: 'api_key', value: 'b' });
+      await keys.create(actor, {
         owner: { type: 'action', action: other.actions[0]?.ref as string },
         name: 'api_key',
         value: 'c',
@@ -153,14 +169,19 @@ export function repositorySuite(getDb: () => Database): void {
     it('refuses an existing ref with a conflict', async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
-      await keys.create({
+      await keys.create(actor, {
         ref: `${pack.ref}.dup`,
         owner: { type: 'pack', pack: pack.id },
         name: 'one',
         value: 'a',
       });
       const error = await keys
-        .create({ ref: `${pack.ref}.dup`, owner: { type: 'pack', pack: pack.id }, name: 'two', value: 'b' })
+        .create(actor, {
+          ref: `${pack.ref}.dup`,
+          owner: { type: 'pack', pack: pack.id },
+          name: 'two',
+          value: 'b',
+        })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KeyConflictError);
       expect((error as KeyConflictError).field).toBe('ref');
@@ -172,7 +193,7 @@ export function repositorySuite(getDb: () => Database): void {
       const { keys } = repo();
       const sameRef = await Promise.allSettled(
         Array.from({ length: 10 }, (_, i) =>
-          keys.create({
+          keys.create(actor, {
             ref: `${pack.ref}.race`,
             owner: { type: 'pack', pack: pack.id },
             name: `race${i}`,
@@ -187,7 +208,7 @@ export function repositorySuite(getDb: () => Database): void {
       }
       const sameEnv = await Promise.allSettled(
         ['tok-en', 'tok_en', 'TOK_EN', 'Tok-En', 'tok_EN'].map((name, i) =>
-          keys.create({
+          keys.create(actor, {
             ref: `${pack.ref}.env${i}`,
             owner: { type: 'pack', pack: pack.id },
             name,
@@ -202,16 +223,16 @@ export function repositorySuite(getDb: () => Database): void {
     it('refuses a missing owner and a malformed owner', async () => {
       const { keys } = repo();
       await expect(
-        keys.create({ owner: { type: 'pack', pack: 999_999 }, name: 'x', value: 'v' }),
+        keys.create(actor, { owner: { type: 'pack', pack: 999_999 }, name: 'x', value: 'v' }),
       ).rejects.toThrow(OwnerNotFoundError);
       await expect(
-        keys.create({ owner: { type: 'action', action: 'no.such' }, name: 'x', value: 'v' }),
+        keys.create(actor, { owner: { type: 'action', action: 'no.such' }, name: 'x', value: 'v' }),
       ).rejects.toThrow("No action 'no.such'.");
-      await expect(keys.create({ owner: { type: 'pack', pack: -1 }, name: 'x', value: 'v' })).rejects.toThrow(
-        InvalidKeyInputError,
-      );
       await expect(
-        keys.create({ owner: { type: 'galaxy' } as never, name: 'x', value: 'v' }),
+        keys.create(actor, { owner: { type: 'pack', pack: -1 }, name: 'x', value: 'v' }),
+      ).rejects.toThrow(InvalidKeyInputError);
+      await expect(
+        keys.create(actor, { owner: { type: 'galaxy' } as never, name: 'x', value: 'v' }),
       ).rejects.toThrow(/Unknown owner type 'galaxy'/);
     });
 
@@ -219,26 +240,26 @@ export function repositorySuite(getDb: () => Database): void {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
       const ref = `${pack.ref}.rot`;
-      await keys.create({ ref, owner: { type: 'pack', pack: pack.id }, name: 'rot', value: 'one' });
-      expect((await keys.update(ref, { value: 'two' })).value).toBe('two');
-      const encrypted = await keys.update(ref, { encrypted: true });
+      await keys.create(actor, { ref, owner: { type: 'pack', pack: pack.id }, name: 'rot', value: 'one' });
+      expect((await keys.update(actor, ref, { value: 'two' })).value).toBe('two');
+      const encrypted = await keys.update(actor, ref, { encrypted: true });
       expect(encrypted.value).toBeNull();
       expect(String((await rawRow(ref))?.value).startsWith('v1:')).toBe(true);
-      expect((await keys.get(ref, { decrypt: true })).value).toBe('two');
-      await keys.update(ref, { value: { rotated: 3 } });
-      expect((await keys.get(ref, { decrypt: true })).value).toEqual({ rotated: 3 });
-      const plain = await keys.update(ref, { encrypted: false });
+      expect((await keys.get(actor, ref, { decrypt: true })).value).toBe('two');
+      await keys.update(actor, ref, { value: { rotated: 3 } });
+      expect((await keys.get(actor, ref, { decrypt: true })).value).toEqual({ rotated: 3 });
+      const plain = await keys.update(actor, ref, { encrypted: false });
       expect(plain.value).toEqual({ rotated: 3 });
       expect((await rawRow(ref))?.encryption_key_hash).toBeNull();
-      await expect(keys.update(`${pack.ref}.nope`, { value: 'x' })).rejects.toThrow(KeyNotFoundError);
-      await expect(keys.update(ref, {})).rejects.toThrow(InvalidKeyInputError);
+      await expect(keys.update(actor, `${pack.ref}.nope`, { value: 'x' })).rejects.toThrow(KeyNotFoundError);
+      await expect(keys.update(actor, ref, {})).rejects.toThrow(InvalidKeyInputError);
     });
 
     it('refuses to re-encrypt a value written with another key, and changes nothing', async () => {
       const { pack } = await makePack(getDb().prisma);
       const ref = `${pack.ref}.foreign`;
       const foreign = EncryptionKey.fromPassword('some-other-installation-password-0123');
-      await repo(foreign).keys.create({
+      await repo(foreign).keys.create(actor, {
         ref,
         owner: { type: 'pack', pack: pack.id },
         name: 'foreign',
@@ -247,7 +268,7 @@ export function repositorySuite(getDb: () => Database): void {
       });
       const before = await rawRow(ref);
       const error = await repo()
-        .keys.update(ref, { encrypted: false })
+        .keys.update(actor, ref, { encrypted: false })
         .catch((e: unknown) => e);
       expect((error as Error).message).toMatch(/key_hash_mismatch/);
       expect((error as Error).message).not.toContain(SECRET);
@@ -271,25 +292,25 @@ export function repositorySuite(getDb: () => Database): void {
         },
       });
       const foreign = EncryptionKey.fromPassword('some-other-installation-password-4567');
-      await repo(foreign).keys.create({
+      await repo(foreign).keys.create(actor, {
         owner: { type: 'pack', pack: pack.id },
         name: 'foreign2',
         value: SECRET,
         encrypted: true,
       });
       const { keys } = repo();
-      const legacy = await keys.get(`${pack.ref}.legacy`);
+      const legacy = await keys.get(actor, `${pack.ref}.legacy`);
       expect(legacy.encryptionKeyHash).toBeNull();
-      expect(await keys.get(`${pack.ref}.legacy`, { decrypt: true })).toMatchObject({
+      expect(await keys.get(actor, `${pack.ref}.legacy`, { decrypt: true })).toMatchObject({
         value: 'seed-era-secret',
       });
-      expect((await keys.get(`${pack.ref}.foreign2`)).encryptionKeyHash).toBeNull();
-      const listed = await keys.list({ pack: pack.id });
+      expect((await keys.get(actor, `${pack.ref}.foreign2`)).encryptionKeyHash).toBeNull();
+      const listed = await keys.list(actor, { pack: pack.id });
       expect(JSON.stringify(listed)).not.toContain(seedHash);
       expect(JSON.stringify(listed)).not.toContain(foreign.keyHash);
       // With no key configured, nothing is the configured key's: no hash at all.
-      expect(JSON.stringify(await repo(null).keys.list({ pack: pack.id }))).not.toContain(seedHash);
-      const own = await keys.create({
+      expect(JSON.stringify(await repo(null).keys.list(actor, { pack: pack.id }))).not.toContain(seedHash);
+      const own = await keys.create(actor, {
         owner: { type: 'pack', pack: pack.id },
         name: 'own',
         value: 'v-own',
@@ -303,23 +324,23 @@ export function repositorySuite(getDb: () => Database): void {
       const other = await makePack(getDb().prisma);
       const { keys } = repo();
       // A pack given by id still gets the default ref from its real ref.
-      const first = await keys.set({
+      const first = await keys.set(actor, {
         owner: { type: 'pack', pack: pack.id },
         name: 'token',
         value: 'one',
         encrypted: true,
       });
       expect(first).toMatchObject({ created: true, key: { ref: `${pack.ref}.token` } });
-      const second = await keys.set({
+      const second = await keys.set(actor, {
         owner: { type: 'pack', pack: pack.ref },
         name: 'token',
         value: 'two',
         encrypted: true,
       });
       expect(second.created).toBe(false);
-      expect((await keys.get(`${pack.ref}.token`, { decrypt: true })).value).toBe('two');
+      expect((await keys.get(actor, `${pack.ref}.token`, { decrypt: true })).value).toBe('two');
       const error = await keys
-        .set({
+        .set(actor, {
           ref: `${pack.ref}.token`,
           owner: { type: 'pack', pack: other.pack.id },
           name: 'token',
@@ -328,50 +349,50 @@ export function repositorySuite(getDb: () => Database): void {
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KeyConflictError);
       expect((error as Error).message).not.toContain(SECRET);
-      expect((await keys.get(`${pack.ref}.token`, { decrypt: true })).value).toBe('two');
+      expect((await keys.get(actor, `${pack.ref}.token`, { decrypt: true })).value).toBe('two');
     });
 
     it('deletes keys', async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
-      await keys.create({ owner: { type: 'pack', pack: pack.id }, name: 'gone', value: 'v' });
-      await keys.delete(`${pack.ref}.gone`);
-      await expect(keys.get(`${pack.ref}.gone`)).rejects.toThrow(KeyNotFoundError);
-      await expect(keys.delete(`${pack.ref}.gone`)).rejects.toThrow(KeyNotFoundError);
+      await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'gone', value: 'v' });
+      await keys.delete(actor, `${pack.ref}.gone`);
+      await expect(keys.get(actor, `${pack.ref}.gone`)).rejects.toThrow(KeyNotFoundError);
+      await expect(keys.delete(actor, `${pack.ref}.gone`)).rejects.toThrow(KeyNotFoundError);
     });
 
     it('lists by owner, paginated, without encrypted values', async () => {
       const { pack, actions } = await makePack(getDb().prisma);
       const { keys } = repo();
       for (let i = 0; i < 7; i++) {
-        await keys.create({
+        await keys.create(actor, {
           owner: { type: 'pack', pack: pack.id },
           name: `k${i}`,
           value: `v${i}`,
           encrypted: i % 2 === 0,
         });
       }
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'action', action: actions[0]?.id as number },
         name: 'only',
         value: 'a',
       });
-      const first = await keys.list({ pack: pack.ref, perPage: 3 });
+      const first = await keys.list(actor, { pack: pack.ref, perPage: 3 });
       expect(first).toMatchObject({ total: 7, page: 1, perPage: 3 });
       expect(first.items.map((k) => k.name)).toEqual(['k0', 'k1', 'k2']);
       expect(first.items.map((k) => k.value)).toEqual([null, 'v1', null]);
-      const third = await keys.list({ pack: pack.id, perPage: 3, page: 3 });
+      const third = await keys.list(actor, { pack: pack.id, perPage: 3, page: 3 });
       expect(third.items.map((k) => k.name)).toEqual(['k6']);
-      const byAction = await keys.list({ ownerType: 'action', action: actions[0]?.ref as string });
+      const byAction = await keys.list(actor, { ownerType: 'action', action: actions[0]?.ref as string });
       expect(byAction.items.map((k) => k.ref)).toEqual([`${actions[0]?.ref}.only`]);
-      await expect(keys.list({ perPage: 0 })).rejects.toThrow(InvalidKeyInputError);
-      await expect(keys.list({ page: 1.5 })).rejects.toThrow(InvalidKeyInputError);
+      await expect(keys.list(actor, { perPage: 0 })).rejects.toThrow(InvalidKeyInputError);
+      await expect(keys.list(actor, { page: 1.5 })).rejects.toThrow(InvalidKeyInputError);
     });
 
     it('keeps integrity in the database itself', async () => {
       const { pack, actions } = await makePack(getDb().prisma);
       const { keys } = repo();
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'action', action: actions[0]?.id as number },
         name: 'held',
         value: 'v',
@@ -401,7 +422,7 @@ export function repositorySuite(getDb: () => Database): void {
       await expect(sql.query('DELETE FROM attune.pack WHERE id = $1', [pack.id])).rejects.toThrow(
         /key_owner_action_fkey/,
       );
-      await keys.delete(`${actions[0]?.ref}.held`);
+      await keys.delete(actor, `${actions[0]?.ref}.held`);
       await sql.query('DELETE FROM attune.pack WHERE id = $1', [pack.id]);
       expect(await getDb().prisma.action.count({ where: { packId: pack.id } })).toBe(0);
     });

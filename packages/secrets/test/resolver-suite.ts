@@ -1,14 +1,8 @@
 import { EncryptionKey } from '@attune/crypto';
 import type { Database, SqlExecutor } from '@attune/db';
 import { describe, expect, it } from 'vitest';
-import {
-  ActionNotFoundError,
-  KeyRepository,
-  prepareSecretEnv,
-  SecretManager,
-  SecretResolver,
-} from '../src/index.js';
-import { capturingLogger, makePack } from './helpers.js';
+import { ActionNotFoundError, prepareSecretEnv, SecretManager, SecretResolver } from '../src/index.js';
+import { actor, capturingLogger, keyService, makePack, testOwners } from './helpers.js';
 import { KEY } from './repository-suite.js';
 
 const CANARY = 'canary-value-that-must-never-be-logged-7c1e';
@@ -18,7 +12,7 @@ export function resolverSuite(getDb: () => Database): void {
   const setup = async () => {
     const db = getDb();
     const { logger, lines } = capturingLogger();
-    const keys = new KeyRepository({ prisma: db.prisma, encryptionKey: KEY, logger });
+    const keys = keyService(db.prisma, KEY, logger);
     const a = await makePack(db.prisma, ['deploy', 'backup']);
     const b = await makePack(db.prisma, ['deploy']);
     // Unique system names per test: system keys are shared by every action in the database.
@@ -37,14 +31,14 @@ export function resolverSuite(getDb: () => Database): void {
     it('overrides system → pack → action, by env var name', async () => {
       const { db, keys, logger, a, b, tag } = await setup();
       const name = `${tag}_token`;
-      await keys.create({ owner: { type: 'system' }, name, value: 'from-system', encrypted: true });
-      await keys.create({
+      await keys.create(actor, { owner: { type: 'system' }, name, value: 'from-system', encrypted: true });
+      await keys.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name,
         value: 'from-pack',
         encrypted: true,
       });
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'action', action: a.actions[0]?.id as number },
         name,
         value: 'from-action',
@@ -70,8 +64,8 @@ export function resolverSuite(getDb: () => Database): void {
 
     it('overrides across spellings that share an env var (pack db-password over system db_password)', async () => {
       const { db, keys, logger, a, tag } = await setup();
-      await keys.create({ owner: { type: 'system' }, name: `${tag}_db_password`, value: 'sys' });
-      await keys.create({
+      await keys.create(actor, { owner: { type: 'system' }, name: `${tag}_db_password`, value: 'sys' });
+      await keys.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name: `${tag}-db-password`,
         value: 'pack',
@@ -84,13 +78,13 @@ export function resolverSuite(getDb: () => Database): void {
 
     it("never gives pack A's or action A1's secrets to another pack or action", async () => {
       const { db, keys, logger, a, b } = await setup();
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name: 'pack_only',
         value: 'a-pack',
         encrypted: true,
       });
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'action', action: a.actions[0]?.id as number },
         name: 'action_only',
         value: 'a-deploy',
@@ -106,20 +100,24 @@ export function resolverSuite(getDb: () => Database): void {
 
     it('resolves unencrypted and structured values, and prepares the env as the seed names it', async () => {
       const { db, keys, logger, a } = await setup();
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name: 'api_key',
         value: 'sk_live_abc123',
         encrypted: true,
       });
-      await keys.create({ owner: { type: 'pack', pack: a.pack.id }, name: 'db-password', value: 'plain-pw' });
-      await keys.create({
+      await keys.create(actor, {
+        owner: { type: 'pack', pack: a.pack.id },
+        name: 'db-password',
+        value: 'plain-pw',
+      });
+      await keys.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name: 'oauth_token',
         value: { token: 't', scopes: ['a', 'b'] },
         encrypted: true,
       });
-      await keys.create({ owner: { type: 'pack', pack: a.pack.id }, name: 'retries', value: 3 });
+      await keys.create(actor, { owner: { type: 'pack', pack: a.pack.id }, name: 'retries', value: 3 });
       const { secrets } = await resolver(db, logger).resolveForAction(a.actions[0]?.ref as string);
       const env = prepareSecretEnv(secrets);
       expect(env.SECRET_API_KEY).toBe('sk_live_abc123');
@@ -130,12 +128,12 @@ export function resolverSuite(getDb: () => Database): void {
 
     it('skips a secret per failure (hash mismatch, tampered, copied) with a warning, and resolves the rest', async () => {
       const { db, keys, logger, lines, a } = await setup();
-      const foreign = new KeyRepository({
-        prisma: db.prisma,
-        encryptionKey: EncryptionKey.fromPassword('another-installation-password-123456'),
+      const foreign = keyService(
+        db.prisma,
+        EncryptionKey.fromPassword('another-installation-password-123456'),
         logger,
-      });
-      await foreign.create({
+      );
+      await foreign.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name: 'foreign',
         value: CANARY,
@@ -147,7 +145,7 @@ export function resolverSuite(getDb: () => Database): void {
         ['copied', 'x'],
         ['fine', 'still-here'],
       ] as const) {
-        await keys.create({ owner: { type: 'pack', pack: a.pack.id }, name, value, encrypted: true });
+        await keys.create(actor, { owner: { type: 'pack', pack: a.pack.id }, name, value, encrypted: true });
       }
       const tamperedRef = `${a.pack.ref}.tampered`;
       const [row] = await db.sql.query<{ value: string }>('SELECT value FROM attune.key WHERE ref = $1', [
@@ -182,18 +180,18 @@ export function resolverSuite(getDb: () => Database): void {
 
     it('withholds the less specific value when an override cannot be decrypted', async () => {
       const { db, keys, logger, a } = await setup();
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name: 'endpoint_token',
         value: 'staging-token',
         encrypted: true,
       });
-      const foreign = new KeyRepository({
-        prisma: db.prisma,
-        encryptionKey: EncryptionKey.fromPassword('another-installation-password-123456'),
+      const foreign = keyService(
+        db.prisma,
+        EncryptionKey.fromPassword('another-installation-password-123456'),
         logger,
-      });
-      await foreign.create({
+      );
+      await foreign.create(actor, {
         owner: { type: 'action', action: a.actions[0]?.id as number },
         name: 'endpoint_token',
         value: 'prod-token',
@@ -212,13 +210,13 @@ export function resolverSuite(getDb: () => Database): void {
 
     it('resolves plain secrets and warns per encrypted one when no key is configured', async () => {
       const { db, keys, logger, a } = await setup();
-      await keys.create({
+      await keys.create(actor, {
         owner: { type: 'pack', pack: a.pack.id },
         name: 'enc',
         value: CANARY,
         encrypted: true,
       });
-      await keys.create({ owner: { type: 'pack', pack: a.pack.id }, name: 'plain', value: 'ok' });
+      await keys.create(actor, { owner: { type: 'pack', pack: a.pack.id }, name: 'plain', value: 'ok' });
       const result = await resolver(db, logger, null).resolveForAction(a.actions[0]?.ref as string);
       expect(byEnv(result.secrets).SECRET_PLAIN).toEqual({ value: 'ok', level: 'pack' });
       expect(result.warnings.find((w) => w.name === 'enc')?.reason).toBe('no_key_configured');
@@ -244,7 +242,7 @@ export function resolverSuite(getDb: () => Database): void {
               : level === 'pack'
                 ? ({ type: 'pack', pack: a.pack.id } as const)
                 : ({ type: 'action', action: a.actions[0]?.id as number } as const);
-          await keys.create({ owner, name: `${tag}_rt_${level}_${i}`, value: 'v', encrypted: true });
+          await keys.create(actor, { owner, name: `${tag}_rt_${level}_${i}`, value: 'v', encrypted: true });
         }
       }
       let calls = 0;
@@ -275,8 +273,14 @@ export function resolverSuite(getDb: () => Database): void {
 
     it('offers the seed SecretManager facade over the same parts', async () => {
       const { db, logger, a } = await setup();
-      const manager = new SecretManager({ prisma: db.prisma, sql: db.sql, encryptionKey: KEY, logger });
-      await manager.keys.create({
+      const manager = new SecretManager({
+        prisma: db.prisma,
+        sql: db.sql,
+        owners: testOwners(db.prisma),
+        encryptionKey: KEY,
+        logger,
+      });
+      await manager.keys.create(actor, {
         owner: { type: 'action', action: a.actions[0]?.ref as string },
         name: 'api_key',
         value: 'sk',

@@ -1,15 +1,14 @@
 import type { Principal } from '@attune/auth';
-import type { KeyOwner, KeyRecord, SecretValue } from '@attune/secrets';
+import { AttuneError } from '@attune/core';
+import type { KeyOwner, KeyRecord, KeyService, SecretValue } from '@attune/secrets';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDependencies } from '../dependencies.js';
-import { HttpError } from '../http-error.js';
+import { may, need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
-import { may, need } from '../security.js';
 
 const errors = s.errorResponses;
 
 /** `/api/v1/keys`: create, list, read, update, delete (docs/api.md#keys). */
-export function registerKeyRoutes(app: FastifyInstance, deps: ApiDependencies): void {
+export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void {
   app.post<{ Body: Record<string, unknown> }>(
     '/api/v1/keys',
     {
@@ -24,9 +23,9 @@ export function registerKeyRoutes(app: FastifyInstance, deps: ApiDependencies): 
       },
     },
     async (req, reply) => {
-      need(req, 'keys:write');
+      const actor = need(req, 'keys:write');
       const b = req.body;
-      const record = await deps.keys.create({
+      const record = await keys.create(actor, {
         ...(b.ref === undefined ? {} : { ref: b.ref as string }),
         owner: ownerOf(b),
         name: b.name as string,
@@ -58,9 +57,9 @@ export function registerKeyRoutes(app: FastifyInstance, deps: ApiDependencies): 
       },
     },
     async (req) => {
-      need(req, 'keys:read');
+      const actor = need(req, 'keys:read');
       const q = req.query;
-      const page = await deps.keys.list({
+      const page = await keys.list(actor, {
         ...(q.owner_type ? { ownerType: q.owner_type } : {}),
         ...(q.owner_pack ? { pack: idOrRef(q.owner_pack) } : {}),
         ...(q.owner_action ? { action: idOrRef(q.owner_action) } : {}),
@@ -91,10 +90,10 @@ export function registerKeyRoutes(app: FastifyInstance, deps: ApiDependencies): 
       },
     },
     async (req) => {
-      need(req, 'keys:read', true);
+      const actor = need(req, 'keys:read', true);
       const decrypt = req.query.decrypt === 'true';
       if (decrypt) need(req, 'keys:decrypt');
-      return { data: keyDto(await deps.keys.get(req.params.ref, { decrypt })) };
+      return { data: keyDto(await keys.get(actor, req.params.ref, { decrypt })) };
     },
   );
 
@@ -114,13 +113,13 @@ export function registerKeyRoutes(app: FastifyInstance, deps: ApiDependencies): 
       },
     },
     async (req) => {
-      need(req, 'keys:write');
+      const actor = need(req, 'keys:write');
       // Making an encrypted key plain without a new value stores, and answers, its plaintext: that is a decrypt.
       if (req.body.encrypted === false && req.body.value === undefined) {
         need(req, 'keys:read');
         need(req, 'keys:decrypt');
       }
-      const record = await deps.keys.update(req.params.ref, req.body);
+      const record = await keys.update(actor, req.params.ref, req.body);
       return {
         data: writeAnswer(record, req.body.value !== undefined, req.principal),
         message: `Key ${record.ref} updated`,
@@ -139,8 +138,8 @@ export function registerKeyRoutes(app: FastifyInstance, deps: ApiDependencies): 
       },
     },
     async (req, reply) => {
-      need(req, 'keys:write');
-      await deps.keys.delete(req.params.ref);
+      const actor = need(req, 'keys:write');
+      await keys.delete(actor, req.params.ref);
       return reply.code(204).send();
     },
   );
@@ -151,13 +150,7 @@ function ownerOf(b: Record<string, unknown>): KeyOwner {
   const extra = (names: string[]) => names.filter((n) => b[n] !== undefined);
   if (type === 'system') {
     const given = extra(['owner_pack', 'owner_pack_ref', 'owner_action', 'owner_action_ref']);
-    if (given.length)
-      throw new HttpError(
-        400,
-        'ATTUNE_API_INVALID',
-        `A system key has no owner; remove ${given.join(', ')}.`,
-        given[0],
-      );
+    if (given.length) throw invalid(`A system key has no owner; remove ${given.join(', ')}.`, given[0]);
     return { type };
   }
   const [idField, refField, other] =
@@ -166,17 +159,10 @@ function ownerOf(b: Record<string, unknown>): KeyOwner {
       : ['owner_action', 'owner_action_ref', ['owner_pack', 'owner_pack_ref']];
   const wrong = extra(other as string[]);
   if (wrong.length)
-    throw new HttpError(
-      400,
-      'ATTUNE_API_INVALID',
-      `A ${type} key takes ${idField} or ${refField}, not ${wrong.join(', ')}.`,
-      wrong[0],
-    );
+    throw invalid(`A ${type} key takes ${idField} or ${refField}, not ${wrong.join(', ')}.`, wrong[0]);
   const given = b[idField as string] ?? b[refField as string];
   if (given === undefined || (b[idField as string] !== undefined && b[refField as string] !== undefined)) {
-    throw new HttpError(
-      400,
-      'ATTUNE_API_INVALID',
+    throw invalid(
       `A ${type} key needs exactly one of ${idField} (id) or ${refField} (ref).`,
       idField as string,
     );
@@ -186,7 +172,11 @@ function ownerOf(b: Record<string, unknown>): KeyOwner {
     : { type: 'action', action: given as number | string };
 }
 
-/** A query's owner: digits are an id (the repository refuses one out of range), anything else a ref. */
+function invalid(message: string, field: string | undefined): AttuneError {
+  return new AttuneError({ code: 'ATTUNE_API_INVALID', category: 'invalid', message, field });
+}
+
+/** A query's owner: digits are an id (the key service refuses one out of range), anything else a ref. */
 function idOrRef(text: string): number | string {
   return /^[0-9]+$/.test(text) ? Number(text) : text;
 }

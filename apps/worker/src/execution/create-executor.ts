@@ -1,8 +1,9 @@
 import type { WorkerConfig } from '@attune/config';
+import type { Logger } from '@attune/core';
 import type { EncryptionKey } from '@attune/crypto';
 import type { Database } from '@attune/db';
+import { ExecutionStore } from '@attune/executions';
 import { SecretResolver } from '@attune/secrets';
-import type { Logger } from 'pino';
 import { HelperSpawner } from '../helper-spawner.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
@@ -55,7 +56,7 @@ export async function createExecutor(options: {
     if (killed > 0) logger.warn({ killed }, 'processes left by earlier actions were killed at start');
   }
   const executor = new ActionExecutor({
-    db,
+    executions: new ExecutionStore(db.sql),
     resolver: new SecretResolver({ sql: db.sql, encryptionKey: options.encryptionKey, logger }),
     spawner,
     sandbox,

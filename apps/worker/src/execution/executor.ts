@@ -1,24 +1,20 @@
 import type { WorkerConfig } from '@attune/config';
-import type { Database } from '@attune/db';
+import { errorSummary, type Logger } from '@attune/core';
+import type { ClaimedExecution, ExecutionStore } from '@attune/executions';
 import type { SecretResolver } from '@attune/secrets';
-import type { Logger } from 'pino';
 import type { SecretMasker } from '../masking/masker.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
 import type { ProcessSpawner } from '../spawner.js';
 import { type Ending, endingOf, unavailable } from './outcome.js';
-import {
-  ActionUnavailableError,
-  type ClaimedRow,
-  type ExecutionContext,
-  prepareExecutionContext,
-} from './prepare-context.js';
+import { ActionUnavailableError, type ExecutionContext, prepareExecutionContext } from './prepare-context.js';
 import { type RunResult, superviseProcess } from './supervise.js';
 import type { ExecutionOutcome } from './types.js';
 
 /** Dependencies of {@link ActionExecutor}. */
 export interface ActionExecutorOptions {
-  readonly db: Database;
+  /** Where executions are claimed and their ends stored. */
+  readonly executions: Pick<ExecutionStore, 'claim' | 'finish'>;
   readonly resolver: Pick<SecretResolver, 'resolveForAction'>;
   readonly spawner: ProcessSpawner;
   /** How actions are confined; from {@link createSandbox}. */
@@ -36,26 +32,6 @@ export interface ActionExecutorOptions {
     minLength: number,
   ) => SecretMasker;
 }
-
-/** Claims the execution (only one worker can) and reads what running it needs, in one statement. */
-const CLAIM_SQL = `
-WITH claimed AS (
-  UPDATE "attune"."execution" SET status = 'running', worker_id = $2, started_at = now()
-  WHERE id = $1 AND status IN ('requested', 'scheduled')
-  RETURNING id, action_id, action_ref, parameters
-)
-SELECT c.id::text AS id, c.action_ref, c.parameters, a.runner_type, a.entry_point, a.timeout_seconds,
-       a.expected_secrets, a.network, p.ref AS pack_ref, p.path AS pack_path
-FROM claimed c
-LEFT JOIN "attune"."action" a ON a.id = c.action_id
-LEFT JOIN "attune"."pack" p ON p.id = a.pack_id`;
-
-const FINISH_SQL = `
-UPDATE "attune"."execution"
-SET status = $2::"attune"."execution_status", exit_code = $3, duration_ms = $4, stdout = $5, stderr = $6,
-    stdout_truncated = $7, stderr_truncated = $8, result = $9::jsonb, warnings = $10::jsonb, finished_at = now()
-WHERE id = $1 AND status = 'running' AND worker_id = $11
-RETURNING id::text AS id`;
 
 /**
  * The seed's `ActionExecutor`: claims an execution, prepares its context (secrets resolved system → pack → action
@@ -83,8 +59,9 @@ export class ActionExecutor {
     options: { signal?: AbortSignal } = {},
   ): Promise<ExecutionOutcome | null> {
     const id = String(executionId);
-    const { db, config, sandbox } = this.#o;
-    const [row] = await db.sql.query<ClaimedRow>(CLAIM_SQL, [id, config.workerId], 'attune_claim_execution');
+    const { executions, config, sandbox } = this.#o;
+    // claim → prepare (secrets resolved while the scratch folder is made) → run in the sandbox → mask → record.
+    const row = await executions.claim(id, config.workerId);
     if (!row) return null;
     const log = this.#o.logger.child({ executionId: id, action: row.action_ref, workerId: config.workerId });
     const started = performance.now();
@@ -141,24 +118,18 @@ export class ActionExecutor {
     return this.#finish(row, log, started, endingOf(run, context, config.workerId));
   }
 
-  #store(row: ClaimedRow, r: Ending, durationMs: number): Promise<Array<{ id: string }>> {
-    return this.#o.db.sql.query<{ id: string }>(
-      FINISH_SQL,
-      [
-        row.id,
-        r.status,
-        r.exit.code,
-        durationMs,
-        r.stdout,
-        r.stderr,
-        r.truncated[0],
-        r.truncated[1],
-        r.result === undefined ? null : JSON.stringify(r.result),
-        JSON.stringify(r.warnings),
-        this.#o.config.workerId,
-      ],
-      'attune_finish_execution',
-    );
+  #store(row: ClaimedExecution, r: Ending, durationMs: number): Promise<boolean> {
+    return this.#o.executions.finish(row.id, this.#o.config.workerId, {
+      status: r.status,
+      exitCode: r.exit.code,
+      durationMs,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      stdoutTruncated: r.truncated[0],
+      stderrTruncated: r.truncated[1],
+      result: r.result,
+      warnings: r.warnings,
+    });
   }
 
   /** Kills what actions left running, where the mode needs it (see {@link ActionSandbox.leftoverUid}). */
@@ -172,10 +143,15 @@ export class ActionExecutor {
     if (killed > 0) log.warn({ killed }, 'processes that outlived their execution were killed');
   }
 
-  async #finish(row: ClaimedRow, log: Logger, started: number, ending: Ending): Promise<ExecutionOutcome> {
+  async #finish(
+    row: ClaimedExecution,
+    log: Logger,
+    started: number,
+    ending: Ending,
+  ): Promise<ExecutionOutcome> {
     const durationMs = Math.round(performance.now() - started);
     let r = ending;
-    let stored: Array<{ id: string }>;
+    let stored: boolean;
     try {
       stored = await this.#store(row, r, durationMs);
     } catch (error) {
@@ -199,7 +175,7 @@ export class ActionExecutor {
       };
       stored = await this.#store(row, r, durationMs);
     }
-    if (stored.length === 0) {
+    if (!stored) {
       // Another worker's reaper declared it abandoned (our heartbeats stopped reaching the database); its record stands.
       log.warn({ status: r.status }, 'execution was marked abandoned meanwhile; outcome not stored');
     }
@@ -227,10 +203,4 @@ export class ActionExecutor {
       secrets: r.secrets,
     };
   }
-}
-
-function errorSummary(error: unknown): { name: string; code?: string } {
-  // Class and code only: an error's message may quote data.
-  const e = error as { name?: string; code?: unknown };
-  return { name: e?.name ?? 'Error', ...(typeof e?.code === 'string' ? { code: e.code } : {}) };
 }

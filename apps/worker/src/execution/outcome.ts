@@ -1,13 +1,14 @@
+import type { ExecutionWarning, RunStatus } from '@attune/executions';
 import { maskJsonNumbers } from '../masking/json-numbers.js';
 import type { ProcessExit } from '../spawner.js';
 import { ActionUnavailableError, type ExecutionContext } from './prepare-context.js';
 import { storableText, storableValue } from './storable.js';
 import type { RunResult } from './supervise.js';
-import type { ExecutionWarning, SecretSource, TerminalStatus } from './types.js';
+import type { SecretSource } from './types.js';
 
 /** What is stored of an execution's end. */
 export interface Ending {
-  status: TerminalStatus;
+  status: RunStatus;
   exit: ProcessExit;
   stdout: string;
   stderr: string;
@@ -39,7 +40,7 @@ export function unavailable(error: unknown, internal: string): Ending {
  */
 export function endingOf(run: RunResult, context: ExecutionContext, workerId: string): Ending {
   const { masker, warnings } = context;
-  const status: TerminalStatus = run.timedOut
+  const status: RunStatus = run.timedOut
     ? 'timeout'
     : run.cancelled
       ? 'cancelled'

@@ -1,5 +1,7 @@
 import { realpathSync } from 'node:fs';
 import type { WorkerConfig } from '@attune/config';
+import { AttuneError } from '@attune/core';
+import type { ClaimedExecution, ExecutionWarning } from '@attune/executions';
 import { resolveEntryPoint } from '@attune/registry';
 import { envVarName, prepareSecretEnv, type SecretResolver } from '@attune/secrets';
 import { buildChildEnv } from '../child-env.js';
@@ -7,21 +9,7 @@ import { SecretMasker } from '../masking/masker.js';
 import { describeIdentity } from '../sandbox/identity.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { spawnProblem } from '../spawner.js';
-import type { ExecutionWarning, SecretSource } from './types.js';
-
-/** An execution as claimed, with what running it needs. */
-export interface ClaimedRow {
-  id: string;
-  action_ref: string;
-  parameters: unknown;
-  runner_type: 'python' | 'shell' | null;
-  entry_point: string | null;
-  timeout_seconds: number | null;
-  expected_secrets: string[] | null;
-  network: boolean | null;
-  pack_ref: string | null;
-  pack_path: string | null;
-}
+import type { SecretSource } from './types.js';
 
 /** The prepared context of one execution: what the action process gets, in host terms. */
 export interface ExecutionContext {
@@ -41,8 +29,10 @@ export interface ExecutionContext {
 }
 
 /** The action cannot be run on this worker (gone, files missing or unreadable, needs more isolation). */
-export class ActionUnavailableError extends Error {
-  readonly code = 'ATTUNE_ACTION_UNAVAILABLE';
+export class ActionUnavailableError extends AttuneError {
+  constructor(message: string) {
+    super({ code: 'ATTUNE_ACTION_UNAVAILABLE', category: 'unavailable', message });
+  }
 }
 
 /**
@@ -52,7 +42,7 @@ export class ActionUnavailableError extends Error {
  * @throws {ActionUnavailableError} with a message for the operator.
  */
 export async function prepareExecutionContext(
-  row: ClaimedRow,
+  row: ClaimedExecution,
   deps: {
     resolver: Pick<SecretResolver, 'resolveForAction'>;
     sandbox: ActionSandbox;

@@ -1,25 +1,5 @@
+import type { ExecutionWarning, RunStatus } from '@attune/executions';
 import type { ResolvedSecret } from '@attune/secrets';
-
-/** Terminal states an execution can end in here. */
-export type TerminalStatus = 'succeeded' | 'failed' | 'timeout' | 'cancelled';
-
-/** Kinds of warning the worker records on an execution (docs/worker.md#the-execution-record). */
-export const WARNING_KINDS = [
-  'secret_skipped',
-  'secret_missing',
-  'secret_not_masked',
-  'output_truncated',
-  'output_withheld',
-  'action_unavailable',
-  'worker_shutdown',
-] as const;
-
-/** A warning recorded on an execution. Names secrets by ref, never by value. */
-export interface ExecutionWarning {
-  readonly kind: (typeof WARNING_KINDS)[number];
-  readonly message: string;
-  readonly ref?: string;
-}
 
 /** Where a secret handed to the action came from (no value). */
 export interface SecretSource {
@@ -33,7 +13,7 @@ export interface SecretSource {
 export interface ExecutionOutcome {
   readonly id: string;
   readonly actionRef: string;
-  readonly status: TerminalStatus;
+  readonly status: RunStatus;
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly durationMs: number;

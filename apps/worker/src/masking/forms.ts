@@ -1,5 +1,5 @@
 /**
- * The values a secret stands for and the forms each value can take in an action's output (docs/worker.md#masking).
+ * The values a secret stands for and the forms each value can take in an action's output (docs/worker.md#output-capture-masking-result).
  *
  * A form is a string that, found anywhere in output, gives the value away: the value as is, and the value passed
  * through the escapings programs apply when they print data (JSON, URL, HTML/XML, base64, shells). Every form the

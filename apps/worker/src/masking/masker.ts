@@ -2,7 +2,7 @@ import { codePointLength, formsOf, secretValues, valueVariants } from './forms.j
 import { PatternMatcher } from './matcher.js';
 
 /**
- * Masks secret values in action output before anything is stored or logged (docs/worker.md#masking).
+ * Masks secret values in action output before anything is stored or logged (docs/worker.md#output-capture-masking-result).
  *
  * Every value of at least `minLength` code points (see {@link secretValues}, {@link valueVariants}) is masked in
  * each of its forms ({@link formsOf}): raw, JSON-, URL-, HTML/XML-escaped, base64 at any offset, and the runner's

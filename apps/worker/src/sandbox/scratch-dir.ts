@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, rmdirSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AttuneError } from '@attune/core';
 import { processStartTime } from '@attune/db';
 import type { ActionIdentity } from './identity.js';
 
@@ -15,12 +16,9 @@ export interface ScratchDir {
 }
 
 /** The scratch folder could not be prepared; names the folder and the cause, never a value. */
-export class ScratchDirError extends Error {
-  readonly code = 'ATTUNE_SCRATCH_DIR';
-
+export class ScratchDirError extends AttuneError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ScratchDirError';
+    super({ code: 'ATTUNE_SCRATCH_DIR', category: 'internal', message });
   }
 }
 

@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { IsolationConfig } from '@attune/config';
+import { AttuneError } from '@attune/core';
 import { HELPER_NAME } from '../helper-spawner.js';
 import { type BubblewrapBinary, BubblewrapSandbox } from './bubblewrap.js';
 import { HostSandbox } from './host-sandbox.js';
@@ -26,12 +27,9 @@ import type { ActionSandbox, Interpreters, IsolationMode } from './sandbox.js';
 import { ScratchRoot } from './scratch-dir.js';
 
 /** The configured isolation cannot be had on this host. The message says what to install or change. */
-export class IsolationUnavailableError extends Error {
-  readonly code = 'ATTUNE_ISOLATION_UNAVAILABLE';
-
+export class IsolationUnavailableError extends AttuneError {
   constructor(message: string) {
-    super(message);
-    this.name = 'IsolationUnavailableError';
+    super({ code: 'ATTUNE_ISOLATION_UNAVAILABLE', category: 'invalid', message });
   }
 }
 

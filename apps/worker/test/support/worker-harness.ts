@@ -15,11 +15,10 @@ import { type IsolatedBroker, isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { enqueueExecution, registerPack } from '@attune/registry';
-import { KeyRepository } from '@attune/secrets';
-import { pino } from 'pino';
+import { registerPack } from '@attune/registry';
 import { readablePackRoot, TEST_SCRATCH_BASE, USER_MODE_RUN_AS } from './isolation.js';
 import { writeTestPack } from './packs.js';
+import { executionService, keyService, testActor } from './services.js';
 
 const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -165,7 +164,11 @@ export class WorkerHarness {
   async enqueue(worker: Worker, actionRef: string, params: object = {}): Promise<bigint> {
     const publisher = new ExecutionPublisher(worker.broker.config);
     try {
-      return await enqueueExecution(this.db.prisma, (m) => publisher.publish(m), actionRef, params);
+      return await executionService(this.db, (m) => publisher.publish(m)).request(
+        testActor,
+        actionRef,
+        params,
+      );
     } finally {
       await publisher.close();
     }
@@ -281,12 +284,8 @@ export class WorkerHarness {
     });
     await registerPack(this.db.prisma, hostile);
     await registerPack(this.db.prisma, victim);
-    const keys = new KeyRepository({
-      prisma: this.db.prisma,
-      encryptionKey: EncryptionKey.fromPassword(this.key),
-      logger: pino({ level: 'silent' }),
-    });
-    await keys.create({
+    const keys = keyService(this.db, EncryptionKey.fromPassword(this.key));
+    await keys.create(testActor, {
       owner: { type: 'pack', pack: 'victim' },
       name: 'token',
       value: this.victimSecret,

@@ -2,7 +2,14 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadWorkerConfig } from './config.js';
+import {
+  apiConfigOf,
+  ConfigError,
+  cliConfigOf,
+  loadConfig,
+  loadWorkerConfig,
+  workerConfigOf,
+} from './index.js';
 
 const KEY = 'config-test-encryption-key-0123456789abc';
 const made: string[] = [];
@@ -187,5 +194,58 @@ describe('worker configuration', () => {
     expect(() => loadWorkerConfig({ env: { ATTUNE__WORKER__SCRATCH_DIR: 'scratch' } })).toThrow(
       /worker\.scratch_dir: scratch must be an absolute path/,
     );
+  });
+});
+
+describe('sections and views', () => {
+  it('parses once into sections; the worker, the API and the CLI each take their view', () => {
+    const config = loadConfig({
+      env: {
+        ATTUNE__SECURITY__ENCRYPTION_KEY: KEY,
+        ATTUNE__API__PORT: '9000',
+        ATTUNE__WORKER__CONCURRENCY: '3',
+        ATTUNE__LOG__LEVEL: 'debug',
+      },
+    });
+    expect(Object.keys(config).sort()).toEqual([
+      'api',
+      'broker',
+      'database',
+      'log',
+      'sandbox',
+      'security',
+      'worker',
+    ]);
+    const worker = workerConfigOf(config);
+    expect(worker).toMatchObject({ concurrency: 3, encryptionKey: KEY, logLevel: 'debug' });
+    expect(worker).not.toHaveProperty('api');
+    const api = apiConfigOf(config);
+    expect(api).toMatchObject({ api: { port: 9000 }, encryptionKey: KEY, logLevel: 'debug' });
+    expect(api).not.toHaveProperty('concurrency');
+    const cli = cliConfigOf(config);
+    expect(cli).not.toHaveProperty('api');
+    expect(cli.database).toBe(config.database);
+  });
+
+  it('takes the log level from log.level, else from the first version’s ATTUNE_LOG_LEVEL, and refuses others', () => {
+    expect(loadConfig({ env: {} }).log.level).toBeUndefined();
+    expect(loadConfig({ env: { ATTUNE_LOG_LEVEL: 'warn' } }).log.level).toBe('warn');
+    expect(loadConfig({ env: { ATTUNE_LOG_LEVEL: 'warn', ATTUNE__LOG__LEVEL: 'error' } }).log.level).toBe(
+      'error',
+    );
+    expect(() => loadConfig({ env: { ATTUNE__LOG__LEVEL: 'loud' } })).toThrow(/Configuration log\.level/);
+    expect(() => loadConfig({ env: { ATTUNE_LOG_LEVEL: 'loud' } })).toThrow(/log\.level/);
+  });
+
+  it('is an AttuneError of category invalid, naming the key', () => {
+    const error = (() => {
+      try {
+        loadConfig({ env: { ATTUNE__WORKER__CONCURRENCY: '0' } });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ code: 'ATTUNE_CONFIG', category: 'invalid', field: 'worker.concurrency' });
   });
 });

@@ -1,0 +1,68 @@
+/** Help of `attune` and of each command (docs/cli.md is the reference). */
+export const HELP: Record<string, string> = {
+  main: `Usage: attune <command> [options]      (attune <command> --help for details)
+
+Commands:
+  key set|get|list|delete   manage secrets (values from stdin or a prompt, never argv)
+  pack register <folder>    register or update a pack
+  run <action>              request an execution (--wait to wait for it)
+  token create|list|revoke  API tokens
+  db migrate                apply database migrations
+  worker                    start the worker service
+  api                       start the HTTP API
+  demo                      the end-to-end demo on the embedded database
+  crypto …                  keygen, hash, encrypt, decrypt (attune-crypto)
+
+Global options: --json (machine-readable output), --config FILE (else $ATTUNE_CONFIG)
+Exit codes: 0 ok, 1 failed, 2 invalid input (usage, configuration, a name or value), 3 not found, 4 conflict,
+5 refused (e.g. no encryption key)
+`,
+  key: `Usage:
+  attune key set (--system | --pack PACK | --action ACTION) NAME [--ref REF] [--plain] [--value-json]
+  attune key get REF [--decrypt]
+  attune key list [--owner-type system|pack|action] [--pack PACK] [--action ACTION] [--page N] [--per-page N]
+  attune key delete REF
+
+key set creates the key, or replaces its value if it exists. The value is read from stdin (one trailing newline
+dropped) or, on a terminal, from a hidden prompt. Keys are encrypted unless --plain. --value-json parses the value
+as JSON (objects, arrays, numbers, booleans).
+
+Examples:
+  printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key
+  attune key get mypack.api_key --decrypt --json
+`,
+  pack: `Usage: attune pack register FOLDER
+
+Validates pack.yaml and actions/*.yaml, then registers the pack and its actions in one transaction; reports what
+changed. Example: attune pack register packs/examples
+`,
+  run: `Usage: attune run ACTION [--params JSON] [--wait] [--timeout SECONDS]
+
+Creates the execution and publishes it to the workers through RabbitMQ; prints {id, action_ref, status}. With
+--wait, prints the execution in the API's shape (output masked) and exits 0 only if it succeeded (default wait
+600 s). Example: attune run examples.check --params '{"host":"db1"}' --wait
+`,
+  token: `Usage:
+  attune token create NAME --scopes SCOPE[,SCOPE…]   (keys:read, keys:decrypt, keys:write, executions:run, admin)
+  attune token list
+  attune token revoke NAME
+
+The token is printed once, at creation; only its hash is stored. Example: attune token create ci --scopes keys:read
+`,
+  db: `Usage: attune db migrate
+
+Applies pending migrations to DATABASE_URL, or to the embedded database when it is not set.
+`,
+  worker: `Usage: attune worker
+
+Starts the worker service (see docs/deployment.md). SIGTERM/SIGINT drains it and exits 0.
+`,
+  api: `Usage: attune api
+
+Starts the HTTP API on api.host:api.port (default 127.0.0.1:8080). Reference: docs/api.md.
+`,
+  demo: `Usage: attune demo
+
+Runs the end-to-end demo (pnpm demo).
+`,
+};

@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LOG_LEVELS, type LogLevel } from '@attune/core';
+import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
+import { configSchema } from './schema.js';
+import { assertPrivate, credentialsIn, readKeyFile } from './secret-files.js';
+import type { AttuneConfig } from './types.js';
+
+/** Where configuration comes from: the environment, and a YAML file (else `ATTUNE_CONFIG`). */
+export interface ConfigSource {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly file?: string | undefined;
+}
+
+/** The broker when none is configured: RabbitMQ on loopback with its default account. */
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+/**
+ * Reads the configuration: the YAML file (if any), then `ATTUNE__SECTION__KEY` env overrides (the seed's
+ * convention, e.g. `ATTUNE__SECURITY__ENCRYPTION_KEY`), plus `DATABASE_URL` and `AMQP_URL`. Validated in one place,
+ * once; each process then takes its view (`views.ts`).
+ * @throws {ConfigError} naming the key and the problem.
+ */
+export function loadConfig(options: ConfigSource): AttuneConfig {
+  const { env } = options;
+  let fromFile: Record<string, unknown> = {};
+  const file = options.file ?? env.ATTUNE_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError('file', `cannot read ${file}`);
+    }
+    try {
+      fromFile = (parseYaml(text) as Record<string, unknown> | null) ?? {};
+    } catch (error) {
+      throw new ConfigError('file', `${file} is not valid YAML (${(error as Error).message.split('\n')[0]})`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile))
+      throw new ConfigError('file', `${file} must hold a mapping`);
+  }
+  const held = file ? credentialsIn(fromFile) : undefined;
+  if (file && held) assertPrivate(file, held, 'holds credentials');
+  const merged = structuredClone(fromFile) as Record<string, Record<string, unknown>>;
+  for (const [name, value] of Object.entries(env)) {
+    const match = /^ATTUNE__([A-Z0-9_]+)__([A-Z0-9_]+)$/.exec(name);
+    if (!match || value === undefined) continue;
+    const section = (match[1] as string).toLowerCase();
+    const key = (match[2] as string).toLowerCase();
+    merged[section] = { ...(merged[section] ?? {}), [key]: value };
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue?.path.join('.') || 'config';
+    const problem =
+      issue?.code === 'unrecognized_keys'
+        ? `unknown key(s) ${issue.keys.join(', ')}`
+        : (issue?.message ?? 'is invalid').replace(/received .*/, 'got another value');
+    throw new ConfigError(key, problem);
+  }
+  const c = parsed.data;
+  for (const name of c.worker.passthrough_env) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError('worker.passthrough_env', `'${name}' is not an env var name`);
+    if (FORBIDDEN_PASSTHROUGH.test(name)) {
+      throw new ConfigError(
+        'worker.passthrough_env',
+        `${name} is the worker's own or reserved and is never passed to actions`,
+      );
+    }
+  }
+  if (c.security.encryption_key !== undefined && c.security.encryption_key_file !== undefined) {
+    throw new ConfigError(
+      'security',
+      'set either encryption_key or encryption_key_file, not both (encryption_key_file is recommended)',
+    );
+  }
+  const encryptionKey =
+    c.security.encryption_key_file !== undefined
+      ? readKeyFile(c.security.encryption_key_file)
+      : c.security.encryption_key;
+  const keyOrigin = c.security.encryption_key_file !== undefined ? 'encryption_key_file' : 'encryption_key';
+  if (encryptionKey !== undefined && [...encryptionKey].length < 32) {
+    throw new ConfigError(
+      `security.${keyOrigin}`,
+      `is ${[...encryptionKey].length} characters long; at least 32 are required (generate one with attune-crypto keygen)`,
+    );
+  }
+  for (const [key, path] of [
+    ['worker.scratch_dir', c.worker.scratch_dir],
+    ...c.worker.sandbox_ro_paths.map((p) => ['worker.sandbox_ro_paths', p] as const),
+  ] as const) {
+    if (path !== undefined && !path.startsWith('/'))
+      throw new ConfigError(key, `${path} must be an absolute path`);
+  }
+  for (const shown of c.worker.sandbox_ro_paths) {
+    for (const secret of [c.security.encryption_key_file, file]) {
+      if (secret && (secret === shown || secret.startsWith(`${shown.replace(/\/+$/, '')}/`))) {
+        throw new ConfigError(
+          'worker.sandbox_ro_paths',
+          `${shown} holds ${secret}, which must never be visible to actions`,
+        );
+      }
+    }
+  }
+  if (c.worker.stale_after_ms < 3 * c.worker.heartbeat_interval_ms) {
+    throw new ConfigError(
+      'worker.stale_after_ms',
+      'must be at least 3 × worker.heartbeat_interval_ms, or live workers are declared dead',
+    );
+  }
+  const brokerUrl = c.broker.url ?? env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  if (!/^amqps?:\/\//.test(brokerUrl))
+    throw new ConfigError('broker.url', 'must be an amqp:// or amqps:// URL');
+  let database: DatabaseConfig;
+  try {
+    database = databaseConfigFromEnv({
+      DATABASE_URL: c.database.url ?? env.DATABASE_URL,
+      ATTUNE__DATABASE__EMBEDDED_DIR: c.database.embedded_dir,
+      ATTUNE__DATABASE__POOL_SIZE:
+        c.database.pool_size === undefined ? undefined : String(c.database.pool_size),
+    });
+  } catch (error) {
+    throw new ConfigError('database.url', (error as Error).message.replace(/^DATABASE_URL /, ''));
+  }
+  return {
+    security: {
+      encryptionKey,
+      encryptionKeySource:
+        encryptionKey === undefined
+          ? undefined
+          : c.security.encryption_key_file !== undefined
+            ? 'file'
+            : 'config',
+    },
+    database,
+    worker: {
+      workerId:
+        c.worker.id ??
+        `${hostname()
+          .replace(/[^A-Za-z0-9_.-]/g, '-')
+          .slice(0, 40)}-${process.pid}`,
+      outputCapBytes: c.worker.output_cap_bytes,
+      killGraceMs: c.worker.kill_grace_ms,
+      maskMinLength: c.worker.mask_min_length,
+      passthroughEnv: c.worker.passthrough_env,
+      spawner: c.worker.spawner,
+      concurrency: c.worker.concurrency,
+      heartbeatIntervalMs: c.worker.heartbeat_interval_ms,
+      staleAfterMs: c.worker.stale_after_ms,
+      shutdownGraceMs: c.worker.shutdown_grace_ms,
+      http: { host: c.worker.http_host, port: c.worker.http_port },
+    },
+    sandbox: {
+      mode: c.worker.isolation,
+      runAs: c.worker.run_as,
+      scratchDir: c.worker.scratch_dir ?? defaultScratchDir(),
+      sandboxReadOnlyPaths: c.worker.sandbox_ro_paths,
+    },
+    broker: {
+      url: brokerUrl,
+      exchange: c.broker.exchange,
+      queue: c.broker.queue,
+      deadLetterQueue: c.broker.dead_letter_queue,
+      reconnectMaxMs: c.broker.reconnect_max_ms,
+    },
+    api: {
+      host: c.api.host,
+      port: c.api.port,
+      maxBodyBytes: c.api.max_body_bytes,
+      rateLimitPerMinute: c.api.rate_limit_per_minute,
+      authFailureLimit: c.api.auth_failure_limit,
+      trustedProxies: c.api.trusted_proxies,
+    },
+    // `ATTUNE_LOG_LEVEL` is the first version's name for it, still honoured.
+    log: { level: c.log.level ?? legacyLogLevel(env.ATTUNE_LOG_LEVEL) },
+  };
+}
+
+/**
+ * Where scratch folders go by default: for a root worker a folder of root's (`/var/lib/attune/scratch`), which no
+ * action can create first or take over; otherwise one per uid in the temporary folder.
+ */
+function defaultScratchDir(): string {
+  const uid = process.getuid?.();
+  return uid === 0 ? '/var/lib/attune/scratch' : join(tmpdir(), `attune-scratch-${uid ?? 'user'}`);
+}
+
+function legacyLogLevel(value: string | undefined): LogLevel | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(value))
+    throw new ConfigError('log.level', `ATTUNE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  return value as LogLevel;
+}

@@ -1,0 +1,117 @@
+import { LOG_LEVELS } from '@attune/core';
+import { z } from 'zod';
+
+/** `worker.isolation`: how actions are confined (docs/worker.md#security-model). `auto` picks the strongest available. */
+export const ISOLATION_SETTINGS = ['auto', 'sandbox', 'user', 'none'] as const;
+
+/** A list in YAML, or comma-separated in an environment variable. */
+const listSetting = z
+  .union([
+    z.array(z.string()),
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ])
+  .default([]);
+
+/** The configuration file's format (and of `ATTUNE__SECTION__KEY` overrides): one section per concern. */
+export const configSchema = z
+  .object({
+    security: z
+      .object({
+        encryption_key: z.string().min(1).optional(),
+        encryption_key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    database: z
+      .object({
+        url: z.string().optional(),
+        embedded_dir: z.string().optional(),
+        pool_size: z.coerce.number().int().min(1).max(200).optional(),
+      })
+      .strict()
+      .default({}),
+    worker: z
+      .object({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 characters of A–Z a–z 0–9 _ . -')
+          .optional(),
+        output_cap_bytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 ** 3)
+          .default(10 * 1024 * 1024),
+        kill_grace_ms: z.coerce.number().int().min(0).max(600_000).default(10_000),
+        mask_min_length: z.coerce.number().int().min(1).max(64).default(6),
+        passthrough_env: listSetting,
+        spawner: z.enum(['helper', 'direct']).default('helper'),
+        isolation: z
+          .enum(ISOLATION_SETTINGS, { error: `must be one of ${ISOLATION_SETTINGS.join(', ')}` })
+          .default('auto'),
+        run_as: z
+          .string()
+          .regex(/^([a-z_][a-z0-9_.-]{0,31}|\d{1,10}(:\d{1,10})?)$/, 'must be a user name, a uid, or uid:gid')
+          .optional(),
+        scratch_dir: z.string().min(1).optional(),
+        sandbox_ro_paths: listSetting,
+        concurrency: z.coerce.number().int().min(1).max(256).default(4),
+        heartbeat_interval_ms: z.coerce.number().int().min(100).max(600_000).default(5_000),
+        stale_after_ms: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+        shutdown_grace_ms: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+        http_host: z.string().default('127.0.0.1'),
+        http_port: z.coerce.number().int().min(-1).max(65_535).default(8081),
+      })
+      .strict()
+      .prefault({}),
+    api: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.coerce.number().int().min(0).max(65_535).default(8080),
+        max_body_bytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(256 * 1024),
+        rate_limit_per_minute: z.coerce.number().int().min(1).max(1_000_000).default(600),
+        auth_failure_limit: z.coerce.number().int().min(1).max(100_000).default(20),
+        trusted_proxies: listSetting,
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+      })
+      .strict()
+      .prefault({}),
+    broker: z
+      .object({
+        url: z.string().optional(),
+        exchange: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+          .default('attune.executions'),
+        queue: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+          .default('attune.executions.shared'),
+        dead_letter_queue: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+          .default('attune.executions.dead'),
+        reconnect_max_ms: z.coerce.number().int().min(100).max(600_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The file's settings once parsed (before the cross-field checks of `loadConfig`). */
+export type ConfigFile = z.infer<typeof configSchema>;

@@ -1,0 +1,102 @@
+import type { BrokerConfig } from '@attune/broker';
+import type { LogLevel } from '@attune/core';
+import type { DatabaseConfig } from '@attune/db';
+import type { ISOLATION_SETTINGS } from './schema.js';
+
+/** `security`: the encryption key, whichever way it is configured. */
+export interface SecurityConfig {
+  /**
+   * The seed's `security.encryption_key`, or the content of `security.encryption_key_file`; undefined when neither
+   * is configured (encrypted secrets are then skipped by workers and refused by the API and the CLI).
+   */
+  readonly encryptionKey: string | undefined;
+  /** Where the encryption key came from (for the start-up log line; never the key). */
+  readonly encryptionKeySource: 'file' | 'config' | undefined;
+}
+
+/** The `worker.isolation`, `worker.run_as`, `worker.scratch_dir` and `worker.sandbox_ro_paths` settings. */
+export interface IsolationConfig {
+  /** `auto` (the default) picks the strongest mode this machine supports; any other value is required. */
+  readonly mode: (typeof ISOLATION_SETTINGS)[number];
+  /** The identity actions run as: a user name, a uid, or uid:gid; undefined picks the default. */
+  readonly runAs: string | undefined;
+  /** Where per-execution scratch folders are made (absolute; default /var/lib/attune/scratch for root). */
+  readonly scratchDir: string;
+  /** Extra host folders bound read-only into the sandbox at the same path (absolute). */
+  readonly sandboxReadOnlyPaths: readonly string[];
+}
+
+/** `worker`: the worker service, without its sandbox settings. */
+export interface WorkerSection {
+  readonly workerId: string;
+  readonly outputCapBytes: number;
+  readonly killGraceMs: number;
+  readonly maskMinLength: number;
+  readonly passthroughEnv: readonly string[];
+  readonly spawner: 'helper' | 'direct';
+  /** Executions run at once; also the broker prefetch. */
+  readonly concurrency: number;
+  readonly heartbeatIntervalMs: number;
+  /** A worker whose heartbeat is older than this is dead; its running executions become `abandoned`. */
+  readonly staleAfterMs: number;
+  /** On SIGTERM/SIGINT, how long in-flight executions may take before they are stopped. */
+  readonly shutdownGraceMs: number;
+  /** Health endpoints; port -1 disables them, 0 picks a free port. */
+  readonly http: { readonly host: string; readonly port: number };
+}
+
+/** `api`: the HTTP API (`attune api`). */
+export interface ApiSection {
+  readonly host: string;
+  readonly port: number;
+  readonly maxBodyBytes: number;
+  /** Requests per valid token per minute. */
+  readonly rateLimitPerMinute: number;
+  /** Requests without a valid token per client address per minute. */
+  readonly authFailureLimit: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For names the client. */
+  readonly trustedProxies: readonly string[];
+}
+
+/** `log`: the level of every process's logger; undefined lets each process keep its default. */
+export interface LogConfig {
+  readonly level: LogLevel | undefined;
+}
+
+/**
+ * Attune's whole configuration, parsed once, in sections. Each process takes its view of it
+ * ({@link WorkerConfig}, {@link ApiConfig}, {@link CliConfig}; `views.ts`).
+ */
+export interface AttuneConfig {
+  readonly security: SecurityConfig;
+  readonly database: DatabaseConfig;
+  readonly worker: WorkerSection;
+  readonly sandbox: IsolationConfig;
+  readonly api: ApiSection;
+  readonly broker: BrokerConfig;
+  readonly log: LogConfig;
+}
+
+/** The worker's view: its own settings, how actions are confined, the key, the database and the broker. */
+export interface WorkerConfig extends SecurityConfig, WorkerSection {
+  readonly database: DatabaseConfig;
+  /** How actions are confined (docs/worker.md#security-model). */
+  readonly isolation: IsolationConfig;
+  readonly broker: BrokerConfig;
+  readonly logLevel: LogLevel | undefined;
+}
+
+/** The HTTP API's view. */
+export interface ApiConfig extends SecurityConfig {
+  readonly database: DatabaseConfig;
+  readonly broker: BrokerConfig;
+  readonly api: ApiSection;
+  readonly logLevel: LogLevel | undefined;
+}
+
+/** The CLI's view (its local commands open the database and, for secrets, need the key). */
+export interface CliConfig extends SecurityConfig {
+  readonly database: DatabaseConfig;
+  readonly broker: BrokerConfig;
+  readonly logLevel: LogLevel | undefined;
+}

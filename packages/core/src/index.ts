@@ -1,0 +1,30 @@
+/**
+ * `@attune/core`: what every Attune package and app shares — the error base and its categories (mapped once to
+ * HTTP statuses and once to exit codes), the logger factory with its redaction paths, and the actor.
+ * Words: docs/glossary.md.
+ */
+export { type Actor, actorFields, cliActor, SYSTEM_ACTOR, tokenActor, workerActor } from './actor.js';
+export {
+  AttuneError,
+  type AttuneErrorInit,
+  categoryOf,
+  ERROR_CATEGORIES,
+  type ErrorCategory,
+  EXIT_CODE,
+  EXIT_FAILED,
+  errorSummary,
+  exitCodeOf,
+  HTTP_STATUS,
+  httpStatusOf,
+  isAttuneError,
+} from './errors.js';
+export {
+  type CreateLoggerOptions,
+  createLogger,
+  LOG_LEVELS,
+  type Logger,
+  type LogLevel,
+  REDACT_PATHS,
+  silentLogger,
+  stderrDestination,
+} from './logger.js';

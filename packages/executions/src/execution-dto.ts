@@ -1,0 +1,55 @@
+import type { ExecutionRecord } from './execution-store.js';
+import type { ExecutionStatus } from './status.js';
+import type { ExecutionWarning } from './warnings.js';
+
+/**
+ * An execution on the wire: the API's `GET /api/v1/executions/{id}` and the CLI's `attune run --wait --json` print
+ * this one shape (snake_case, ids as strings, times as ISO 8601). Output and result are masked, as stored.
+ */
+export interface ExecutionResource {
+  readonly id: string;
+  readonly action_ref: string;
+  readonly status: ExecutionStatus;
+  readonly parameters: unknown;
+  readonly result: unknown;
+  readonly stdout: string | null;
+  readonly stderr: string | null;
+  readonly stdout_truncated: boolean;
+  readonly stderr_truncated: boolean;
+  readonly exit_code: number | null;
+  readonly duration_ms: number | null;
+  readonly warnings: readonly ExecutionWarning[];
+  readonly worker_id: string | null;
+  readonly created: string;
+  readonly started_at: string | null;
+  readonly finished_at: string | null;
+}
+
+/** What requesting an execution answers (the API's 202 and `attune run` without `--wait`). */
+export interface ExecutionRequestedResource {
+  readonly id: string;
+  readonly action_ref: string;
+  readonly status: 'requested';
+}
+
+/** The wire shape of an execution. */
+export function toExecutionResource(r: ExecutionRecord): ExecutionResource {
+  return {
+    id: r.id,
+    action_ref: r.actionRef,
+    status: r.status,
+    parameters: r.parameters,
+    result: r.result,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    stdout_truncated: r.stdoutTruncated,
+    stderr_truncated: r.stderrTruncated,
+    exit_code: r.exitCode,
+    duration_ms: r.durationMs,
+    warnings: r.warnings,
+    worker_id: r.workerId,
+    created: r.created.toISOString(),
+    started_at: r.startedAt?.toISOString() ?? null,
+    finished_at: r.finishedAt?.toISOString() ?? null,
+  };
+}

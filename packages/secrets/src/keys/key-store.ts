@@ -1,0 +1,163 @@
+import { inTransaction, Prisma, type PrismaClientOrTransaction } from '@attune/db';
+import type { KeyRow, OwnerType } from './key-types.js';
+
+/** Owner columns of a row (ids, as stored). */
+export interface OwnerColumns {
+  readonly ownerType: OwnerType;
+  readonly ownerPack: number | null;
+  readonly ownerAction: number | null;
+}
+
+/** The stored form of a value (see `encodeValue`). */
+export interface StoredColumns {
+  readonly value: unknown;
+  readonly valueType: string;
+  readonly encrypted: boolean;
+  readonly encryptionKeyHash: string | null;
+}
+
+/** Why a write was refused by the database: a constraint, or something else (with the driver's code, no message). */
+export type WriteFailure =
+  | { readonly kind: 'ref_taken' | 'name_taken' | 'owner_missing'; readonly code: string }
+  | { readonly kind: 'other'; readonly code: string | undefined };
+
+/**
+ * The one owner of `attune.key` (the resolver's one-round-trip read for the worker is the other reader:
+ * `secret-resolver.ts`). Table access only: validation, encryption and errors for people are the key service's.
+ * Every method takes an optional transaction, so that a change commits together with the caller's other rows.
+ */
+export class KeyStore {
+  readonly #prisma: PrismaClientOrTransaction;
+
+  constructor(prisma: PrismaClientOrTransaction) {
+    this.#prisma = prisma;
+  }
+
+  /** Runs `fn` in a transaction (the caller's own, when this store was given one). */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#prisma, fn);
+  }
+
+  findByRef(ref: string, tx: PrismaClientOrTransaction = this.#prisma): Promise<KeyRow | null> {
+    return tx.key.findUnique({ where: { ref } });
+  }
+
+  /** The owner and name of the secret at `ref`, or null. */
+  findOwnership(
+    ref: string,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<(OwnerColumns & { name: string }) | null> {
+    return tx.key.findUnique({
+      where: { ref },
+      select: { ownerType: true, ownerPack: true, ownerAction: true, name: true },
+    });
+  }
+
+  insert(
+    row: OwnerColumns & StoredColumns & { ref: string; name: string },
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<KeyRow> {
+    return tx.key.create({ data: { ...row, value: row.value as Prisma.InputJsonValue } });
+  }
+
+  /** Reads the row at `ref` and locks it until `tx` ends (`SELECT … FOR UPDATE`). */
+  async lockByRef(ref: string, tx: Prisma.TransactionClient): Promise<KeyRow | null> {
+    const [current] = await tx.$queryRaw<Array<{ id: number }>>`
+      SELECT id FROM "attune"."key" WHERE ref = ${ref} FOR UPDATE`;
+    return current ? tx.key.findUniqueOrThrow({ where: { id: current.id } }) : null;
+  }
+
+  updateStored(
+    id: number,
+    stored: StoredColumns,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<KeyRow> {
+    return tx.key.update({
+      where: { id },
+      data: { ...stored, value: stored.value as Prisma.InputJsonValue },
+    });
+  }
+
+  /** Deletes the row at `ref`; returns how many were deleted (0 or 1). */
+  async deleteByRef(ref: string, tx: PrismaClientOrTransaction = this.#prisma): Promise<number> {
+    return (await tx.key.deleteMany({ where: { ref } })).count;
+  }
+
+  /** One page of rows matching the owner filter, oldest first, and the total, read in one transaction. */
+  async page(
+    filter: { ownerType?: OwnerType; ownerPack?: number | null; ownerAction?: number | null },
+    skip: number,
+    take: number,
+    tx?: Prisma.TransactionClient,
+  ): Promise<{ rows: KeyRow[]; total: number }> {
+    const where: Prisma.KeyWhereInput = {};
+    if (filter.ownerType) where.ownerType = filter.ownerType;
+    if (filter.ownerPack !== undefined) where.ownerPack = filter.ownerPack;
+    if (filter.ownerAction !== undefined) where.ownerAction = filter.ownerAction;
+    const read = (client: Prisma.TransactionClient) =>
+      Promise.all([
+        client.key.findMany({ where, orderBy: { id: 'asc' }, skip, take }),
+        client.key.count({ where }),
+      ]);
+    const [rows, total] = tx ? await read(tx) : await this.transaction(read);
+    return { rows, total };
+  }
+
+  /** The owner's secret whose env var is `envName` (what a name clash collides with), or null. */
+  findByEnvName(
+    owner: OwnerColumns,
+    envName: string,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<{ name: string; ref: string } | null> {
+    return tx.key.findFirst({
+      where: {
+        ownerType: owner.ownerType,
+        ownerPack: owner.ownerPack,
+        ownerAction: owner.ownerAction,
+        envName,
+      },
+      select: { name: true, ref: true },
+    });
+  }
+
+  /**
+   * Each secret's ref and `updated` time as the database writes it (microseconds): what changed since a stamp was
+   * taken (the demo's claim on its database).
+   */
+  updatedStamps(
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<Array<{ ref: string; updated: string }>> {
+    return tx.$queryRaw<Array<{ ref: string; updated: string }>>`
+      SELECT ref, updated::text AS updated FROM "attune"."key"`;
+  }
+
+  /** How many secrets an action owns (a pack registration must not remove an action that still owns some). */
+  countOwnedByAction(actionId: number, tx: PrismaClientOrTransaction = this.#prisma): Promise<number> {
+    return tx.key.count({ where: { ownerAction: actionId } });
+  }
+}
+
+/** Classifies a failed write by the constraint it broke (pg and PGlite word their errors differently). */
+export function writeFailure(error: unknown): WriteFailure {
+  const code = dbCode(error);
+  if (code === 'P2002')
+    return { kind: constraintText(error).includes('key_ref_key') ? 'ref_taken' : 'name_taken', code };
+  if (code === 'P2003') return { kind: 'owner_missing', code };
+  return { kind: 'other', code };
+}
+
+/** The driver's error code of a database error (never its message, which may echo values). */
+export function dbCode(error: unknown): string | undefined {
+  if (error instanceof Prisma.PrismaClientKnownRequestError) return error.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function constraintText(error: unknown): string {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return '';
+  const meta = error.meta as {
+    driverAdapterError?: { cause?: { originalMessage?: unknown; constraint?: unknown } };
+  };
+  const cause = meta?.driverAdapterError?.cause;
+  return `${String(cause?.originalMessage ?? '')} ${JSON.stringify(cause?.constraint ?? '')} ${JSON.stringify(error.meta?.target ?? '')}`;
+}
