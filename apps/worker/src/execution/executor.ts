@@ -6,6 +6,7 @@ import type { SecretMasker } from '../masking/masker.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
 import type { ProcessSpawner } from '../spawner.js';
+import type { SecretDelivery } from './delivery/delivery.js';
 import { type Ending, endingOf, unavailable } from './outcome.js';
 import { ActionUnavailableError, type ExecutionContext, prepareExecutionContext } from './prepare-context.js';
 import { type RunResult, superviseProcess } from './supervise.js';
@@ -19,6 +20,8 @@ export interface ActionExecutorOptions {
   readonly spawner: ProcessSpawner;
   /** How actions are confined; from {@link createSandbox}. */
   readonly sandbox: ActionSandbox;
+  /** How secrets reach the action; the seed's `SECRET_<NAME>` variables when not given. */
+  readonly delivery?: SecretDelivery;
   readonly logger: Logger;
   readonly config: Pick<
     WorkerConfig,

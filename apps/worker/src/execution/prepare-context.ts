@@ -3,13 +3,16 @@ import type { WorkerConfig } from '@attune/config';
 import { AttuneError } from '@attune/core';
 import type { ClaimedExecution, ExecutionWarning } from '@attune/executions';
 import { resolveEntryPoint } from '@attune/registry';
-import { envVarName, prepareSecretEnv, type SecretResolver } from '@attune/secrets';
+import { envVarName, type SecretResolver } from '@attune/secrets';
 import { buildChildEnv } from '../child-env.js';
 import { SecretMasker } from '../masking/masker.js';
 import { describeIdentity } from '../sandbox/identity.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
-import { spawnProblem } from '../spawner.js';
+import type { SecretDelivery } from './delivery/delivery.js';
+import { EnvDelivery } from './delivery/env-delivery.js';
 import type { SecretSource } from './types.js';
+
+const ENV_DELIVERY = new EnvDelivery();
 
 /** The prepared context of one execution: what the action process gets, in host terms. */
 export interface ExecutionContext {
@@ -48,6 +51,8 @@ export async function prepareExecutionContext(
     sandbox: ActionSandbox;
     config: Pick<WorkerConfig, 'workerId' | 'maskMinLength' | 'passthroughEnv'>;
     parentEnv: Readonly<Record<string, string | undefined>>;
+    /** How secrets reach the action; the seed's `SECRET_<NAME>` variables by default. */
+    delivery?: SecretDelivery | undefined;
     /** Makes the execution's masker (tests replace it to prove a masking failure withholds the output). */
     createMasker?:
       | ((secrets: ReadonlyArray<{ ref: string; value: unknown }>, minLength: number) => SecretMasker)
@@ -113,24 +118,13 @@ export async function prepareExecutionContext(
       message: `Secret ${short.ref} (or a string inside it) is ${short.length} characters, under the ${config.maskMinLength}-character minimum, and is not masked in output.`,
     });
   }
-  const secretEnv = prepareSecretEnv(resolved.secrets);
-  const injected = resolved.secrets.filter((s) => {
-    const value = secretEnv[s.envName] as string;
-    if (!spawnProblem({ argv: ['-'], cwd: '/', stdin: '', env: { [s.envName]: value } })) return true;
-    // A NUL (or malformed text) cannot be carried by an environment variable; passing it on would fail the spawn.
-    delete secretEnv[s.envName];
-    warnings.push({
-      kind: 'secret_skipped',
-      ref: s.ref,
-      message: `Secret ${s.ref} (${s.envName}) holds a NUL character or malformed text, which no environment variable can carry; it was not injected.`,
-    });
-    return false;
-  });
+  const delivery = (deps.delivery ?? ENV_DELIVERY).deliver(resolved.secrets);
+  warnings.push(...delivery.warnings);
   const env = buildChildEnv({
     parentEnv: deps.parentEnv,
     passthrough: config.passthroughEnv,
     context: { ATTUNE_EXECUTION_ID: row.id, ATTUNE_ACTION: row.action_ref, ATTUNE_PACK: row.pack_ref },
-    secrets: secretEnv,
+    secrets: delivery.env,
   });
   return {
     interpreter: row.runner_type === 'python' ? sandbox.interpreters.python : sandbox.interpreters.shell,
@@ -142,7 +136,7 @@ export async function prepareExecutionContext(
     network,
     masker,
     warnings,
-    secrets: injected.map((s) => ({
+    secrets: delivery.delivered.map((s) => ({
       envName: s.envName,
       ref: s.ref,
       level: s.level,
