@@ -10,6 +10,7 @@ export {
   processEnvironment,
 } from './environment.js';
 export { ConfigError } from './errors.js';
+export { SINGLE_KEY_ID } from './keyring.js';
 export { type ConfigSource, DEFAULT_AMQP_URL, loadConfig } from './load.js';
 export { BASE_CHILD_ENV } from './passthrough.js';
 export { ISOLATION_SETTINGS } from './schema.js';
@@ -20,6 +21,8 @@ export type {
   CliConfig,
   IsolationConfig,
   LogConfig,
+  MasterKeyConfig,
+  SecretsConfig,
   SecurityConfig,
   WorkerConfig,
   WorkerSection,

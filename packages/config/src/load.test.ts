@@ -213,6 +213,7 @@ describe('sections and views', () => {
       'database',
       'log',
       'sandbox',
+      'secrets',
       'security',
       'worker',
     ]);
@@ -247,5 +248,61 @@ describe('sections and views', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({ code: 'ATTUNE_CONFIG', category: 'invalid', field: 'worker.concurrency' });
+  });
+});
+
+describe('the keyring', () => {
+  const KEY2 = 'config-test-second-master-key-0123456789ab';
+  it('is a ring of one for the seed’s encryption_key, and none without a key', () => {
+    expect(loadConfig({ env: { ATTUNE__SECURITY__ENCRYPTION_KEY: KEY } }).security).toMatchObject({
+      keyring: [{ id: 'default', password: KEY, source: 'config' }],
+      activeKeyId: 'default',
+      encryptionKey: KEY,
+    });
+    expect(loadConfig({ env: {} }).security).toMatchObject({ keyring: [], activeKeyId: undefined });
+    expect(loadConfig({ env: {} }).secrets.maxVersions).toBe(10);
+    expect(loadConfig({ env: { ATTUNE__SECRETS__MAX_VERSIONS: '3' } }).secrets.maxVersions).toBe(3);
+  });
+
+  it('reads several keys, one active, from files or inline, and refuses what cannot be meant', () => {
+    const dir = tempDir();
+    const keyFile = join(dir, 'k2');
+    writeFileSync(keyFile, `${KEY2}\n`, { mode: 0o600 });
+    const file = join(dir, 'config.yaml');
+    const write = (security: string) => writeFileSync(file, `security:\n${security}`, { mode: 0o600 });
+    write(
+      `  encryption_keys:\n    - id: k1\n      key: "${KEY}"\n    - id: k2\n      key_file: ${keyFile}\n  active_key: k2\n`,
+    );
+    const ring = loadConfig({ env: {}, file }).security;
+    expect(ring.keyring.map((k) => [k.id, k.source])).toEqual([
+      ['k1', 'config'],
+      ['k2', 'file'],
+    ]);
+    expect(ring.activeKeyId).toBe('k2');
+    expect(ring.encryptionKey).toBe(KEY2);
+    for (const [security, message] of [
+      [
+        `  encryption_keys:\n    - id: k1\n      key: "${KEY}"\n    - id: k2\n      key: "${KEY2}"\n`,
+        'security.active_key: is required',
+      ],
+      [
+        `  encryption_keys:\n    - id: k1\n      key: "${KEY}"\n  active_key: k9\n`,
+        'k9 is not the id of a key',
+      ],
+      [
+        `  encryption_keys:\n    - id: k1\n      key: "${KEY}"\n    - id: k1\n      key: "${KEY2}"\n  active_key: k1\n`,
+        'the id k1 is used twice',
+      ],
+      [`  encryption_keys:\n    - id: k1\n      key: "short"\n`, 'is 5 characters long'],
+      [`  encryption_keys:\n    - id: k1\n  active_key: k1\n`, 'needs exactly one of key_file'],
+      [`  encryption_key: "${KEY}"\n  encryption_keys:\n    - id: k1\n      key: "${KEY2}"\n`, 'not both'],
+    ] as const) {
+      write(security);
+      expect(() => loadConfig({ env: {}, file })).toThrow(message);
+    }
+    // A file holding keys inline must be private, like one holding encryption_key.
+    write(`  encryption_keys:\n    - id: k1\n      key: "${KEY}"\n`);
+    chmodSync(file, 0o644);
+    expect(() => loadConfig({ env: {}, file })).toThrow(/holds credentials/);
   });
 });

@@ -5,9 +5,10 @@ import { LOG_LEVELS, type LogLevel } from '@attune/core';
 import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
+import { keyringOf } from './keyring.js';
 import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
 import { configSchema } from './schema.js';
-import { assertPrivate, credentialsIn, readKeyFile } from './secret-files.js';
+import { assertPrivate, credentialsIn } from './secret-files.js';
 import type { AttuneConfig } from './types.js';
 
 /** Where configuration comes from: the environment, and a YAML file (else `ATTUNE_CONFIG`). */
@@ -75,23 +76,8 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
       );
     }
   }
-  if (c.security.encryption_key !== undefined && c.security.encryption_key_file !== undefined) {
-    throw new ConfigError(
-      'security',
-      'set either encryption_key or encryption_key_file, not both (encryption_key_file is recommended)',
-    );
-  }
-  const encryptionKey =
-    c.security.encryption_key_file !== undefined
-      ? readKeyFile(c.security.encryption_key_file)
-      : c.security.encryption_key;
-  const keyOrigin = c.security.encryption_key_file !== undefined ? 'encryption_key_file' : 'encryption_key';
-  if (encryptionKey !== undefined && [...encryptionKey].length < 32) {
-    throw new ConfigError(
-      `security.${keyOrigin}`,
-      `is ${[...encryptionKey].length} characters long; at least 32 are required (generate one with attune-crypto keygen)`,
-    );
-  }
+  const keyring = keyringOf(c.security);
+  const active = keyring.keys.find((k) => k.id === keyring.activeKeyId);
   for (const [key, path] of [
     ['worker.scratch_dir', c.worker.scratch_dir],
     ...c.worker.sandbox_ro_paths.map((p) => ['worker.sandbox_ro_paths', p] as const),
@@ -100,7 +86,11 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
       throw new ConfigError(key, `${path} must be an absolute path`);
   }
   for (const shown of c.worker.sandbox_ro_paths) {
-    for (const secret of [c.security.encryption_key_file, file]) {
+    const keyFiles = [
+      c.security.encryption_key_file,
+      ...(c.security.encryption_keys ?? []).map((k) => k.key_file),
+    ];
+    for (const secret of [...keyFiles, file]) {
       if (secret && (secret === shown || secret.startsWith(`${shown.replace(/\/+$/, '')}/`))) {
         throw new ConfigError(
           'worker.sandbox_ro_paths',
@@ -131,14 +121,12 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
   }
   return {
     security: {
-      encryptionKey,
-      encryptionKeySource:
-        encryptionKey === undefined
-          ? undefined
-          : c.security.encryption_key_file !== undefined
-            ? 'file'
-            : 'config',
+      keyring: keyring.keys,
+      activeKeyId: keyring.activeKeyId,
+      encryptionKey: active?.password,
+      encryptionKeySource: active?.source,
     },
+    secrets: { maxVersions: c.secrets.max_versions },
     database,
     worker: {
       workerId:

@@ -24,9 +24,33 @@ export const configSchema = z
       .object({
         encryption_key: z.string().min(1).optional(),
         encryption_key_file: z.string().min(1).optional(),
+        // The keyring (docs/secrets-management.md#rotating-the-encryption-key): several master keys, one active.
+        encryption_keys: z
+          .array(
+            z
+              .object({
+                id: z
+                  .string()
+                  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 characters of A–Z a–z 0–9 _ . -'),
+                key: z.string().min(1).optional(),
+                key_file: z.string().min(1).optional(),
+              })
+              .strict(),
+          )
+          .min(1)
+          .max(32)
+          .optional(),
+        active_key: z.string().min(1).optional(),
       })
       .strict()
       .default({}),
+    secrets: z
+      .object({
+        // Versions kept per secret unless the secret sets its own (Vault's default).
+        max_versions: z.coerce.number().int().min(1).max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
     database: z
       .object({
         url: z.string().optional(),

@@ -3,11 +3,28 @@ import type { LogLevel } from '@attune/core';
 import type { DatabaseConfig } from '@attune/db';
 import type { ISOLATION_SETTINGS } from './schema.js';
 
+/** A master key of the keyring (docs/secrets-management.md#rotating-the-encryption-key). */
+export interface MasterKeyConfig {
+  /** Its id in `security.encryption_keys` (`default` for the single `security.encryption_key`). */
+  readonly id: string;
+  /** The key (a password of 32 characters or more); never logged. */
+  readonly password: string;
+  readonly source: 'file' | 'config';
+}
+
 /** `security`: the encryption key, whichever way it is configured. */
 export interface SecurityConfig {
   /**
-   * The seed's `security.encryption_key`, or the content of `security.encryption_key_file`; undefined when neither
-   * is configured (encrypted secrets are then skipped by workers and refused by the API and the CLI).
+   * The master keys: the active one encrypts, the others only decrypt (what they still protect until
+   * `attune keyring rotate`). Empty when none is configured.
+   */
+  readonly keyring: readonly MasterKeyConfig[];
+  /** The id of the active master key; undefined when none is configured. */
+  readonly activeKeyId: string | undefined;
+  /**
+   * The active master key: the seed's `security.encryption_key`, the content of `security.encryption_key_file`, or
+   * the `security.active_key` of the keyring; undefined when none is configured (encrypted secrets are then skipped
+   * by workers and refused by the API and the CLI).
    */
   readonly encryptionKey: string | undefined;
   /** Where the encryption key came from (for the start-up log line; never the key). */
@@ -58,6 +75,12 @@ export interface ApiSection {
   readonly trustedProxies: readonly string[];
 }
 
+/** `secrets`: how secrets are kept. */
+export interface SecretsConfig {
+  /** Versions kept per secret unless it sets its own (`max_versions`); the oldest non-current ones are pruned. */
+  readonly maxVersions: number;
+}
+
 /** `log`: the level of every process's logger; undefined lets each process keep its default. */
 export interface LogConfig {
   readonly level: LogLevel | undefined;
@@ -69,6 +92,7 @@ export interface LogConfig {
  */
 export interface AttuneConfig {
   readonly security: SecurityConfig;
+  readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly worker: WorkerSection;
   readonly sandbox: IsolationConfig;
@@ -88,6 +112,7 @@ export interface WorkerConfig extends SecurityConfig, WorkerSection {
 
 /** The HTTP API's view. */
 export interface ApiConfig extends SecurityConfig {
+  readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly broker: BrokerConfig;
   readonly api: ApiSection;
@@ -96,6 +121,7 @@ export interface ApiConfig extends SecurityConfig {
 
 /** The CLI's view (its local commands open the database and, for secrets, need the key). */
 export interface CliConfig extends SecurityConfig {
+  readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly broker: BrokerConfig;
   readonly logLevel: LogLevel | undefined;

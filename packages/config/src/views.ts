@@ -15,12 +15,19 @@ export function workerConfigOf(c: AttuneConfig): WorkerConfig {
 
 /** The HTTP API's view of the configuration. */
 export function apiConfigOf(c: AttuneConfig): ApiConfig {
-  return { ...c.security, database: c.database, broker: c.broker, api: c.api, logLevel: c.log.level };
+  return {
+    ...c.security,
+    secrets: c.secrets,
+    database: c.database,
+    broker: c.broker,
+    api: c.api,
+    logLevel: c.log.level,
+  };
 }
 
 /** The CLI's view of the configuration. */
 export function cliConfigOf(c: AttuneConfig): CliConfig {
-  return { ...c.security, database: c.database, broker: c.broker, logLevel: c.log.level };
+  return { ...c.security, secrets: c.secrets, database: c.database, broker: c.broker, logLevel: c.log.level };
 }
 
 /** Loads the configuration and takes the worker's view of it. @throws {ConfigError} */

@@ -20,3 +20,11 @@ export const V1_PREFIX = 'v1:';
 export const V1_AAD_PREFIX = 'attune:v1:';
 /** HMAC message whose MAC under the AES key is the key hash (docs/encryption.md#key-hash). */
 export const KEY_HASH_LABEL = 'attune:key-hash:v1';
+
+/**
+ * Prefix of a value encrypted with a data key (docs/encryption.md#envelope-encryption):
+ * `e1:<data key id>.<data key version>:<v1 body>`, the header bound into the AAD.
+ */
+export const ENVELOPE_PREFIX = 'e1:';
+/** Context under which a master key wraps a data key: `attune:data-key:<id>.<version>`. */
+export const DATA_KEY_WRAP_CONTEXT = 'attune:data-key:';

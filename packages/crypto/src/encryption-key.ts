@@ -11,7 +11,9 @@ import {
 } from 'node:crypto';
 import { base64Length, decodeBase64Into } from './base64.js';
 import {
+  ENVELOPE_PREFIX,
   KEY_HASH_LABEL,
+  KEY_LENGTH,
   MIN_PASSWORD_LENGTH,
   NONCE_LENGTH,
   TAG_LENGTH,
@@ -70,7 +72,7 @@ export interface CipherOptions {
 }
 
 /** Which format a ciphertext string is in. */
-export type CiphertextFormat = 'seed' | 'v1';
+export type CiphertextFormat = 'seed' | 'v1' | 'e1';
 
 /**
  * An AES-256-GCM key derived once from a password, as the seed specifies: key = SHA-256(UTF-8 bytes of password).
@@ -128,6 +130,22 @@ export class EncryptionKey {
       return new EncryptionKey(raw, keyHash, options);
     } finally {
       raw.fill(0);
+    }
+  }
+
+  /**
+   * A key from 32 raw bytes: a data key (docs/encryption.md#envelope-encryption), never a password's. The bytes are
+   * copied into the key and may be wiped by the caller afterwards.
+   * @throws {RangeError} when `raw` is not {@link KEY_LENGTH} bytes.
+   */
+  static fromBytes(raw: Uint8Array, options?: KeyOptions): EncryptionKey {
+    if (raw.length !== KEY_LENGTH) throw new RangeError(`A key is ${KEY_LENGTH} bytes.`);
+    const copy = Buffer.from(raw);
+    try {
+      const keyHash = createHmac('sha256', copy).update(KEY_HASH_LABEL, 'utf8').digest('hex');
+      return new EncryptionKey(copy, keyHash, options);
+    } finally {
+      copy.fill(0);
     }
   }
 
@@ -372,7 +390,7 @@ function writeAad(buffer: Buffer, offset: number, context: string): void {
 
 /** Tells which format a ciphertext string claims to be in, without validating it. */
 export function ciphertextFormat(ciphertext: string): CiphertextFormat {
-  return ciphertext.startsWith(V1_PREFIX) ? 'v1' : 'seed';
+  return ciphertext.startsWith(V1_PREFIX) ? 'v1' : ciphertext.startsWith(ENVELOPE_PREFIX) ? 'e1' : 'seed';
 }
 
 function countCodePoints(text: string): number {

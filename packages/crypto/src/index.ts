@@ -20,6 +20,16 @@ export {
   type KeyOptions,
 } from './encryption-key.js';
 export {
+  type DataKeyRef,
+  envelopeDataKey,
+  generateKeyBytes,
+  openEnvelope,
+  rewrapDataKey,
+  sealEnvelope,
+  unwrapDataKey,
+  wrapDataKey,
+} from './envelope.js';
+export {
   AuthenticationFailedError,
   CryptoError,
   type CryptoErrorCategory,

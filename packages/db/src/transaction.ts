@@ -23,7 +23,7 @@ export function inTransaction<T>(
  * Prisma-backed one (secrets, tokens, packs): pass `sqlOf(tx)` where the store takes a transaction. Rows come back
  * as Prisma reads them (an `int8` column as a bigint: the stores cast ids to text).
  */
-export function sqlOf(tx: Prisma.TransactionClient): SqlQueryable {
+export function sqlOf(tx: PrismaClientOrTransaction): SqlQueryable {
   return {
     query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
       return tx.$queryRawUnsafe<Row[]>(text, ...params);

@@ -14,6 +14,10 @@ export const SecretsErrorCode = {
   EncryptionKeyRequired: 'ATTUNE_SECRETS_ENCRYPTION_KEY_REQUIRED',
   Undecryptable: 'ATTUNE_SECRETS_UNDECRYPTABLE',
   Store: 'ATTUNE_SECRETS_STORE',
+  VersionConflict: 'ATTUNE_SECRETS_VERSION_CONFLICT',
+  VersionNotFound: 'ATTUNE_SECRETS_VERSION_NOT_FOUND',
+  Deleted: 'ATTUNE_SECRETS_DELETED',
+  VersionDestroyed: 'ATTUNE_SECRETS_VERSION_DESTROYED',
 } as const;
 
 /** One of {@link SecretsErrorCode}'s values. */
@@ -98,6 +102,7 @@ export class EncryptionKeyRequiredError extends SecretsError {
 export type UndecryptableReason =
   | 'no_key_configured'
   | 'key_hash_mismatch'
+  | 'data_key_destroyed'
   | 'authentication_failed'
   | 'malformed_ciphertext'
   | 'invalid_value';
@@ -132,5 +137,50 @@ export class KeyStoreError extends SecretsError {
       `Database error while ${operation}${ref ? ` key '${ref}'` : ''}${dbCode ? ` (${dbCode})` : ''}; nothing was changed.`,
     );
     this.dbCode = dbCode;
+  }
+}
+
+/** A check-and-set write named a version that is not the current one. Nothing was written. */
+export class KeyVersionConflictError extends SecretsError {
+  /** The current version. */
+  readonly current: number;
+
+  constructor(ref: string, expected: number, current: number) {
+    super(
+      SecretsErrorCode.VersionConflict,
+      'conflict',
+      `Key '${ref}' is at version ${current}, not ${expected}: someone changed it meanwhile. Nothing was written; read it again and retry.`,
+      'expected_version',
+    );
+    this.current = current;
+  }
+}
+
+/** The secret has no such version (never written, or pruned by its retention limit). */
+export class KeyVersionNotFoundError extends SecretsError {
+  constructor(ref: string, version: number) {
+    super(SecretsErrorCode.VersionNotFound, 'not_found', `Key '${ref}' has no version ${version}.`);
+  }
+}
+
+/** The version's value was destroyed: its metadata is all that is left. */
+export class KeyVersionDestroyedError extends SecretsError {
+  constructor(ref: string, version: number, what: string) {
+    super(
+      SecretsErrorCode.VersionDestroyed,
+      'conflict',
+      `Version ${version} of key '${ref}' was destroyed; ${what}.`,
+    );
+  }
+}
+
+/** The secret is soft-deleted: it must be undeleted (or purged) first. */
+export class KeyDeletedError extends SecretsError {
+  constructor(ref: string, what: string) {
+    super(
+      SecretsErrorCode.Deleted,
+      'conflict',
+      `Key '${ref}' is deleted; ${what} (attune key undelete ${ref}, or delete it for good with --purge).`,
+    );
   }
 }

@@ -6,27 +6,56 @@ export {
   EncryptionKeyRequiredError,
   InvalidKeyInputError,
   KeyConflictError,
+  KeyDeletedError,
   KeyNotFoundError,
   KeyStoreError,
   KeyUndecryptableError,
+  KeyVersionConflictError,
+  KeyVersionDestroyedError,
+  KeyVersionNotFoundError,
   OwnerNotFoundError,
   SecretsError,
   SecretsErrorCode,
   type UndecryptableReason,
   ValueTooLargeError,
 } from './errors.js';
-export { KeyService, type KeyServiceOptions } from './keys/key-service.js';
-export { KeyStore } from './keys/key-store.js';
+export { type DataKeyRow, DataKeyStore } from './keyring/data-key-store.js';
+export { type DataKeyColumns, DataKeys } from './keyring/data-keys.js';
+export { Keyring, type MasterKey } from './keyring/keyring.js';
+export {
+  assertKeyringComplete,
+  KeyringIncompleteError,
+  type KeyringStatus,
+  keyringStatus,
+  type MasterKeyUse,
+} from './keyring/keyring-status.js';
+export {
+  type DestroyReport,
+  destroyDataKey,
+  REENCRYPT_BATCH,
+  REENCRYPT_LOCK,
+  ReencryptionRunningError,
+  type ReencryptReport,
+  reencrypt,
+  valuesUnderDataKey,
+} from './keyring/reencrypt-job.js';
+export type { OwnerSelection } from './keyring/reencrypt-rows.js';
+export { type RewrapReport, rotateMasterKey } from './keyring/rewrap.js';
+export { type SealedRow, type SealedValue, ValueCipher } from './keyring/value-cipher.js';
+export { DEFAULT_MAX_VERSIONS, KeyService, type KeyServiceOptions } from './keys/key-service.js';
+export { KeyStore, type OwnerColumns } from './keys/key-store.js';
 export type {
   CreateKeyInput,
   KeyOwner,
   KeyPage,
   KeyRecord,
+  KeyVersionRecord,
   ListKeysInput,
   OwnerType,
   UpdateKeyInput,
 } from './keys/key-types.js';
 export type { OwnerDirectory, OwnerIdentity } from './keys/owner-directory.js';
+export { type ResolvedOwner, resolveOwner } from './keys/owners.js';
 export {
   envVarName,
   MAX_NAME_LENGTH,
@@ -56,3 +85,5 @@ export {
   validateSecretValue,
 } from './stored-value.js';
 export { findUnstorable, MAX_NESTING, type TextProblem, textProblem, type Unstorable } from './text.js';
+export { KeyVersions } from './versions/key-versions.js';
+export { KeyVersionStore, type VersionRow } from './versions/version-store.js';

@@ -1,6 +1,8 @@
 import type { EncryptionKey } from '@attune/crypto';
 import type { PrismaClient, SqlExecutor } from '@attune/db';
 import type { Logger } from 'pino';
+import { Keyring } from './keyring/keyring.js';
+import { ValueCipher } from './keyring/value-cipher.js';
 import { KeyService } from './keys/key-service.js';
 import { KeyStore } from './keys/key-store.js';
 import type { OwnerDirectory } from './keys/owner-directory.js';
@@ -17,13 +19,16 @@ import {
   type StoredRow,
   type StoredValue,
 } from './stored-value.js';
+import { KeyVersionStore } from './versions/version-store.js';
 
-/** Dependencies of {@link SecretManager}: the database, the owners, the configured encryption key (optional), a logger. */
+/** Dependencies of {@link SecretManager}: the database, the owners, the master keys (optional), a logger. */
 export interface SecretManagerOptions {
   readonly prisma: PrismaClient;
   readonly sql: SqlExecutor;
   /** Packs and actions, which own secrets (the registry's `PackStore`). */
   readonly owners: OwnerDirectory;
+  /** The master keys; or `encryptionKey`, a ring of one. */
+  readonly keyring?: Keyring | undefined;
   readonly encryptionKey?: EncryptionKey | undefined;
   readonly logger: Logger;
 }
@@ -33,21 +38,23 @@ export interface SecretManagerOptions {
  * decrypt a stored value if needed, encrypt a value, and prepare the env vars. Nothing here logs a value.
  */
 export class SecretManager {
-  /** Secret CRUD, for an actor. */
+  /** Secret CRUD and versions, for an actor. */
   readonly keys: KeyService;
   readonly #resolver: SecretResolver;
-  readonly #key: EncryptionKey | undefined;
+  readonly #keyring: Keyring;
 
   constructor(options: SecretManagerOptions) {
-    this.#key = options.encryptionKey;
+    this.#keyring = options.keyring ?? Keyring.of(options.encryptionKey);
     const logger = options.logger.child({ component: 'secrets' });
+    const cipher = new ValueCipher({ keyring: this.#keyring });
     this.keys = new KeyService({
       store: new KeyStore(options.prisma),
+      versions: new KeyVersionStore(options.prisma),
       owners: options.owners,
-      encryptionKey: options.encryptionKey,
+      cipher,
       logger,
     });
-    this.#resolver = new SecretResolver({ sql: options.sql, encryptionKey: options.encryptionKey, logger });
+    this.#resolver = new SecretResolver({ sql: options.sql, cipher, logger });
   }
 
   /** The seed's `fetch_secrets_for_action`: system → pack → action, most specific wins, failures as warnings. */
@@ -55,14 +62,17 @@ export class SecretManager {
     return this.#resolver.resolveForAction(actionRef);
   }
 
-  /** The seed's `decrypt_if_needed`. @throws {KeyUndecryptableError} */
+  /** The seed's `decrypt_if_needed`, for a value encrypted directly with a master key. @throws {KeyUndecryptableError} */
   decryptIfNeeded(row: StoredRow): SecretValue {
-    return decodeValue(row, this.#key);
+    return decodeValue(row, this.#keyring);
   }
 
-  /** The seed's `encrypt_value`: the stored form of a value for the secret `ref`. @throws {EncryptionKeyRequiredError} */
+  /**
+   * The seed's `encrypt_value`: the value encrypted directly with the active master key, bound to `ref` (the seed's
+   * one-key design; the key service stores values under data keys instead). @throws {EncryptionKeyRequiredError}
+   */
   encryptValue(value: SecretValue, ref: string): StoredValue {
-    return encodeValue(value, { ref, encrypted: true, key: this.#key });
+    return encodeValue(value, { ref, encrypted: true, key: this.#keyring.active?.key });
   }
 
   /** The seed's `prepare_secret_env`: `SECRET_<NAME>` → value. */

@@ -2,8 +2,11 @@ import type { EncryptionKey } from '@attune/crypto';
 import type { SqlExecutor } from '@attune/db';
 import type { Logger } from 'pino';
 import { KeyUndecryptableError, SecretsError, SecretsErrorCode, type UndecryptableReason } from './errors.js';
+import type { DataKeyRow } from './keyring/data-key-store.js';
+import { Keyring } from './keyring/keyring.js';
+import { ValueCipher } from './keyring/value-cipher.js';
 import type { OwnerType } from './keys/key-types.js';
-import { decodeValue, type SecretValue } from './stored-value.js';
+import type { SecretValue } from './stored-value.js';
 
 /** A secret resolved for one action: the winner for its env var name. */
 export interface ResolvedSecret {
@@ -14,6 +17,8 @@ export interface ResolvedSecret {
   /** Level it came from. */
   readonly level: OwnerType;
   readonly value: SecretValue;
+  /** The version of the secret it is (docs/secrets-management.md#versions). */
+  readonly version: number;
   /** Refs of less specific keys this one overrode. */
   readonly overrides: readonly string[];
 }
@@ -55,32 +60,46 @@ interface Row {
   value_type: string | null;
   encrypted: boolean | null;
   encryption_key_hash: string | null;
+  current_version: number | null;
+  dk_id: number | null;
+  dk_version: number | null;
+  dk_state: DataKeyRow['state'] | null;
+  dk_wrapped: string | null;
+  dk_master_key_hash: string | null;
 }
 
 const LEVEL_ORDER: Record<OwnerType, number> = { system: 0, pack: 1, action: 2 };
 
 /**
- * One round trip for the whole set: the action row, and its system, pack and action keys through three index
- * lookups (the owner index serves each branch). A missing action yields no row; an action without secrets one row
- * of NULL key columns.
+ * One round trip for the whole set: the action row, its system, pack and action secrets through three index lookups
+ * (the owner index serves each branch; deleted secrets are left out), and the wrapped data key of each (a primary-key
+ * lookup). A missing action yields no row; an action without secrets one row of NULL key columns.
  */
 export const RESOLVE_SQL = `
 SELECT a.id AS action_id, a.pack_id, k.owner_type AS level, k.ref, k.name, k.env_name, k.value, k.value_type,
-       k.encrypted, k.encryption_key_hash
+       k.encrypted, k.encryption_key_hash, k.current_version,
+       d.id AS dk_id, d.version AS dk_version, d.state AS dk_state, d.wrapped AS dk_wrapped,
+       d.master_key_hash AS dk_master_key_hash
 FROM "attune"."action" a
 LEFT JOIN LATERAL (
-  SELECT * FROM "attune"."key" WHERE owner_type = 'system'
+  SELECT * FROM "attune"."key" WHERE owner_type = 'system' AND deleted_at IS NULL
   UNION ALL
-  SELECT * FROM "attune"."key" WHERE owner_type = 'pack' AND owner_pack = a.pack_id
+  SELECT * FROM "attune"."key" WHERE owner_type = 'pack' AND owner_pack = a.pack_id AND deleted_at IS NULL
   UNION ALL
   SELECT * FROM "attune"."key" WHERE owner_type = 'action' AND owner_pack IS NULL AND owner_action = a.id
+    AND deleted_at IS NULL
 ) k ON true
+LEFT JOIN "attune"."data_key" d ON d.id = k.data_key_id
 WHERE a.ref = $1`;
 
 /** Dependencies of {@link SecretResolver}. */
 export interface SecretResolverOptions {
   readonly sql: SqlExecutor;
+  /** The master keys; or `encryptionKey`, a ring of one. */
+  readonly keyring?: Keyring | undefined;
   readonly encryptionKey?: EncryptionKey | undefined;
+  /** Shares unwrapped data keys with other users of the keyring (else one of its own). */
+  readonly cipher?: ValueCipher | undefined;
   readonly logger: Logger;
 }
 
@@ -92,12 +111,13 @@ export interface SecretResolverOptions {
  */
 export class SecretResolver {
   readonly #sql: SqlExecutor;
-  readonly #key: EncryptionKey | undefined;
+  readonly #cipher: ValueCipher;
   readonly #logger: Logger;
 
   constructor(options: SecretResolverOptions) {
     this.#sql = options.sql;
-    this.#key = options.encryptionKey;
+    this.#cipher =
+      options.cipher ?? new ValueCipher({ keyring: options.keyring ?? Keyring.of(options.encryptionKey) });
     this.#logger = options.logger;
   }
 
@@ -126,17 +146,24 @@ export class SecretResolver {
       const name = row.name as string;
       const level = row.level as OwnerType;
       try {
-        const value = decodeValue(
-          {
-            ref,
-            value: row.value,
-            valueType: row.value_type as string,
-            encrypted: row.encrypted === true,
-            encryptionKeyHash: row.encryption_key_hash,
-          },
-          this.#key,
-        );
-        secrets.push({ ref, name, envName, level, value, overrides });
+        const value = this.#cipher.open({
+          ref,
+          value: row.value,
+          valueType: row.value_type as string,
+          encrypted: row.encrypted === true,
+          encryptionKeyHash: row.encryption_key_hash,
+          dataKey:
+            row.dk_id === null
+              ? null
+              : {
+                  id: row.dk_id,
+                  version: row.dk_version as number,
+                  state: row.dk_state as DataKeyRow['state'],
+                  wrapped: row.dk_wrapped,
+                  master_key_hash: row.dk_master_key_hash,
+                },
+        });
+        secrets.push({ ref, name, envName, level, value, version: row.current_version as number, overrides });
       } catch (error) {
         if (!(error instanceof KeyUndecryptableError)) throw error;
         const warning: SecretWarning = {

@@ -5,6 +5,7 @@ import {
   KeyUndecryptableError,
   ValueTooLargeError,
 } from './errors.js';
+import { Keyring } from './keyring/keyring.js';
 import { findUnstorable, MAX_NESTING, type TextProblem, textProblem } from './text.js';
 
 /** A secret's value: a string, or structured JSON (object, array, number, boolean) as the reference allows. */
@@ -133,8 +134,9 @@ export interface StoredRow {
  * stored. Seed-format ciphertexts (unbound) and v1 ciphertexts bound to the row's ref both decrypt.
  * @throws {KeyUndecryptableError} with the reason; never the value.
  */
-export function decodeValue(row: StoredRow, key: EncryptionKey | undefined): SecretValue {
+export function decodeValue(row: StoredRow, keys: EncryptionKey | Keyring | undefined): SecretValue {
   if (!row.encrypted) return row.value as SecretValue;
+  const key = keys instanceof Keyring ? masterKeyOf(row, keys) : keys;
   if (!key) {
     throw new KeyUndecryptableError(row.ref, 'no_key_configured', 'no encryption key is configured.');
   }
@@ -182,7 +184,19 @@ export function decodeValue(row: StoredRow, key: EncryptionKey | undefined): Sec
 }
 
 /** Decrypts a stored row for a caller that asked to decrypt; a missing key is a configuration error here. */
-export function decodeForCaller(row: StoredRow, key: EncryptionKey | undefined): SecretValue {
-  if (row.encrypted && !key) throw new EncryptionKeyRequiredError(row.ref, 'decrypt');
-  return decodeValue(row, key);
+export function decodeForCaller(row: StoredRow, keys: EncryptionKey | Keyring | undefined): SecretValue {
+  if (row.encrypted && (!keys || (keys instanceof Keyring && keys.empty)))
+    throw new EncryptionKeyRequiredError(row.ref, 'decrypt');
+  return decodeValue(row, keys);
+}
+
+/**
+ * The master key of the ring that encrypted a row directly: the one its stored key hash names (a row without a
+ * hash is tried with the active key). When none is, the active key, whose hash check then fails with
+ * `key_hash_mismatch`.
+ */
+function masterKeyOf(row: StoredRow, ring: Keyring): EncryptionKey | undefined {
+  if (ring.empty) return undefined;
+  const named = row.encryptionKeyHash === null ? undefined : ring.byHash(row.encryptionKeyHash);
+  return (named ?? ring.active)?.key;
 }

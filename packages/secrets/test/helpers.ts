@@ -3,7 +3,14 @@ import type { Actor } from '@attune/core';
 import type { EncryptionKey } from '@attune/crypto';
 import type { PrismaClient } from '@attune/db';
 import { type Logger, pino } from 'pino';
-import { KeyService, KeyStore, type OwnerDirectory } from '../src/index.js';
+import {
+  Keyring,
+  KeyService,
+  KeyStore,
+  KeyVersionStore,
+  type OwnerDirectory,
+  ValueCipher,
+} from '../src/index.js';
 
 /** Who the tests act as. */
 export const actor: Actor = { type: 'cli', id: 'tester@test', name: 'tester@test' };
@@ -25,10 +32,19 @@ export function testOwners(prisma: PrismaClient): OwnerDirectory {
 /** A key service over the test database. */
 export function keyService(
   prisma: PrismaClient,
-  encryptionKey: EncryptionKey | undefined,
+  encryption: EncryptionKey | Keyring | undefined,
   logger: Logger,
+  maxVersions?: number,
 ): KeyService {
-  return new KeyService({ store: new KeyStore(prisma), owners: testOwners(prisma), encryptionKey, logger });
+  const keyring = encryption instanceof Keyring ? encryption : Keyring.of(encryption);
+  return new KeyService({
+    store: new KeyStore(prisma),
+    versions: new KeyVersionStore(prisma),
+    owners: testOwners(prisma),
+    cipher: new ValueCipher({ keyring }),
+    logger,
+    ...(maxVersions === undefined ? {} : { maxVersions }),
+  });
 }
 
 /** A pino logger whose lines are kept, so tests can assert what was (and was not) logged. */

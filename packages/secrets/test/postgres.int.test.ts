@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { afterAll, beforeAll } from 'vitest';
+import { lifecycleSuite } from './lifecycle-suite.js';
 import { repositorySuite } from './repository-suite.js';
 import { resolverSuite } from './resolver-suite.js';
 
@@ -14,3 +15,7 @@ afterAll(async () => {
 
 repositorySuite(() => db);
 resolverSuite(() => db);
+lifecycleSuite(
+  () => db,
+  () => createTestDatabase(),
+);

@@ -6,6 +6,7 @@ import {
   EncryptionKeyRequiredError,
   InvalidKeyInputError,
   KeyConflictError,
+  KeyDeletedError,
   KeyNotFoundError,
   OwnerNotFoundError,
 } from '../src/index.js';
@@ -49,7 +50,7 @@ export function repositorySuite(getDb: () => Database): void {
       expect((await keys.get(actor, created.ref, { decrypt: true })).value).toBe('sk_live_abc123');
     });
 
-    it('stores encrypted values only as v1 ciphertext with the key hash, never in clear', async () => {
+    it("stores encrypted values only under the owner's data key, wrapped by the master key, never in clear", async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys, lines } = repo();
       await keys.create(actor, {
@@ -60,10 +61,30 @@ export function repositorySuite(getDb: () => Database): void {
       });
       const row = await rawRow(`${pack.ref}.canary`);
       expect(JSON.stringify(row)).not.toContain(SECRET);
-      expect(String(row?.value).startsWith('v1:')).toBe(true);
-      expect(row?.encryption_key_hash).toBe(KEY.keyHash);
+      // e1:<data key id>.<version>:… (docs/encryption.md#envelope-encryption), no master key hash on the row.
+      expect(String(row?.value)).toMatch(new RegExp(`^e1:${row?.data_key_id}\\.1:`));
+      expect(row?.encryption_key_hash).toBeNull();
+      const [dataKey] = await getDb().sql.query<Record<string, unknown>>(
+        'SELECT * FROM attune.data_key WHERE id = $1',
+        [row?.data_key_id],
+      );
+      expect(dataKey).toMatchObject({ owner_type: 'pack', owner_pack: pack.id, version: 1, state: 'active' });
+      expect(String(dataKey?.wrapped).startsWith('v1:')).toBe(true);
+      expect(dataKey?.master_key_hash).toBe(KEY.keyHash);
       // Not the reference implementation's hash, which is the AES key itself.
-      expect(row?.encryption_key_hash).not.toBe(createHash('sha256').update(PASSWORD).digest('hex'));
+      expect(dataKey?.master_key_hash).not.toBe(createHash('sha256').update(PASSWORD).digest('hex'));
+      // The version row holds the same, and nothing in clear either.
+      const [version] = await getDb().sql.query<Record<string, unknown>>(
+        'SELECT * FROM attune.key_version WHERE key_id = $1',
+        [row?.id],
+      );
+      expect(version).toMatchObject({
+        version: 1,
+        origin: 'create',
+        actor_type: 'cli',
+        data_key_id: row?.data_key_id,
+      });
+      expect(JSON.stringify(version)).not.toContain(SECRET);
       await keys.get(actor, `${pack.ref}.canary`, { decrypt: true });
       expect(lines.join('\n')).not.toContain(SECRET);
       // Who created and who decrypted it is logged, with the ref: the audit log will build on it.
@@ -244,7 +265,7 @@ export function repositorySuite(getDb: () => Database): void {
       expect((await keys.update(actor, ref, { value: 'two' })).value).toBe('two');
       const encrypted = await keys.update(actor, ref, { encrypted: true });
       expect(encrypted.value).toBeNull();
-      expect(String((await rawRow(ref))?.value).startsWith('v1:')).toBe(true);
+      expect(String((await rawRow(ref))?.value).startsWith('e1:')).toBe(true);
       expect((await keys.get(actor, ref, { decrypt: true })).value).toBe('two');
       await keys.update(actor, ref, { value: { rotated: 3 } });
       expect((await keys.get(actor, ref, { decrypt: true })).value).toEqual({ rotated: 3 });
@@ -310,8 +331,10 @@ export function repositorySuite(getDb: () => Database): void {
       expect(JSON.stringify(listed)).not.toContain(foreign.keyHash);
       // With no key configured, nothing is the configured key's: no hash at all.
       expect(JSON.stringify(await repo(null).keys.list(actor, { pack: pack.id }))).not.toContain(seedHash);
+      // Another installation's data key now serves that pack; ours writes where its own keys are.
+      const mine = await makePack(getDb().prisma);
       const own = await keys.create(actor, {
-        owner: { type: 'pack', pack: pack.id },
+        owner: { type: 'pack', pack: mine.pack.id },
         name: 'own',
         value: 'v-own',
         encrypted: true,
@@ -352,11 +375,21 @@ export function repositorySuite(getDb: () => Database): void {
       expect((await keys.get(actor, `${pack.ref}.token`, { decrypt: true })).value).toBe('two');
     });
 
-    it('deletes keys', async () => {
+    it('deletes keys softly (undelete brings them back), and for good with purge', async () => {
       const { pack } = await makePack(getDb().prisma);
       const { keys } = repo();
       await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'gone', value: 'v' });
       await keys.delete(actor, `${pack.ref}.gone`);
+      expect((await keys.get(actor, `${pack.ref}.gone`)).deletedAt).toBeInstanceOf(Date);
+      expect((await keys.list(actor, { pack: pack.id })).total).toBe(0);
+      expect((await keys.list(actor, { pack: pack.id, deleted: true })).total).toBe(1);
+      await expect(keys.update(actor, `${pack.ref}.gone`, { value: 'w' })).rejects.toThrow(KeyDeletedError);
+      await expect(
+        keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'gone', value: 'again' }),
+      ).rejects.toThrow(/deleted key with ref .* exists; undelete it/);
+      expect((await keys.undelete(actor, `${pack.ref}.gone`)).deletedAt).toBeNull();
+      expect((await keys.get(actor, `${pack.ref}.gone`)).value).toBe('v');
+      await keys.delete(actor, `${pack.ref}.gone`, { purge: true });
       await expect(keys.get(actor, `${pack.ref}.gone`)).rejects.toThrow(KeyNotFoundError);
       await expect(keys.delete(actor, `${pack.ref}.gone`)).rejects.toThrow(KeyNotFoundError);
     });
@@ -422,7 +455,12 @@ export function repositorySuite(getDb: () => Database): void {
       await expect(sql.query('DELETE FROM attune.pack WHERE id = $1', [pack.id])).rejects.toThrow(
         /key_owner_action_fkey/,
       );
+      // Soft-deleted, it still holds its owner; purged, it does not.
       await keys.delete(actor, `${actions[0]?.ref}.held`);
+      await expect(sql.query('DELETE FROM attune.action WHERE id = $1', [actions[0]?.id])).rejects.toThrow(
+        /key_owner_action_fkey/,
+      );
+      await keys.delete(actor, `${actions[0]?.ref}.held`, { purge: true });
       await sql.query('DELETE FROM attune.pack WHERE id = $1', [pack.id]);
       expect(await getDb().prisma.action.count({ where: { packId: pack.id } })).toBe(0);
     });

@@ -133,8 +133,10 @@ export function resolverSuite(getDb: () => Database): void {
         EncryptionKey.fromPassword('another-installation-password-123456'),
         logger,
       );
+      // Another installation's master key wraps the data key of the action it wrote for.
       await foreign.create(actor, {
-        owner: { type: 'pack', pack: a.pack.id },
+        ref: `${a.pack.ref}.foreign`,
+        owner: { type: 'action', action: a.actions[0]?.id as number },
         name: 'foreign',
         value: CANARY,
         encrypted: true,

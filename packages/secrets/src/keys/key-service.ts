@@ -1,71 +1,91 @@
 import { type Actor, actorFields, type Logger } from '@attune/core';
-import type { EncryptionKey } from '@attune/crypto';
+import { type Prisma, sqlOf } from '@attune/db';
 import {
+  EncryptionKeyRequiredError,
   InvalidKeyInputError,
   KeyConflictError,
+  KeyDeletedError,
   KeyNotFoundError,
   KeyStoreError,
+  KeyVersionConflictError,
   OwnerNotFoundError,
   SecretsError,
 } from '../errors.js';
+import type { Keyring } from '../keyring/keyring.js';
+import type { ValueCipher } from '../keyring/value-cipher.js';
 import { envVarName, validateKeyRef, validateSecretName } from '../names.js';
-import {
-  decodeForCaller,
-  encodeValue,
-  type SecretValue,
-  type StoredRow,
-  validateSecretValue,
-} from '../stored-value.js';
-import { dbCode, type KeyStore, type OwnerColumns, writeFailure } from './key-store.js';
+import { type SecretValue, validateSecretValue } from '../stored-value.js';
+import { KeyVersions } from '../versions/key-versions.js';
+import type { KeyVersionStore } from '../versions/version-store.js';
+import { dbCode, type KeyStore, writeFailure } from './key-store.js';
 import {
   type CreateKeyInput,
   type KeyOwner,
   type KeyPage,
   type KeyRecord,
+  type KeyRow,
   type ListKeysInput,
   toRecord,
   type UpdateKeyInput,
 } from './key-types.js';
 import type { OwnerDirectory } from './owner-directory.js';
+import { type ResolvedOwner, resolveOwner } from './owners.js';
+import { type VersionWriter, writeNextVersion } from './write-version.js';
+
+/** Versions kept per secret when neither it nor the configuration says (Vault's default). */
+export const DEFAULT_MAX_VERSIONS = 10;
 
 /** Dependencies of {@link KeyService}. */
 export interface KeyServiceOptions {
   readonly store: KeyStore;
+  readonly versions: KeyVersionStore;
   /** Packs and actions, which own secrets (the registry's `PackStore`). */
   readonly owners: OwnerDirectory;
-  /** The configured encryption key; without it, encrypted writes and decryption fail clearly. */
-  readonly encryptionKey?: EncryptionKey | undefined;
+  /** Encrypts and decrypts values with the keyring's data keys. */
+  readonly cipher: ValueCipher;
+  /** Versions kept when a secret sets none (`secrets.max_versions`; default {@link DEFAULT_MAX_VERSIONS}). */
+  readonly maxVersions?: number;
   readonly logger: Logger;
-}
-
-/** An owner, resolved: its columns, the prefix of its secrets' default refs, and how messages name it. */
-interface ResolvedOwner extends OwnerColumns {
-  readonly refPrefix: string;
-  readonly label: string;
 }
 
 /**
  * Create, read, list, update and delete secrets, for an {@link Actor}: the one implementation behind the API's
- * `/api/v1/keys` and the CLI's `attune key`. Input is validated before anything reaches the database, and each
- * write is one statement or one transaction, so a refused or failed write changes nothing. Every call that changes
- * or reveals a secret is logged with its actor and ref, never a value.
+ * `/api/v1/keys` and the CLI's `attune key`. Every change writes an immutable version ({@link KeyService.versions}
+ * lists, reads, rolls back and destroys them). Input is validated before anything reaches the database, and each
+ * write is one transaction, so a refused or failed write changes nothing. Every call that changes or reveals a
+ * secret is logged with its actor and ref, never a value.
  */
 export class KeyService {
+  /** The versions of secrets: list, read, roll back, destroy. */
+  readonly versions: KeyVersions;
   readonly #store: KeyStore;
   readonly #owners: OwnerDirectory;
-  readonly #key: EncryptionKey | undefined;
+  readonly #cipher: ValueCipher;
+  readonly #writer: VersionWriter;
   readonly #logger: Logger;
 
   constructor(options: KeyServiceOptions) {
     this.#store = options.store;
     this.#owners = options.owners;
-    this.#key = options.encryptionKey;
+    this.#cipher = options.cipher;
     this.#logger = options.logger;
+    this.#writer = {
+      keys: options.store,
+      versions: options.versions,
+      cipher: options.cipher,
+      maxVersions: options.maxVersions ?? DEFAULT_MAX_VERSIONS,
+    };
+    this.versions = new KeyVersions({ writer: this.#writer, logger: options.logger });
+  }
+
+  /** The master keys values are protected by. */
+  get keyring(): Keyring {
+    return this.#cipher.keyring;
   }
 
   /**
-   * Creates a secret. With `encrypted: true` the value is encrypted with the configured encryption key (bound to
-   * the ref) and the key hash stored beside it.
+   * Creates a secret, as its version 1. With `encrypted: true` the value is encrypted under its owner's data key
+   * (docs/encryption.md#envelope-encryption), bound to the ref.
    * @throws {InvalidKeyInputError} {@link KeyConflictError} {@link OwnerNotFoundError} {@link EncryptionKeyRequiredError}
    */
   async create(actor: Actor, input: CreateKeyInput): Promise<KeyRecord> {
@@ -74,23 +94,39 @@ export class KeyService {
     if (input.encrypted !== undefined && typeof input.encrypted !== 'boolean') {
       throw new InvalidKeyInputError('encrypted', '`encrypted` must be true or false.');
     }
-    const owner = await this.#resolveOwner(input.owner);
+    const maxVersions = checkMaxVersions(input.maxVersions);
+    const owner = await this.#query('reading owner of', undefined, () =>
+      resolveOwner(input.owner, this.#owners),
+    );
     const ref = validateKeyRef(input.ref ?? `${owner.refPrefix}.${name}`);
-    const stored = encodeValue(input.value, { ref, encrypted: input.encrypted ?? false, key: this.#key });
+    const encrypted = input.encrypted ?? false;
+    if (encrypted && !this.keyring.active) throw new EncryptionKeyRequiredError(ref, 'encrypt');
     try {
-      const row = await this.#store.insert({
-        ref,
-        ownerType: owner.ownerType,
-        ownerPack: owner.ownerPack,
-        ownerAction: owner.ownerAction,
-        name,
-        ...stored,
+      const row = await this.#store.transaction(async (tx) => {
+        const sealed = await this.#cipher.seal(input.value, { ref, owner, encrypted }, sqlOf(tx));
+        const created = await this.#store.insert(
+          {
+            ref,
+            ownerType: owner.ownerType,
+            ownerPack: owner.ownerPack,
+            ownerAction: owner.ownerAction,
+            name,
+            ...sealed,
+            maxVersions: maxVersions ?? null,
+          },
+          tx,
+        );
+        await this.#writer.versions.insert(
+          { ...sealed, keyId: created.id, version: 1, origin: 'create', actor },
+          tx,
+        );
+        return created;
       });
       this.#logger.info(
-        { ...actorFields(actor), ref, ownerType: owner.ownerType, encrypted: stored.encrypted },
+        { ...actorFields(actor), ref, ownerType: owner.ownerType, encrypted, version: 1 },
         'key created',
       );
-      return toRecord(row, stored.encrypted ? null : (row.value as SecretValue), this.#key);
+      return toRecord(row, encrypted ? null : (row.value as SecretValue), this.keyring);
     } catch (error) {
       throw await this.#writeError(error, 'creating', ref, { ...owner, name });
     }
@@ -99,15 +135,19 @@ export class KeyService {
   /**
    * Creates the secret, or replaces the value (and encryption) of the one that already has its ref — the CLI's
    * `key set`. The ref defaults as in {@link KeyService.create}, from the owner's real ref (a pack or action may be
-   * given by id). A secret at that ref with another owner or name is a conflict, never overwritten.
+   * given by id). A secret at that ref with another owner or name is a conflict, never overwritten; so is a deleted
+   * one. `expectedVersion` makes it a check-and-set.
    * @returns the secret, and whether it was created.
    */
   async set(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyRecord; created: boolean }> {
     const name = validateSecretName(input.name);
-    const owner = await this.#resolveOwner(input.owner);
+    const owner = await this.#query('reading owner of', undefined, () =>
+      resolveOwner(input.owner, this.#owners),
+    );
     const ref = validateKeyRef(input.ref ?? `${owner.refPrefix}.${name}`);
     const existing = await this.#query('reading', ref, () => this.#store.findOwnership(ref));
     if (!existing) {
+      if (input.expectedVersion !== undefined) throw new KeyNotFoundError(ref);
       return { key: await this.create(actor, { ...input, ref }), created: true };
     }
     if (
@@ -121,28 +161,37 @@ export class KeyService {
         `Key '${ref}' exists with another owner or name; it is not overwritten.`,
       );
     }
-    const update: UpdateKeyInput =
-      input.encrypted === undefined
-        ? { value: input.value }
-        : { value: input.value, encrypted: input.encrypted };
+    const update: UpdateKeyInput = {
+      value: input.value,
+      ...(input.encrypted === undefined ? {} : { encrypted: input.encrypted }),
+      ...(input.maxVersions === undefined ? {} : { maxVersions: input.maxVersions }),
+      ...(input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }),
+    };
     return { key: await this.update(actor, ref, update), created: false };
   }
 
   /**
-   * Reads a secret by ref. The plaintext of an encrypted secret is returned only with `decrypt: true`.
+   * Reads a secret by ref (its current version). The plaintext of an encrypted secret is returned only with
+   * `decrypt: true`. A deleted secret is read too (`deletedAt` says so).
    * @throws {KeyNotFoundError}; with `decrypt`, {@link EncryptionKeyRequiredError} or {@link KeyUndecryptableError}
    */
   async get(actor: Actor, ref: string, options: { decrypt?: boolean } = {}): Promise<KeyRecord> {
     const row = await this.#query('reading', ref, () => this.#store.findByRef(ref));
     if (!row) throw new KeyNotFoundError(ref);
-    if (!row.encrypted) return toRecord(row, row.value as SecretValue, this.#key);
-    if (!options.decrypt) return toRecord(row, null, this.#key);
-    const value = decodeForCaller(row as StoredRow, this.#key);
-    this.#logger.info({ ...actorFields(actor), ref }, 'key decrypted');
-    return toRecord(row, value, this.#key);
+    if (!row.encrypted) return toRecord(row, row.value as SecretValue, this.keyring);
+    if (!options.decrypt) return toRecord(row, null, this.keyring);
+    if (this.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
+    const value = await this.#query('reading', ref, () =>
+      this.#cipher.openStored(row, sqlOf(this.#store.client)),
+    );
+    this.#logger.info({ ...actorFields(actor), ref, version: row.currentVersion }, 'key decrypted');
+    return toRecord(row, value, this.keyring);
   }
 
-  /** Lists secrets, oldest first, filtered by owner and paginated. Values of encrypted secrets are never included. */
+  /**
+   * Lists secrets, oldest first, filtered by owner and paginated; deleted ones only with `deleted: true`. Values of
+   * encrypted secrets are never included.
+   */
   async list(_actor: Actor, input: ListKeysInput = {}): Promise<KeyPage> {
     const page = input.page ?? 1;
     const perPage = input.perPage ?? 50;
@@ -151,18 +200,24 @@ export class KeyService {
     if (!Number.isInteger(perPage) || perPage < 1 || perPage > 1000) {
       throw new InvalidKeyInputError('perPage', '`perPage` must be a whole number from 1 to 1000.');
     }
-    const filter: { ownerType?: KeyOwner['type']; ownerPack?: number | null; ownerAction?: number | null } =
-      {};
+    const filter: {
+      ownerType?: KeyOwner['type'];
+      ownerPack?: number | null;
+      ownerAction?: number | null;
+      deleted?: boolean;
+    } = { deleted: input.deleted === true };
     if (input.ownerType) filter.ownerType = input.ownerType;
     if (input.pack !== undefined)
-      filter.ownerPack = (await this.#resolveOwner({ type: 'pack', pack: input.pack })).ownerPack;
+      filter.ownerPack = (await this.#owner({ type: 'pack', pack: input.pack })).ownerPack;
     if (input.action !== undefined)
-      filter.ownerAction = (await this.#resolveOwner({ type: 'action', action: input.action })).ownerAction;
+      filter.ownerAction = (await this.#owner({ type: 'action', action: input.action })).ownerAction;
     const { rows, total } = await this.#query('listing', undefined, () =>
       this.#store.page(filter, (page - 1) * perPage, perPage),
     );
     return {
-      items: rows.map((row) => toRecord(row, row.encrypted ? null : (row.value as SecretValue), this.#key)),
+      items: rows.map((row) =>
+        toRecord(row, row.encrypted ? null : (row.value as SecretValue), this.keyring),
+      ),
       total,
       page,
       perPage,
@@ -170,88 +225,114 @@ export class KeyService {
   }
 
   /**
-   * Changes a secret's value and/or encryption. Turning encryption on or off, or replacing an encrypted value, uses
-   * the configured encryption key; the read and the write happen in one transaction with the row locked.
-   * @throws {KeyNotFoundError} {@link InvalidKeyInputError} {@link EncryptionKeyRequiredError} {@link KeyUndecryptableError}
+   * Changes a secret's value and/or encryption, as its next version (and/or its retention). Turning encryption on or
+   * off, or replacing an encrypted value, uses the keyring; the read and the write happen in one transaction with the
+   * row locked. With `expectedVersion`, nothing is written unless the secret is at that version.
+   * @throws {KeyNotFoundError} {@link InvalidKeyInputError} {@link KeyVersionConflictError} {@link KeyDeletedError}
+   *   {@link EncryptionKeyRequiredError} {@link KeyUndecryptableError}
    */
   async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyRecord> {
-    if (input.value === undefined && input.encrypted === undefined) {
+    if (input.value === undefined && input.encrypted === undefined && input.maxVersions === undefined) {
       throw new InvalidKeyInputError('value', 'Nothing to update: give a new `value`, `encrypted`, or both.');
     }
     if (input.value !== undefined) validateSecretValue(input.value);
     if (input.encrypted !== undefined && typeof input.encrypted !== 'boolean') {
       throw new InvalidKeyInputError('encrypted', '`encrypted` must be true or false.');
     }
+    const maxVersions = checkMaxVersions(input.maxVersions);
+    checkExpectedVersion(input.expectedVersion);
     try {
       const { row, value } = await this.#store.transaction(async (tx) => {
-        const existing = await this.#store.lockByRef(ref, tx);
-        if (!existing) throw new KeyNotFoundError(ref);
+        const existing = await this.#lockForChange(ref, tx, input.expectedVersion, 'update it');
+        if (input.value === undefined && input.encrypted === undefined) {
+          const updated = await this.#store.setMaxVersions(existing.id, maxVersions ?? null, tx);
+          await this.#writer.versions.prune(existing.id, updated.maxVersions ?? this.#writer.maxVersions, tx);
+          return { row: updated, value: updated.encrypted ? null : (updated.value as SecretValue) };
+        }
         const encrypted = input.encrypted ?? existing.encrypted;
-        const plaintext = input.value ?? decodeForCaller(existing as StoredRow, this.#key);
-        const stored = encodeValue(plaintext, { ref, encrypted, key: this.#key });
-        const updated = await this.#store.updateStored(existing.id, stored, tx);
-        return { row: updated, value: stored.encrypted ? null : plaintext };
+        if (encrypted && !this.keyring.active) throw new EncryptionKeyRequiredError(ref, 'encrypt');
+        const plaintext = input.value ?? (await this.#open(existing, tx));
+        const updated = await writeNextVersion(
+          this.#writer,
+          existing,
+          {
+            value: plaintext,
+            encrypted,
+            actor,
+            origin: 'update',
+            ...(maxVersions === undefined ? {} : { maxVersions }),
+          },
+          tx,
+        );
+        return { row: updated, value: encrypted ? null : plaintext };
       });
-      this.#logger.info({ ...actorFields(actor), ref, encrypted: row.encrypted }, 'key updated');
-      return toRecord(row, value, this.#key);
+      this.#logger.info(
+        { ...actorFields(actor), ref, encrypted: row.encrypted, version: row.currentVersion },
+        'key updated',
+      );
+      return toRecord(row, value, this.keyring);
     } catch (error) {
       throw await this.#writeError(error, 'updating', ref, undefined);
     }
   }
 
-  /** Deletes a secret. @throws {KeyNotFoundError} */
-  async delete(actor: Actor, ref: string): Promise<void> {
-    const deleted = await this.#query('deleting', ref, () => this.#store.deleteByRef(ref));
-    if (deleted === 0) throw new KeyNotFoundError(ref);
+  /**
+   * Deletes a secret: softly by default (it stops resolving; its versions are kept; {@link KeyService.undelete}
+   * brings it back), for good with `purge` (the secret and every version).
+   * @throws {KeyNotFoundError}
+   */
+  async delete(actor: Actor, ref: string, options: { purge?: boolean } = {}): Promise<void> {
+    if (options.purge) {
+      const deleted = await this.#query('deleting', ref, () => this.#store.deleteByRef(ref));
+      if (deleted === 0) throw new KeyNotFoundError(ref);
+      this.#logger.info({ ...actorFields(actor), ref }, 'key purged');
+      return;
+    }
+    await this.#query('deleting', ref, () =>
+      this.#store.transaction(async (tx) => {
+        const row = await this.#store.lockByRef(ref, tx);
+        if (!row) throw new KeyNotFoundError(ref);
+        if (row.deletedAt === null) await this.#store.setDeleted(row.id, true, tx);
+      }),
+    );
     this.#logger.info({ ...actorFields(actor), ref }, 'key deleted');
   }
 
-  async #resolveOwner(owner: KeyOwner): Promise<ResolvedOwner> {
-    if (!owner || typeof owner !== 'object') {
-      throw new InvalidKeyInputError(
-        'owner',
-        'The owner is missing: system, a pack (id or ref) or an action (id or ref).',
-      );
-    }
-    switch (owner.type) {
-      case 'system':
-        return {
-          ownerType: 'system',
-          ownerPack: null,
-          ownerAction: null,
-          refPrefix: 'system',
-          label: 'system',
-        };
-      case 'pack': {
-        const id = ownerId(owner.pack, 'pack');
-        const pack = await this.#query('reading owner of', undefined, () => this.#owners.findPack(id));
-        if (!pack) throw new OwnerNotFoundError('pack', owner.pack);
-        return {
-          ownerType: 'pack',
-          ownerPack: pack.id,
-          ownerAction: null,
-          refPrefix: pack.ref,
-          label: `pack '${pack.ref}'`,
-        };
-      }
-      case 'action': {
-        const id = ownerId(owner.action, 'action');
-        const action = await this.#query('reading owner of', undefined, () => this.#owners.findAction(id));
-        if (!action) throw new OwnerNotFoundError('action', owner.action);
-        return {
-          ownerType: 'action',
-          ownerPack: null,
-          ownerAction: action.id,
-          refPrefix: action.ref,
-          label: `action '${action.ref}'`,
-        };
-      }
-      default:
-        throw new InvalidKeyInputError(
-          'owner',
-          `Unknown owner type '${String((owner as { type?: unknown }).type)}'; use system, pack or action.`,
-        );
-    }
+  /** Brings a soft-deleted secret back: it resolves again, at the version it had. @throws {KeyNotFoundError} */
+  async undelete(actor: Actor, ref: string): Promise<KeyRecord> {
+    const row = await this.#query('undeleting', ref, () =>
+      this.#store.transaction(async (tx) => {
+        const found = await this.#store.lockByRef(ref, tx);
+        if (!found) throw new KeyNotFoundError(ref);
+        return found.deletedAt === null ? found : this.#store.setDeleted(found.id, false, tx);
+      }),
+    );
+    this.#logger.info({ ...actorFields(actor), ref }, 'key undeleted');
+    return toRecord(row, row.encrypted ? null : (row.value as SecretValue), this.keyring);
+  }
+
+  /** The row at `ref`, locked until `tx` ends, checked to be changeable (and at `expected`, when given). */
+  async #lockForChange(
+    ref: string,
+    tx: Prisma.TransactionClient,
+    expected: number | undefined,
+    what: string,
+  ): Promise<KeyRow> {
+    const row = await this.#store.lockByRef(ref, tx);
+    if (!row) throw new KeyNotFoundError(ref);
+    if (row.deletedAt !== null) throw new KeyDeletedError(ref, `undelete it before you ${what}`);
+    if (expected !== undefined && row.currentVersion !== expected)
+      throw new KeyVersionConflictError(ref, expected, row.currentVersion);
+    return row;
+  }
+
+  async #open(row: KeyRow, tx: Prisma.TransactionClient): Promise<SecretValue> {
+    if (row.encrypted && this.keyring.empty) throw new EncryptionKeyRequiredError(row.ref, 'decrypt');
+    return this.#cipher.openStored(row, sqlOf(tx));
+  }
+
+  #owner(owner: KeyOwner): Promise<ResolvedOwner> {
+    return this.#query('reading owner of', undefined, () => resolveOwner(owner, this.#owners));
   }
 
   async #query<T>(operation: string, ref: string | undefined, run: () => Promise<T>): Promise<T> {
@@ -272,8 +353,15 @@ export class KeyService {
   ): Promise<Error> {
     if (error instanceof SecretsError) return error;
     const failure = writeFailure(error);
-    if (failure.kind === 'ref_taken')
-      return new KeyConflictError('ref', `A key with ref '${ref}' already exists.`);
+    if (failure.kind === 'ref_taken') {
+      const existing = await this.#store.findOwnership(ref).catch(() => null);
+      return new KeyConflictError(
+        'ref',
+        existing?.deletedAt
+          ? `A deleted key with ref '${ref}' exists; undelete it, or delete it for good (--purge) first.`
+          : `A key with ref '${ref}' already exists.`,
+      );
+    }
     if (failure.kind === 'name_taken' && owner) {
       const envName = envVarName(owner.name);
       const existing = await this.#store.findByEnvName(owner, envName).catch(() => null);
@@ -294,14 +382,14 @@ export class KeyService {
   }
 }
 
-/** Largest pack or action id: they are PostgreSQL `integer`s. */
-const MAX_OWNER_ID = 2_147_483_647;
+function checkMaxVersions(value: number | null | undefined): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!Number.isInteger(value) || value < 1 || value > 1000)
+    throw new InvalidKeyInputError('max_versions', '`max_versions` must be a whole number from 1 to 1000.');
+  return value;
+}
 
-function ownerId(id: number | string, kind: 'pack' | 'action'): number | string {
-  if (typeof id === 'number' && Number.isInteger(id) && id > 0 && id <= MAX_OWNER_ID) return id;
-  if (typeof id === 'string' && id.length > 0) return id;
-  throw new InvalidKeyInputError(
-    'owner',
-    `The owning ${kind} must be given by an id (1 to ${MAX_OWNER_ID}) or a ref.`,
-  );
+function checkExpectedVersion(value: number | undefined): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1))
+    throw new InvalidKeyInputError('expected_version', '`expected_version` must be a whole number ≥ 1.');
 }

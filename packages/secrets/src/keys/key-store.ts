@@ -1,6 +1,9 @@
 import { inTransaction, Prisma, type PrismaClientOrTransaction } from '@attune/db';
 import type { KeyRow, OwnerType } from './key-types.js';
 
+/** Every read of a key row brings its data key's identity and master key hash (no second query). */
+const WITH_DATA_KEY = { dataKey: { select: { id: true, version: true, masterKeyHash: true } } } as const;
+
 /** Owner columns of a row (ids, as stored). */
 export interface OwnerColumns {
   readonly ownerType: OwnerType;
@@ -8,12 +11,13 @@ export interface OwnerColumns {
   readonly ownerAction: number | null;
 }
 
-/** The stored form of a value (see `encodeValue`). */
+/** The stored form of a value (see `ValueCipher.seal`). */
 export interface StoredColumns {
   readonly value: unknown;
   readonly valueType: string;
   readonly encrypted: boolean;
   readonly encryptionKeyHash: string | null;
+  readonly dataKeyId: number | null;
 }
 
 /** Why a write was refused by the database: a constraint, or something else (with the driver's code, no message). */
@@ -33,59 +37,100 @@ export class KeyStore {
     this.#prisma = prisma;
   }
 
+  /** The client (or transaction) this store reads and writes through. */
+  get client(): PrismaClientOrTransaction {
+    return this.#prisma;
+  }
+
   /** Runs `fn` in a transaction (the caller's own, when this store was given one). */
   transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
     return inTransaction(this.#prisma, fn);
   }
 
-  findByRef(ref: string, tx: PrismaClientOrTransaction = this.#prisma): Promise<KeyRow | null> {
-    return tx.key.findUnique({ where: { ref } });
+  async findByRef(ref: string, tx: PrismaClientOrTransaction = this.#prisma): Promise<KeyRow | null> {
+    return (await tx.key.findUnique({ where: { ref }, include: WITH_DATA_KEY })) as KeyRow | null;
   }
 
-  /** The owner and name of the secret at `ref`, or null. */
+  /** The owner, name and deletion of the secret at `ref`, or null. */
   findOwnership(
     ref: string,
     tx: PrismaClientOrTransaction = this.#prisma,
-  ): Promise<(OwnerColumns & { name: string }) | null> {
+  ): Promise<(OwnerColumns & { name: string; deletedAt: Date | null }) | null> {
     return tx.key.findUnique({
       where: { ref },
-      select: { ownerType: true, ownerPack: true, ownerAction: true, name: true },
+      select: { ownerType: true, ownerPack: true, ownerAction: true, name: true, deletedAt: true },
     });
   }
 
-  insert(
-    row: OwnerColumns & StoredColumns & { ref: string; name: string },
+  /** A new secret, at version 1. */
+  async insert(
+    row: OwnerColumns & StoredColumns & { ref: string; name: string; maxVersions: number | null },
     tx: PrismaClientOrTransaction = this.#prisma,
   ): Promise<KeyRow> {
-    return tx.key.create({ data: { ...row, value: row.value as Prisma.InputJsonValue } });
+    return (await tx.key.create({
+      data: { ...row, value: row.value as Prisma.InputJsonValue, currentVersion: 1 },
+      include: WITH_DATA_KEY,
+    })) as KeyRow;
   }
 
   /** Reads the row at `ref` and locks it until `tx` ends (`SELECT … FOR UPDATE`). */
   async lockByRef(ref: string, tx: Prisma.TransactionClient): Promise<KeyRow | null> {
     const [current] = await tx.$queryRaw<Array<{ id: number }>>`
       SELECT id FROM "attune"."key" WHERE ref = ${ref} FOR UPDATE`;
-    return current ? tx.key.findUniqueOrThrow({ where: { id: current.id } }) : null;
+    return current
+      ? ((await tx.key.findUniqueOrThrow({ where: { id: current.id }, include: WITH_DATA_KEY })) as KeyRow)
+      : null;
   }
 
-  updateStored(
+  /** Makes `stored` the current value, as version `version`. */
+  async writeCurrent(
     id: number,
     stored: StoredColumns,
+    version: number,
     tx: PrismaClientOrTransaction = this.#prisma,
   ): Promise<KeyRow> {
-    return tx.key.update({
+    return (await tx.key.update({
       where: { id },
-      data: { ...stored, value: stored.value as Prisma.InputJsonValue },
-    });
+      data: { ...stored, value: stored.value as Prisma.InputJsonValue, currentVersion: version },
+      include: WITH_DATA_KEY,
+    })) as KeyRow;
   }
 
-  /** Deletes the row at `ref`; returns how many were deleted (0 or 1). */
+  /** Sets how many versions the secret keeps (null: the configured default). */
+  async setMaxVersions(
+    id: number,
+    maxVersions: number | null,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<KeyRow> {
+    return (await tx.key.update({ where: { id }, data: { maxVersions }, include: WITH_DATA_KEY })) as KeyRow;
+  }
+
+  /** Soft-deletes (or undeletes) the secret with this id. */
+  async setDeleted(
+    id: number,
+    deleted: boolean,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<KeyRow> {
+    return (await tx.key.update({
+      where: { id },
+      data: { deletedAt: deleted ? new Date() : null },
+      include: WITH_DATA_KEY,
+    })) as KeyRow;
+  }
+
+  /** Deletes the row at `ref` and, with it, every version; returns how many were deleted (0 or 1). */
   async deleteByRef(ref: string, tx: PrismaClientOrTransaction = this.#prisma): Promise<number> {
     return (await tx.key.deleteMany({ where: { ref } })).count;
   }
 
   /** One page of rows matching the owner filter, oldest first, and the total, read in one transaction. */
   async page(
-    filter: { ownerType?: OwnerType; ownerPack?: number | null; ownerAction?: number | null },
+    filter: {
+      ownerType?: OwnerType;
+      ownerPack?: number | null;
+      ownerAction?: number | null;
+      deleted?: boolean;
+    },
     skip: number,
     take: number,
     tx?: Prisma.TransactionClient,
@@ -94,9 +139,12 @@ export class KeyStore {
     if (filter.ownerType) where.ownerType = filter.ownerType;
     if (filter.ownerPack !== undefined) where.ownerPack = filter.ownerPack;
     if (filter.ownerAction !== undefined) where.ownerAction = filter.ownerAction;
+    if (!filter.deleted) where.deletedAt = null;
     const read = (client: Prisma.TransactionClient) =>
       Promise.all([
-        client.key.findMany({ where, orderBy: { id: 'asc' }, skip, take }),
+        client.key.findMany({ where, orderBy: { id: 'asc' }, skip, take, include: WITH_DATA_KEY }) as Promise<
+          KeyRow[]
+        >,
         client.key.count({ where }),
       ]);
     const [rows, total] = tx ? await read(tx) : await this.transaction(read);

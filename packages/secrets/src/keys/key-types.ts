@@ -1,5 +1,5 @@
-import type { EncryptionKey } from '@attune/crypto';
-import type { Prisma } from '@attune/db';
+import type { Actor } from '@attune/core';
+import type { Keyring } from '../keyring/keyring.js';
 import type { SecretValue } from '../stored-value.js';
 
 /** Who owns a secret (docs/secrets-management.md#ownership-hierarchy). Packs and actions by id or by ref. */
@@ -32,6 +32,34 @@ export interface KeyRecord {
   readonly encryptionKeyHash: string | null;
   readonly created: Date;
   readonly updated: Date;
+  /** The number of the current version (docs/secrets-management.md#versions). */
+  readonly version: number;
+  /** The data key that encrypted the current value (docs/encryption.md#envelope-encryption); null otherwise. */
+  readonly dataKey: { readonly id: number; readonly version: number } | null;
+  /** Versions kept (null: the configured default, `secrets.max_versions`). */
+  readonly maxVersions: number | null;
+  /** When it was soft-deleted; null while it resolves. */
+  readonly deletedAt: Date | null;
+}
+
+/** A version of a secret (metadata; `value` only when decryption was asked for, or for a plain value). */
+export interface KeyVersionRecord {
+  readonly ref: string;
+  readonly version: number;
+  /** Whether it is the secret's current version. */
+  readonly current: boolean;
+  /** How it came to be: `create`, `update`, `rollback` (of `sourceVersion`) or `migration`. */
+  readonly origin: 'create' | 'update' | 'rollback' | 'migration';
+  readonly sourceVersion: number | null;
+  readonly actor: Actor;
+  readonly created: Date;
+  readonly valueType: 'string' | 'json';
+  readonly encrypted: boolean;
+  readonly encryptionKeyHash: string | null;
+  readonly dataKey: { readonly id: number; readonly version: number } | null;
+  /** When its value was destroyed; null while it is kept. */
+  readonly destroyedAt: Date | null;
+  readonly value: SecretValue | null;
 }
 
 /** Input of {@link KeyService.create}. */
@@ -43,12 +71,20 @@ export interface CreateKeyInput {
   readonly value: SecretValue;
   /** Encrypt with the configured key (default false, as in the seed's API). */
   readonly encrypted?: boolean;
+  /** Versions kept (1–1000); default `secrets.max_versions`. */
+  readonly maxVersions?: number | null;
+  /** Check-and-set (for `set` of an existing secret): the version it must be at, or nothing is written. */
+  readonly expectedVersion?: number;
 }
 
 /** Input of {@link KeyService.update}: a new value, a change of encryption, or both. */
 export interface UpdateKeyInput {
   readonly value?: SecretValue;
   readonly encrypted?: boolean;
+  /** Versions kept (1–1000), or null for the configured default. */
+  readonly maxVersions?: number | null;
+  /** Check-and-set: the version the secret must be at, or nothing is written (`KeyVersionConflictError`). */
+  readonly expectedVersion?: number;
 }
 
 /** Filter and page of {@link KeyService.list}. */
@@ -62,6 +98,8 @@ export interface ListKeysInput {
   readonly page?: number;
   /** Page size, 1–1000 (default 50). */
   readonly perPage?: number;
+  /** Soft-deleted secrets too (default false). */
+  readonly deleted?: boolean;
 }
 
 /** One page of keys; encrypted values are never included. */
@@ -72,18 +110,43 @@ export interface KeyPage {
   readonly perPage: number;
 }
 
-/** A row of `attune.key` as Prisma reads it. */
-export type KeyRow = Prisma.KeyModel;
-
-/**
- * A stored key hash is shown only when it is the configured key's own (which is public, docs/encryption.md#key-hash):
- * a hash in the seed's scheme is a key itself, and one of another key cannot be told apart from that.
- */
-function publicKeyHash(stored: string | null, key: EncryptionKey | undefined): string | null {
-  return stored !== null && key !== undefined && stored === key.keyHash ? stored : null;
+/** A row of `attune.key` as the key store reads it, with its data key's identity. */
+export interface KeyRow {
+  readonly id: number;
+  readonly ref: string;
+  readonly ownerType: OwnerType;
+  readonly ownerPack: number | null;
+  readonly ownerAction: number | null;
+  readonly name: string;
+  readonly envName: string;
+  readonly value: unknown;
+  readonly valueType: string;
+  readonly encrypted: boolean;
+  readonly encryptionKeyHash: string | null;
+  readonly created: Date;
+  readonly updated: Date;
+  readonly currentVersion: number;
+  readonly dataKeyId: number | null;
+  readonly maxVersions: number | null;
+  readonly deletedAt: Date | null;
+  readonly dataKey: {
+    readonly id: number;
+    readonly version: number;
+    readonly masterKeyHash: string | null;
+  } | null;
 }
 
-export function toRecord(row: KeyRow, value: SecretValue | null, key: EncryptionKey | undefined): KeyRecord {
+/**
+ * A stored key hash is shown only when it is the hash of a master key of the ring (public,
+ * docs/encryption.md#key-hash): a hash in the seed's scheme is a key itself, and one of another key cannot be told
+ * apart from that. For an enveloped value it is the hash of the master key that wraps its data key.
+ */
+function publicKeyHash(stored: string | null, keyring: Keyring): string | null {
+  return stored !== null && keyring.keys.some((k) => k.key.keyHash === stored) ? stored : null;
+}
+
+/** The record of a row. */
+export function toRecord(row: KeyRow, value: SecretValue | null, keyring: Keyring): KeyRecord {
   return {
     id: row.id,
     ref: row.ref,
@@ -94,8 +157,12 @@ export function toRecord(row: KeyRow, value: SecretValue | null, key: Encryption
     envName: row.envName,
     value,
     encrypted: row.encrypted,
-    encryptionKeyHash: publicKeyHash(row.encryptionKeyHash, key),
+    encryptionKeyHash: publicKeyHash(row.encryptionKeyHash ?? row.dataKey?.masterKeyHash ?? null, keyring),
     created: row.created,
     updated: row.updated,
+    version: row.currentVersion,
+    dataKey: row.dataKey ? { id: row.dataKey.id, version: row.dataKey.version } : null,
+    maxVersions: row.maxVersions,
+    deletedAt: row.deletedAt,
   };
 }

@@ -1,0 +1,88 @@
+import { ConfigError } from './errors.js';
+import type { ConfigFile } from './schema.js';
+import { readKeyFile } from './secret-files.js';
+import type { MasterKeyConfig } from './types.js';
+
+/** Shortest master key accepted, in characters (docs/encryption.md#key-derivation). */
+const MIN_KEY_LENGTH = 32;
+
+/** The id of the one master key of `security.encryption_key` / `security.encryption_key_file`. */
+export const SINGLE_KEY_ID = 'default';
+
+/**
+ * The master keys of `security`: the keyring of `security.encryption_keys` with `security.active_key`, or a ring of
+ * one from the seed's `security.encryption_key` (or `encryption_key_file`). Empty when none is configured.
+ * @throws {ConfigError} naming the setting at fault, never a key.
+ */
+export function keyringOf(security: ConfigFile['security']): {
+  keys: MasterKeyConfig[];
+  activeKeyId: string | undefined;
+} {
+  const single = security.encryption_key !== undefined || security.encryption_key_file !== undefined;
+  if (security.encryption_key !== undefined && security.encryption_key_file !== undefined) {
+    throw new ConfigError(
+      'security',
+      'set either encryption_key or encryption_key_file, not both (encryption_key_file is recommended)',
+    );
+  }
+  if (security.encryption_keys !== undefined && single) {
+    throw new ConfigError(
+      'security',
+      'set either encryption_keys (a keyring) or encryption_key / encryption_key_file (one key), not both',
+    );
+  }
+  if (security.encryption_keys === undefined) {
+    if (security.active_key !== undefined)
+      throw new ConfigError(
+        'security.active_key',
+        'names a key of security.encryption_keys, which is not set',
+      );
+    if (!single) return { keys: [], activeKeyId: undefined };
+    const fromFile = security.encryption_key_file !== undefined;
+    const setting = fromFile ? 'security.encryption_key_file' : 'security.encryption_key';
+    const password = fromFile
+      ? readKeyFile(security.encryption_key_file as string, setting)
+      : (security.encryption_key as string);
+    checkLength(setting, password);
+    return {
+      keys: [{ id: SINGLE_KEY_ID, password, source: fromFile ? 'file' : 'config' }],
+      activeKeyId: SINGLE_KEY_ID,
+    };
+  }
+  const keys: MasterKeyConfig[] = [];
+  for (const [i, entry] of security.encryption_keys.entries()) {
+    const setting = `security.encryption_keys[${i}]`;
+    if ((entry.key === undefined) === (entry.key_file === undefined))
+      throw new ConfigError(setting, `key ${entry.id} needs exactly one of key_file (recommended) or key`);
+    if (keys.some((k) => k.id === entry.id))
+      throw new ConfigError(setting, `the id ${entry.id} is used twice`);
+    const password =
+      entry.key_file !== undefined
+        ? readKeyFile(entry.key_file, `${setting}.key_file`)
+        : (entry.key as string);
+    checkLength(`${setting}.${entry.key_file !== undefined ? 'key_file' : 'key'}`, password);
+    keys.push({ id: entry.id, password, source: entry.key_file !== undefined ? 'file' : 'config' });
+  }
+  const activeKeyId = security.active_key ?? (keys.length === 1 ? keys[0]?.id : undefined);
+  if (activeKeyId === undefined)
+    throw new ConfigError(
+      'security.active_key',
+      'is required with more than one key: name the key that encrypts',
+    );
+  if (!keys.some((k) => k.id === activeKeyId))
+    throw new ConfigError(
+      'security.active_key',
+      `${activeKeyId} is not the id of a key of security.encryption_keys`,
+    );
+  return { keys, activeKeyId };
+}
+
+function checkLength(setting: string, password: string): void {
+  const length = [...password].length;
+  if (length < MIN_KEY_LENGTH) {
+    throw new ConfigError(
+      setting,
+      `is ${length} characters long; at least ${MIN_KEY_LENGTH} are required (generate one with attune-crypto keygen)`,
+    );
+  }
+}

@@ -1,0 +1,57 @@
+import type { Actor } from '@attune/core';
+import { type Prisma, sqlOf } from '@attune/db';
+import type { ValueCipher } from '../keyring/value-cipher.js';
+import type { SecretValue } from '../stored-value.js';
+import type { KeyVersionStore } from '../versions/version-store.js';
+import type { KeyStore } from './key-store.js';
+import type { KeyRow } from './key-types.js';
+
+/** What writing a new current version needs. */
+export interface VersionWriter {
+  readonly keys: KeyStore;
+  readonly versions: KeyVersionStore;
+  readonly cipher: ValueCipher;
+  /** Versions kept when the secret sets none (`secrets.max_versions`). */
+  readonly maxVersions: number;
+}
+
+/**
+ * Makes `value` the secret's current value as its next version, in the caller's transaction (the row locked by it):
+ * sealed under the owner's active data key, written to the key row and as an immutable version with its actor and
+ * origin, then the oldest versions beyond the retention limit pruned. One transaction, so a failure writes nothing.
+ */
+export async function writeNextVersion(
+  w: VersionWriter,
+  row: KeyRow,
+  change: {
+    value: SecretValue;
+    encrypted: boolean;
+    actor: Actor;
+    origin: 'update' | 'rollback';
+    sourceVersion?: number;
+    maxVersions?: number | null;
+  },
+  tx: Prisma.TransactionClient,
+): Promise<KeyRow> {
+  const sealed = await w.cipher.seal(
+    change.value,
+    { ref: row.ref, owner: row, encrypted: change.encrypted },
+    sqlOf(tx),
+  );
+  const version = row.currentVersion + 1;
+  if (change.maxVersions !== undefined) await w.keys.setMaxVersions(row.id, change.maxVersions, tx);
+  const updated = await w.keys.writeCurrent(row.id, sealed, version, tx);
+  await w.versions.insert(
+    {
+      ...sealed,
+      keyId: row.id,
+      version,
+      origin: change.origin,
+      sourceVersion: change.sourceVersion,
+      actor: change.actor,
+    },
+    tx,
+  );
+  await w.versions.prune(row.id, updated.maxVersions ?? w.maxVersions, tx);
+  return updated;
+}

@@ -1,0 +1,122 @@
+import type { Actor } from '@attune/core';
+import { Prisma, type PrismaClientOrTransaction } from '@attune/db';
+import type { StoredColumns } from '../keys/key-store.js';
+
+/** A row of `attune.key_version`, with its data key's identity. */
+export interface VersionRow {
+  readonly keyId: number;
+  readonly version: number;
+  readonly value: unknown;
+  readonly valueType: string;
+  readonly encrypted: boolean;
+  readonly encryptionKeyHash: string | null;
+  readonly dataKeyId: number | null;
+  readonly origin: string;
+  readonly sourceVersion: number | null;
+  readonly actorType: string;
+  readonly actorId: string;
+  readonly actorName: string;
+  readonly created: Date;
+  readonly destroyedAt: Date | null;
+  readonly dataKey: {
+    readonly id: number;
+    readonly version: number;
+    readonly masterKeyHash: string | null;
+  } | null;
+}
+
+const WITH_DATA_KEY = { dataKey: { select: { id: true, version: true, masterKeyHash: true } } } as const;
+
+/**
+ * The one owner of `attune.key_version` (docs/secrets-management.md#versions): a version is written once, by one
+ * actor; afterwards only its ciphertext may be destroyed (or re-encrypted, by the keyring's job). Every method takes
+ * an optional transaction.
+ */
+export class KeyVersionStore {
+  readonly #prisma: PrismaClientOrTransaction;
+
+  constructor(prisma: PrismaClientOrTransaction) {
+    this.#prisma = prisma;
+  }
+
+  /** Records a version. */
+  async insert(
+    row: StoredColumns & {
+      keyId: number;
+      version: number;
+      origin: 'create' | 'update' | 'rollback';
+      sourceVersion?: number | null;
+      actor: Actor;
+    },
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<void> {
+    await tx.keyVersion.create({
+      data: {
+        keyId: row.keyId,
+        version: row.version,
+        value: row.value as Prisma.InputJsonValue,
+        valueType: row.valueType,
+        encrypted: row.encrypted,
+        encryptionKeyHash: row.encryptionKeyHash,
+        dataKeyId: row.dataKeyId,
+        origin: row.origin,
+        sourceVersion: row.sourceVersion ?? null,
+        actorType: row.actor.type,
+        actorId: row.actor.id,
+        actorName: row.actor.name,
+      },
+    });
+  }
+
+  /** A secret's versions, newest first. */
+  async list(keyId: number, tx: PrismaClientOrTransaction = this.#prisma): Promise<VersionRow[]> {
+    return (await tx.keyVersion.findMany({
+      where: { keyId },
+      orderBy: { version: 'desc' },
+      include: WITH_DATA_KEY,
+    })) as VersionRow[];
+  }
+
+  /** One version, or null. */
+  async get(
+    keyId: number,
+    version: number,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<VersionRow | null> {
+    return (await tx.keyVersion.findUnique({
+      where: { keyId_version: { keyId, version } },
+      include: WITH_DATA_KEY,
+    })) as VersionRow | null;
+  }
+
+  /** Erases the values of these versions for good (metadata stays); returns the versions it erased now. */
+  async destroy(
+    keyId: number,
+    versions: readonly number[],
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<number[]> {
+    const targets = await tx.keyVersion.findMany({
+      where: { keyId, version: { in: [...versions] }, destroyedAt: null },
+      select: { version: true },
+    });
+    if (targets.length === 0) return [];
+    await tx.keyVersion.updateMany({
+      where: { keyId, version: { in: targets.map((t) => t.version) }, destroyedAt: null },
+      data: { value: Prisma.DbNull, destroyedAt: new Date() },
+    });
+    return targets.map((t) => t.version).sort((a, b) => a - b);
+  }
+
+  /** Deletes all but the newest `keep` versions of a secret; returns the versions it deleted. */
+  async prune(keyId: number, keep: number, tx: PrismaClientOrTransaction = this.#prisma): Promise<number[]> {
+    const old = await tx.keyVersion.findMany({
+      where: { keyId },
+      orderBy: { version: 'desc' },
+      skip: keep,
+      select: { version: true },
+    });
+    if (old.length === 0) return [];
+    await tx.keyVersion.deleteMany({ where: { keyId, version: { in: old.map((o) => o.version) } } });
+    return old.map((o) => o.version).sort((a, b) => a - b);
+  }
+}
