@@ -8,6 +8,7 @@ import { registerOpenApi } from './plugins/openapi.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerActionRoutes } from './routes/actions.js';
 import { registerExecutionRoutes } from './routes/executions.js';
+import { registerKeyVersionRoutes } from './routes/key-versions.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerPackRoutes } from './routes/packs.js';
 
@@ -40,6 +41,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   registerErrorHandler(app);
 
   registerKeyRoutes(app, deps.keys);
+  registerKeyVersionRoutes(app, deps.keys);
   registerPackRoutes(app, deps.packs);
   registerActionRoutes(app, deps.packs);
   registerExecutionRoutes(app, deps.executions);

@@ -1,10 +1,10 @@
 import { TokenService, TokenStore } from '@attune/auth';
+import type { SecurityConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
-import type { EncryptionKey } from '@attune/crypto';
 import type { Database } from '@attune/db';
 import { type ExecutionRequestMessage, ExecutionService, ExecutionStore } from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
-import { KeyService, KeyStore } from '@attune/secrets';
+import { createSecretsServices, type KeyService } from '@attune/secrets';
 
 /** What the API's routes call: one service per resource. */
 export interface ApiServices {
@@ -37,19 +37,24 @@ export interface ApiDependencies extends ApiServices, ApiLimits {
 /** Wires the services over an open database, as `attune api` runs them. */
 export function createApiServices(options: {
   db: Database;
-  encryptionKey: EncryptionKey | undefined;
+  /** The master keys (`security.keyring`, `security.activeKeyId`). */
+  security: Pick<SecurityConfig, 'keyring' | 'activeKeyId'>;
+  maxVersions?: number;
   publish: (message: ExecutionRequestMessage) => Promise<void>;
   logger: Logger;
 }): ApiServices {
   const { db, logger } = options;
   const packs = new PackStore(db.prisma);
+  const secrets = createSecretsServices({
+    prisma: db.prisma,
+    sql: db.sql,
+    owners: packs,
+    security: options.security,
+    ...(options.maxVersions === undefined ? {} : { maxVersions: options.maxVersions }),
+    logger,
+  });
   return {
-    keys: new KeyService({
-      store: new KeyStore(db.prisma),
-      owners: packs,
-      encryptionKey: options.encryptionKey,
-      logger,
-    }),
+    keys: secrets.keys,
     tokens: new TokenService({ store: new TokenStore(db.prisma), logger }),
     packs: new PackService({ store: packs, logger }),
     executions: new ExecutionService({

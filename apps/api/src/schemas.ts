@@ -59,6 +59,78 @@ export const keyDto = {
     encryption_key_hash: { type: ['string', 'null'] },
     created: { type: 'string', format: 'date-time' },
     updated: { type: 'string', format: 'date-time' },
+    version: { type: 'integer', description: 'The current version (also the ETag).' },
+    data_key: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'integer' }, version: { type: 'integer' } },
+      description: 'The data key that encrypts the current value (docs/encryption.md#envelope-encryption).',
+    },
+    max_versions: { type: ['integer', 'null'], description: 'Versions kept; null: secrets.max_versions.' },
+    deleted_at: { type: ['string', 'null'], format: 'date-time', description: 'Set while soft-deleted.' },
+  },
+} as const;
+
+/** Versions kept for a secret (null: the configured default, `secrets.max_versions`). */
+const maxVersions = { type: ['integer', 'null'], minimum: 1, maximum: 1000 } as const;
+/** A version number. */
+const versionNumber = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
+
+export const keyVersionDto = {
+  type: 'object',
+  properties: {
+    version: { type: 'integer' },
+    current: { type: 'boolean' },
+    origin: { type: 'string', enum: ['create', 'update', 'rollback', 'migration'] },
+    source_version: { type: ['integer', 'null'] },
+    actor: {
+      type: 'object',
+      properties: { type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' } },
+    },
+    created: { type: 'string', format: 'date-time' },
+    value_type: { type: 'string', enum: ['string', 'json'] },
+    encrypted: { type: 'boolean' },
+    encryption_key_hash: { type: ['string', 'null'] },
+    data_key: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'integer' }, version: { type: 'integer' } },
+    },
+    destroyed_at: { type: ['string', 'null'], format: 'date-time' },
+    value: { description: 'Only with ?decrypt=true (or for a plain value); null once destroyed.' },
+  },
+} as const;
+
+export const keyVersionParams = {
+  type: 'object',
+  required: ['ref', 'version'],
+  properties: { ref, version: { type: 'string', pattern: '^[1-9][0-9]{0,9}$' } },
+} as const;
+
+export const rollbackBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version'],
+  properties: {
+    version: { ...versionNumber, description: 'The version whose value becomes current again.' },
+    expected_version: { ...versionNumber, description: 'Check-and-set: the version the key must be at now.' },
+  },
+} as const;
+
+export const destroyVersionsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['versions'],
+  properties: { versions: { type: 'array', minItems: 1, maxItems: 1000, items: versionNumber } },
+} as const;
+
+export const deleteKeyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    purge: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'true: delete the key and every version for good (default: soft delete).',
+    },
   },
 } as const;
 
@@ -79,6 +151,7 @@ export const createKeyBody = {
     name,
     value: secretValue,
     encrypted: { type: 'boolean', default: false },
+    max_versions: maxVersions,
   },
 } as const;
 
@@ -86,7 +159,16 @@ export const updateKeyBody = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { value: secretValue, encrypted: { type: 'boolean' } },
+  properties: {
+    value: secretValue,
+    encrypted: { type: 'boolean' },
+    max_versions: maxVersions,
+    expected_version: {
+      ...versionNumber,
+      description:
+        'Check-and-set: the version the key must be at (or send If-Match); else 409, nothing written.',
+    },
+  },
 } as const;
 
 export const keyRefParams = { type: 'object', required: ['ref'], properties: { ref } } as const;
@@ -104,6 +186,7 @@ export const listKeysQuery = {
       pattern: '^([1-9][0-9]{0,2}|1000)$',
       description: 'Page size, 1–1000 (default 50).',
     },
+    deleted: { type: 'string', enum: ['true', 'false'], description: 'true: soft-deleted keys too.' },
   },
 } as const;
 

@@ -1,8 +1,8 @@
 import { ExecutionPublisher } from '@attune/broker';
 import type { ApiConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
-import { EncryptionKey } from '@attune/crypto';
 import { migrate, openDatabase } from '@attune/db';
+import { assertKeyringComplete } from '@attune/secrets';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './app.js';
 import { createApiServices } from './dependencies.js';
@@ -17,15 +17,27 @@ export async function startApi(
   let app: FastifyInstance | undefined;
   try {
     await migrate(db.sql, { logger });
-    const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
-    if (key) logger.info({ keyHash: key.keyHash, aesGcm: key.backend }, 'encryption key loaded');
-    else logger.warn('no security.encryption_key configured: requests to encrypt or decrypt will be refused');
     const services = createApiServices({
       db,
-      encryptionKey: key,
+      security: config,
+      maxVersions: config.secrets.maxVersions,
       publish: (message) => publisher.publish(message),
       logger,
     });
+    const { keyring } = services.keys;
+    if (keyring.active)
+      logger.info(
+        {
+          activeKey: keyring.active.id,
+          keyHash: keyring.active.key.keyHash,
+          keys: keyring.keys.length,
+          aesGcm: keyring.active.key.backend,
+        },
+        'encryption keys loaded',
+      );
+    else logger.warn('no security.encryption_key configured: requests to encrypt or decrypt will be refused');
+    // A master key gone from the ring while secrets still need it: refuse to start, saying what to do.
+    await assertKeyringComplete(db.sql, keyring);
     app = await buildApi({ ...services, logger, ...config.api });
     const url = await app.listen({ host: config.api.host, port: config.api.port });
     return {

@@ -17,7 +17,12 @@ import { buildApi, createApiServices } from '../src/index.js';
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
 const isolated = isolatedBroker('apitest', AMQP_URL);
 const broker = isolated.config;
-const key = EncryptionKey.fromPassword('api-test-encryption-key-0123456789abcdef');
+const PASSWORD = 'api-test-encryption-key-0123456789abcdef';
+const key = EncryptionKey.fromPassword(PASSWORD);
+const security = {
+  keyring: [{ id: 'default', password: PASSWORD, source: 'config' as const }],
+  activeKeyId: 'default',
+};
 
 let db: TestDatabase;
 let app: FastifyInstance;
@@ -67,7 +72,7 @@ beforeAll(async () => {
   });
   publisher = new ExecutionPublisher(broker);
   app = await buildApi({
-    ...createApiServices({ db, encryptionKey: key, publish: (m) => publisher.publish(m), logger }),
+    ...createApiServices({ db, security, publish: (m) => publisher.publish(m), logger }),
     logger,
     maxBodyBytes: 128 * 1024,
     authFailureLimit: 50,
@@ -156,7 +161,8 @@ describe('HTTP API', () => {
     const row = (
       await db.sql.query<{ value: string }>("SELECT value FROM attune.key WHERE ref = 'mypack.api_key'")
     )[0];
-    expect(row?.value.startsWith('v1:')).toBe(true);
+    // Under the owning pack's data key (docs/encryption.md#envelope-encryption).
+    expect(row?.value.startsWith('e1:')).toBe(true);
     expect((await call('GET', '/api/v1/keys/mypack.api_key', tokens.read)).body?.data.value).toBeNull();
     const denied = await call('GET', '/api/v1/keys/mypack.api_key?decrypt=true', tokens.read);
     expect(denied.status).toBe(403);
@@ -350,7 +356,8 @@ describe('HTTP API', () => {
         const body = { owner_type: 'system', name: 'fuzzed', value, encrypted };
         const created = await call('POST', '/api/v1/keys', tokens.admin, body);
         expect(created.status, JSON.stringify(body).slice(0, 80)).not.toBe(500);
-        if (created.status === 201) await call('DELETE', '/api/v1/keys/system.fuzzed', tokens.admin);
+        if (created.status === 201)
+          await call('DELETE', '/api/v1/keys/system.fuzzed?purge=true', tokens.admin);
         const updated = await call('PUT', '/api/v1/keys/mypack.api_key', tokens.admin, { value });
         expect(updated.status).not.toBe(500);
       }),
@@ -399,9 +406,101 @@ describe('HTTP API', () => {
       (await call('GET', '/api/v1/keys/system.rotate_me?decrypt=true', tokens.admin)).body?.data.value,
     ).toEqual({ a: 1 });
     expect((await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, {})).status).toBe(400);
+    // A soft delete keeps it (and its versions) until it is purged.
     expect((await call('DELETE', '/api/v1/keys/system.rotate_me', tokens.write)).status).toBe(204);
+    expect(
+      (await call('GET', '/api/v1/keys/system.rotate_me', tokens.admin)).body?.data.deleted_at,
+    ).toBeTruthy();
+    expect((await call('PUT', '/api/v1/keys/system.rotate_me', tokens.write, { value: 'x' })).status).toBe(
+      409,
+    );
+    const back = await call('POST', '/api/v1/keys/system.rotate_me/undelete', tokens.write);
+    expect(back.status).toBe(200);
+    expect(back.body?.data).toMatchObject({ deleted_at: null, value: null });
+    expect((await call('DELETE', '/api/v1/keys/system.rotate_me?purge=true', tokens.write)).status).toBe(204);
     expect((await call('GET', '/api/v1/keys/system.rotate_me', tokens.admin)).status).toBe(404);
     expect((await call('DELETE', '/api/v1/keys/system.rotate_me', tokens.write)).status).toBe(404);
+  });
+
+  it('keeps versions: lists them, reads one with keys:decrypt, rolls back with keys:write alone, destroys', async () => {
+    const ref = 'system.versioned';
+    const created = await call('POST', '/api/v1/keys', tokens.admin, {
+      owner_type: 'system',
+      name: 'versioned',
+      value: 'first-secret',
+      encrypted: true,
+    });
+    expect(created.headers.get('etag')).toBe('"1"');
+    expect(created.body?.data).toMatchObject({ version: 1, data_key: { version: 1 } });
+    // Check-and-set: If-Match (or expected_version) must name the current version.
+    const stale = await call('PUT', `/api/v1/keys/${ref}`, tokens.write, { value: 'x', expected_version: 7 });
+    expect(stale.status).toBe(409);
+    expect(stale.body?.error).toMatchObject({
+      code: 'ATTUNE_SECRETS_VERSION_CONFLICT',
+      field: 'expected_version',
+    });
+    const res = await fetch(`${base}/api/v1/keys/${ref}`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${tokens.write}`,
+        'content-type': 'application/json',
+        'if-match': '"1"',
+      },
+      body: JSON.stringify({ value: 'second-secret' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toBe('"2"');
+    const mismatch = await fetch(`${base}/api/v1/keys/${ref}`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${tokens.write}`,
+        'content-type': 'application/json',
+        'if-match': '"1"',
+      },
+      body: JSON.stringify({ value: 'lost-update' }),
+    });
+    expect(mismatch.status).toBe(409);
+    const list = await call('GET', `/api/v1/keys/${ref}/versions`, tokens.read);
+    expect(list.status).toBe(200);
+    expect(list.body?.data.map((v: { version: number; current: boolean }) => [v.version, v.current])).toEqual(
+      [
+        [2, true],
+        [1, false],
+      ],
+    );
+    expect(JSON.stringify(list.body)).not.toContain('first-secret');
+    expect(list.body?.data[1].actor).toMatchObject({ type: 'token', name: 'admin' });
+    expect((await call('GET', `/api/v1/keys/${ref}/versions`, tokens.write)).status).toBe(404);
+    expect((await call('GET', `/api/v1/keys/${ref}/versions/1?decrypt=true`, tokens.read)).status).toBe(403);
+    const one = await call('GET', `/api/v1/keys/${ref}/versions/1?decrypt=true`, tokens.readDecrypt);
+    expect(one.body?.data).toMatchObject({ version: 1, value: 'first-secret', current: false });
+    expect((await call('GET', `/api/v1/keys/${ref}/versions/9`, tokens.read)).status).toBe(404);
+    // A write-only token rolls back without ever seeing the value.
+    const rolled = await call('POST', `/api/v1/keys/${ref}/rollback`, tokens.write, { version: 1 });
+    expect(rolled.status).toBe(200);
+    expect(rolled.body?.data).toMatchObject({ version: 3, value: null });
+    expect(JSON.stringify(rolled.body)).not.toContain('first-secret');
+    expect((await call('GET', `/api/v1/keys/${ref}?decrypt=true`, tokens.readDecrypt)).body?.data.value).toBe(
+      'first-secret',
+    );
+    expect((await call('POST', `/api/v1/keys/${ref}/rollback`, tokens.read, { version: 1 })).status).toBe(
+      403,
+    );
+    // Destroying: never the current version; a destroyed one keeps its metadata and decrypts no more.
+    expect(
+      (await call('POST', `/api/v1/keys/${ref}/versions/destroy`, tokens.write, { versions: [3] })).status,
+    ).toBe(400);
+    const destroyed = await call('POST', `/api/v1/keys/${ref}/versions/destroy`, tokens.write, {
+      versions: [1, 2],
+    });
+    expect(destroyed.body?.data).toEqual({ destroyed: [1, 2] });
+    const gone = await call('GET', `/api/v1/keys/${ref}/versions/1?decrypt=true`, tokens.readDecrypt);
+    expect(gone.status).toBe(409);
+    expect((await call('POST', `/api/v1/keys/${ref}/rollback`, tokens.write, { version: 2 })).status).toBe(
+      409,
+    );
+    expect(logLines.join('')).not.toContain('first-secret');
+    expect(logLines.join('')).not.toContain('second-secret');
   });
 
   it('lists keys by owner, paginated, without encrypted values', async () => {
@@ -465,7 +564,7 @@ describe('rate limits', () => {
   }) {
     const logger = silentLogger();
     const limited = await buildApi({
-      ...createApiServices({ db, encryptionKey: key, publish: (m) => publisher.publish(m), logger }),
+      ...createApiServices({ db, security, publish: (m) => publisher.publish(m), logger }),
       logger,
       maxBodyBytes: 128 * 1024,
       ...options,

@@ -25,6 +25,11 @@ const VALUED = [
   'timeout',
   'scopes',
   'config',
+  'cas',
+  'to',
+  'version',
+  'versions',
+  'max-versions',
 ];
 
 /** Options every command takes. */
@@ -58,4 +63,12 @@ export function parseArgs(argv: readonly string[], allowed: readonly string[]): 
 export function flag(args: Parsed, name: string): string | undefined {
   const value = args.flags.get(name);
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A flag's value as a whole number ≥ 1, when given. @throws {UsageError} */
+export function positiveFlag(args: Parsed, name: string): number | undefined {
+  const value = flag(args, name);
+  if (value === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,9}$/.test(value)) throw new UsageError(`--${name} is a whole number ≥ 1`);
+  return Number(value);
 }

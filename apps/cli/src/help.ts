@@ -3,7 +3,8 @@ export const HELP: Record<string, string> = {
   main: `Usage: attune <command> [options]      (attune <command> --help for details)
 
 Commands:
-  key set|get|list|delete   manage secrets (values from stdin or a prompt, never argv)
+  key set|get|list|delete   manage secrets (values from stdin or a prompt, never argv) and their versions
+  keyring status|rotate|…   master keys and data keys: status, rotations, upgrade, destruction
   pack register <folder>    register or update a pack
   run <action>              request an execution (--wait to wait for it)
   token create|list|revoke  API tokens
@@ -19,17 +20,36 @@ Exit codes: 0 ok, 1 failed, 2 invalid input (usage, configuration, a name or val
 `,
   key: `Usage:
   attune key set (--system | --pack PACK | --action ACTION) NAME [--ref REF] [--plain] [--value-json]
-  attune key get REF [--decrypt]
-  attune key list [--owner-type system|pack|action] [--pack PACK] [--action ACTION] [--page N] [--per-page N]
-  attune key delete REF
+                 [--cas VERSION] [--max-versions N]
+  attune key get REF [--version N] [--decrypt]
+  attune key list [--owner-type system|pack|action] [--pack PACK] [--action ACTION] [--deleted] [--page N] [--per-page N]
+  attune key delete REF [--purge]       (soft delete; --purge: the key and every version, for good)
+  attune key undelete REF
+  attune key versions REF               (metadata only)
+  attune key rollback REF --to VERSION [--cas CURRENT]
+  attune key destroy REF --versions N[,N…]
 
-key set creates the key, or replaces its value if it exists. The value is read from stdin (one trailing newline
+key set creates the key, or writes its next version if it exists. The value is read from stdin (one trailing newline
 dropped) or, on a terminal, from a hidden prompt. Keys are encrypted unless --plain. --value-json parses the value
-as JSON (objects, arrays, numbers, booleans).
+as JSON (objects, arrays, numbers, booleans). --cas N writes only if the key is at version N (else exit 4).
+rollback makes an old version's value current again, as a new version, without showing it. destroy erases the
+values of old versions for good (their metadata stays). Reference: docs/secrets-management.md#versions.
 
 Examples:
   printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key
   attune key get mypack.api_key --decrypt --json
+  attune key rollback mypack.api_key --to 3
+`,
+  keyring: `Usage:
+  attune keyring status                 what each master key protects
+  attune keyring rotate                 rewrap every data key under the active master key (security.active_key)
+  attune keyring rotate-data-key (--system | --pack PACK | --action ACTION)
+                                        a new data key for one owner; its values re-encrypted (online, resumable)
+  attune keyring upgrade                values encrypted directly with a master key moved under data keys
+  attune keyring destroy-data-key ID --yes
+                                        crypto-shredding: the values that data key encrypts are unreadable for good
+
+Runbook: docs/secrets-management.md#rotating-the-encryption-key.
 `,
   pack: `Usage: attune pack register FOLDER
 

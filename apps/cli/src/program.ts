@@ -19,6 +19,7 @@ import { LocalBackend } from './backend/local.js';
 import type { CommandContext } from './commands/context.js';
 import { dbCommand } from './commands/db.js';
 import { keyCommand } from './commands/key.js';
+import { keyringCommand } from './commands/keyring.js';
 import { packCommand } from './commands/pack.js';
 import { runCommand } from './commands/run.js';
 import { apiCommand } from './commands/services.js';
@@ -46,8 +47,16 @@ const COMMANDS: Record<
       'owner-type',
       'page',
       'per-page',
+      'cas',
+      'max-versions',
+      'version',
+      'versions',
+      'to',
+      'purge',
+      'deleted',
     ],
   },
+  keyring: { run: keyringCommand, options: ['system', 'pack', 'action', 'yes'] },
   token: { run: tokenCommand, options: ['scopes'] },
   pack: { run: packCommand, options: [] },
   db: { run: dbCommand, options: [] },

@@ -86,6 +86,7 @@ describe('attune CLI', () => {
       encrypted: true,
       value: null,
       envName: 'SECRET_API_KEY',
+      version: 1,
     });
     expect(set.stdout + set.stderr).not.toContain('sk_live_abc123');
     const get = await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json']);
@@ -107,8 +108,45 @@ describe('attune CLI', () => {
     expect(
       JSON.parse((await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json'])).stdout).value,
     ).toBe('sk_live_rotated');
+    // Versions: listed without values, rolled back without showing one, check-and-set by version.
+    const versions = await attune(['key', 'versions', 'examples.api_key']);
+    expect(versions.stdout).toMatch(/VERSION\s+CREATED\s+BY\s+ORIGIN/);
+    expect(versions.stdout).toMatch(/2 \*\s/);
+    expect(versions.stdout).not.toContain('sk_live');
+    const stale = await attune(['key', 'set', '--pack', 'examples', 'api_key', '--cas', '1'], 'sk_live_lost');
+    expect(stale.code).toBe(4);
+    expect(stale.stderr).toContain('is at version 2, not 1');
+    const rolled = await attune(['key', 'rollback', 'examples.api_key', '--to', '1']);
+    expect(rolled.code).toBe(0);
+    expect(rolled.stdout).toContain('as version 3');
+    expect(rolled.stdout).not.toContain('sk_live');
+    expect(
+      JSON.parse((await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json'])).stdout).value,
+    ).toBe('sk_live_abc123');
+    expect(
+      (await attune(['key', 'get', 'examples.api_key', '--version', '2', '--decrypt'])).stdout,
+    ).toContain('sk_live_rotated');
+    expect((await attune(['key', 'destroy', 'examples.api_key', '--versions', '2'])).stdout).toContain(
+      'destroyed version(s) 2',
+    );
+    expect((await attune(['key', 'rollback', 'examples.api_key', '--to', '2'])).code).toBe(4);
+    // Deleting is soft (undelete brings it back) unless purged.
     expect((await attune(['key', 'delete', 'system.settings'])).code).toBe(0);
+    expect((await attune(['key', 'get', 'system.settings'])).stdout).toContain('deleted');
+    expect((await attune(['key', 'undelete', 'system.settings'])).code).toBe(0);
+    expect((await attune(['key', 'delete', 'system.settings', '--purge'])).code).toBe(0);
     expect((await attune(['key', 'get', 'system.settings'])).code).toBe(3);
+    // The keyring: what each master key protects, and a rotation of one owner's data key.
+    const status = await attune(['keyring', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/MASTER KEY\s+ID\s+ACTIVE/);
+    const rotated = await attune(['keyring', 'rotate-data-key', '--pack', 'examples', '--json']);
+    expect(rotated.code).toBe(0);
+    expect(JSON.parse(rotated.stdout)).toMatchObject({ rotation: { resumed: false }, failed: [] });
+    expect(
+      JSON.parse((await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json'])).stdout).value,
+    ).toBe('sk_live_abc123');
+    expect((await attune(['keyring', 'destroy-data-key', '1'])).stderr).toContain('add --yes');
   });
 
   it('uses exit codes that mean something, and never takes a value from argv', async () => {

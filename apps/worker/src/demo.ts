@@ -9,11 +9,17 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadWorkerConfig, processEnvironment } from '@attune/config';
 import { createLogger, SYSTEM_ACTOR } from '@attune/core';
-import { EncryptionKey, generatePassword } from '@attune/crypto';
-import { migrate, openDatabase } from '@attune/db';
+import { generatePassword } from '@attune/crypto';
+import { migrate, openDatabase, type SqlExecutor } from '@attune/db';
 import { ExecutionService, ExecutionStore } from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
-import { type KeyOwner, KeyService, KeyStore, type SecretValue } from '@attune/secrets';
+import {
+  createSecretsServices,
+  DataKeyStore,
+  type KeyOwner,
+  Keyring,
+  type SecretValue,
+} from '@attune/secrets';
 import { pino } from 'pino';
 import { DEMO_EMBEDDED_DIR, DemoClaim, demoDatabase } from './demo-database.js';
 import { createExecutor } from './execution/create-executor.js';
@@ -55,7 +61,7 @@ async function main(): Promise<void> {
       'No ATTUNE__SECURITY__ENCRYPTION_KEY set: using a throw-away key for this run (demo secrets are rewritten).',
     );
   }
-  const key = EncryptionKey.fromPassword(password);
+  const keyring = Keyring.fromConfig([{ id: 'demo', password }], 'demo');
   mkdirSync('.attune', { recursive: true });
   const logFile = resolve('.attune/demo-worker.log');
   const logger = createLogger({
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
   let claim: DemoClaim;
   try {
     claim = await DemoClaim.check(db);
-    worker = await createExecutor({ config, db, encryptionKey: key, logger, parentEnv: env });
+    worker = await createExecutor({ config, db, keyring, logger, parentEnv: env });
   } catch (error) {
     await db.close();
     throw error;
@@ -114,12 +120,17 @@ async function main(): Promise<void> {
         `unchanged [${a.unchanged.join(', ')}], removed [${a.removed.join(', ')}]`,
     );
 
-    const keys = new KeyService({
-      store: new KeyStore(db.prisma),
+    const secrets = createSecretsServices({
+      prisma: db.prisma,
+      sql: db.sql,
       owners: packs,
-      encryptionKey: key,
+      security: { keyring: [{ id: 'demo', password }], activeKeyId: 'demo' },
       logger,
     });
+    const { keys } = secrets;
+    // A throw-away key of an earlier run wraps the demo's data keys: they are the demo's own, and shredded.
+    for (const stale of await staleDataKeys(db.sql, secrets.keyring))
+      await secrets.keyrings.destroyDataKey(SYSTEM_ACTOR, stale);
     const executions = new ExecutionService({
       executions: new ExecutionStore(db.sql),
       actions: packs,
@@ -190,4 +201,11 @@ export async function runDemo(): Promise<number> {
     process.stderr.write(`demo failed: ${e?.message ?? String(error)}${e?.code ? ` [${e.code}]` : ''}\n`);
     return 1;
   }
+}
+
+/** Data keys wrapped by a master key that is not the demo's (a throw-away key of an earlier run). */
+async function staleDataKeys(sql: SqlExecutor, keyring: Keyring): Promise<number[]> {
+  const active = keyring.active?.key.keyHash as string;
+  const rows = await new DataKeyStore().notWrappedBy(active, 0, 10_000, sql);
+  return rows.filter((r) => !keyring.byHash(r.master_key_hash as string)).map((r) => r.id);
 }

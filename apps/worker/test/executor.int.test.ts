@@ -5,7 +5,7 @@ import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { ExecutionStore } from '@attune/executions';
 import { registerPack } from '@attune/registry';
-import { type CreateKeyInput, SecretResolver } from '@attune/secrets';
+import { type CreateKeyInput, Keyring, reencrypt, SecretResolver, ValueCipher } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionExecutor } from '../src/execution/executor.js';
 import { HelperSpawner } from '../src/helper-spawner.js';
@@ -353,6 +353,25 @@ for (const [label, make] of [
       expect(row.result).toEqual({ token: '***', n: 1 });
       expect(row).toMatchObject({ status: 'succeeded', exitCode: 0, workerId: 'test-worker' });
       expect(row.durationMs).toBeGreaterThanOrEqual(0);
+      // Which version of each secret it received, in the same statement as its outcome; never a value.
+      const received = row.secrets as Array<{
+        env_name: string;
+        ref: string;
+        level: string;
+        version: number;
+      }>;
+      expect(received.length).toBe(outcome.secrets.length);
+      expect(received.length).toBeGreaterThan(0);
+      for (const s of received) {
+        expect(s).toEqual({
+          env_name: expect.stringMatching(/^SECRET_/),
+          ref: expect.any(String),
+          level: expect.any(String),
+          version: expect.any(Number),
+        });
+        expect(s.version).toBeGreaterThanOrEqual(1);
+      }
+      for (const value of Object.values(CANARY)) expect(JSON.stringify(row.secrets)).not.toContain(value);
       expect(row.finishedAt).toBeInstanceOf(Date);
     });
 
@@ -512,9 +531,54 @@ for (const [label, make] of [
   });
 }
 
+describe('executions during a rotation of their pack’s data key', () => {
+  it('none loses a secret, and every value ends on the new data key', async () => {
+    const spawner = new DirectSpawner();
+    spawners.push(spawner);
+    const pack = await db.prisma.pack.findUniqueOrThrow({ where: { ref: 'testpack' } });
+    // More values, so that the rotation (in batches of 2) is still running while the executions run.
+    const keys = keyService(db, key);
+    for (let i = 0; i < 120; i++)
+      await keys.create(testActor, {
+        owner: { type: 'pack', pack: pack.id },
+        name: `extra_${i}`,
+        value: `extra-value-${i}`,
+        encrypted: true,
+      });
+    let done = false;
+    const rotation = reencrypt({
+      sql: db.sql,
+      cipher: new ValueCipher({ keyring: Keyring.of(key) }),
+      selection: { ownerType: 'pack', ownerPack: pack.id, ownerAction: null },
+      rotate: true,
+      batchSize: 2,
+    }).finally(() => {
+      done = true;
+    });
+    const outcomes = [];
+    do outcomes.push(await run(spawner, 'testpack.env_sh'));
+    while (!done || outcomes.length < 3);
+    const report = await rotation;
+    expect(report.failed).toEqual([]);
+    expect(report.reencrypted.keys).toBeGreaterThan(120);
+    expect(outcomes.length).toBeGreaterThanOrEqual(3);
+    for (const o of outcomes) {
+      expect(o.status).toBe('succeeded');
+      expect(o.warnings.filter((w) => w.kind === 'secret_skipped')).toEqual([]);
+      expect(o.secrets.filter((s) => s.level === 'pack').length).toBeGreaterThan(120);
+    }
+    const [left] = await db.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM attune.key k JOIN attune.data_key d ON d.id = k.data_key_id
+       WHERE k.owner_pack = $1 AND d.state <> 'active'`,
+      [pack.id],
+    );
+    expect(left?.n).toBe(0);
+  });
+});
+
 describe('canary', () => {
   it('leaves no secret plaintext in any database row or worker log line', async () => {
-    const tables = ['pack', 'action', 'key', 'execution'];
+    const tables = ['pack', 'action', 'key', 'key_version', 'data_key', 'execution'];
     const dump: string[] = [];
     for (const table of tables) {
       const rows = await db.sql.query<{ row: unknown }>(

@@ -9,6 +9,7 @@ import { DEFAULT_AMQP_URL, loadWorkerConfig } from '@attune/config';
 import type { SqlExecutor } from '@attune/db';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { registerPack } from '@attune/registry';
+import { Keyring } from '@attune/secrets';
 import amqp from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -362,7 +363,7 @@ describe('worker service over RabbitMQ', () => {
     const worker = await createExecutor({
       config,
       db: flaky,
-      encryptionKey: undefined,
+      keyring: Keyring.of(undefined),
       logger,
       parentEnv: { PATH: process.env.PATH, MARK_FILE: markFile },
     });

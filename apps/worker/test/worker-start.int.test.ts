@@ -36,7 +36,7 @@ describe('the encryption key out of reach', () => {
       ATTUNE__SECURITY__ENCRYPTION_KEY_FILE: h.keyFile,
     });
     await w.port();
-    expect(w.output()).toMatch(/"source":"file".*encryption key loaded/);
+    expect(w.output()).toMatch(/"source":"file".*encryption keys loaded/);
     const row = await h.runOn(w, 'victim.victim', { name: `keyfile-${h.token}.txt` });
     // The secret was decrypted with the key from the file and handed to the action.
     expect(row.status, row.stderr ?? '').toBe('succeeded');

@@ -1,4 +1,4 @@
-import type { ExecutionRecord } from './execution-store.js';
+import type { ExecutionRecord, SecretReceived } from './execution-store.js';
 import type { ExecutionStatus } from './status.js';
 import type { ExecutionWarning } from './warnings.js';
 
@@ -19,6 +19,8 @@ export interface ExecutionResource {
   readonly exit_code: number | null;
   readonly duration_ms: number | null;
   readonly warnings: readonly ExecutionWarning[];
+  /** The secrets it received: env var, ref, level, version (never a value). */
+  readonly secrets: readonly SecretReceived[];
   readonly worker_id: string | null;
   readonly created: string;
   readonly started_at: string | null;
@@ -47,6 +49,7 @@ export function toExecutionResource(r: ExecutionRecord): ExecutionResource {
     exit_code: r.exitCode,
     duration_ms: r.durationMs,
     warnings: r.warnings,
+    secrets: r.secrets,
     worker_id: r.workerId,
     created: r.created.toISOString(),
     started_at: r.startedAt?.toISOString() ?? null,

@@ -16,6 +16,8 @@ export interface ExecutionRecord {
   readonly exitCode: number | null;
   readonly durationMs: number | null;
   readonly warnings: readonly ExecutionWarning[];
+  /** The secrets it received: env var, ref, level, version (never a value). */
+  readonly secrets: readonly SecretReceived[];
   readonly workerId: string | null;
   readonly created: Date;
   readonly startedAt: Date | null;
@@ -36,6 +38,14 @@ export interface ClaimedExecution {
   pack_path: string | null;
 }
 
+/** A secret an execution received (docs/secrets-management.md#versions): never its value. */
+export interface SecretReceived {
+  readonly env_name: string;
+  readonly ref: string;
+  readonly level: 'system' | 'pack' | 'action';
+  readonly version: number;
+}
+
 /** What a worker stores when a run ends. Output is masked before it gets here. */
 export interface RunEnding {
   readonly status: RunStatus;
@@ -47,13 +57,15 @@ export interface RunEnding {
   readonly stderrTruncated: boolean;
   readonly result: unknown;
   readonly warnings: readonly ExecutionWarning[];
+  /** The secrets the action received, stored in the same statement as the outcome. */
+  readonly secrets: readonly SecretReceived[];
 }
 
 /** Largest execution id: PostgreSQL `bigint`. */
 export const MAX_EXECUTION_ID = 9_223_372_036_854_775_807n;
 
 const SELECT_COLUMNS = `id::text AS id, action_ref, status::text AS status, parameters, result, stdout, stderr,
-  stdout_truncated, stderr_truncated, exit_code, duration_ms, warnings, worker_id, created, started_at, finished_at`;
+  stdout_truncated, stderr_truncated, exit_code, duration_ms, warnings, secrets, worker_id, created, started_at, finished_at`;
 
 /**
  * Claims the execution (only one worker can) and reads what running it needs, in one statement: the join reads the
@@ -74,7 +86,8 @@ LEFT JOIN "attune"."pack" p ON p.id = a.pack_id`;
 const FINISH_SQL = `
 UPDATE "attune"."execution"
 SET status = $2::"attune"."execution_status", exit_code = $3, duration_ms = $4, stdout = $5, stderr = $6,
-    stdout_truncated = $7, stderr_truncated = $8, result = $9::jsonb, warnings = $10::jsonb, finished_at = now()
+    stdout_truncated = $7, stderr_truncated = $8, result = $9::jsonb, warnings = $10::jsonb, secrets = $12::jsonb,
+    finished_at = now()
 WHERE id = $1 AND status = 'running' AND worker_id = $11
 RETURNING id::text AS id`;
 
@@ -171,6 +184,7 @@ export class ExecutionStore {
         ending.result === undefined ? null : JSON.stringify(ending.result),
         JSON.stringify(ending.warnings),
         workerId,
+        JSON.stringify(ending.secrets),
       ],
       'attune_finish_execution',
     );
@@ -242,6 +256,7 @@ interface Row {
   exit_code: number | null;
   duration_ms: number | null;
   warnings: ExecutionWarning[];
+  secrets: SecretReceived[];
   worker_id: string | null;
   created: Date;
   started_at: Date | null;
@@ -262,6 +277,7 @@ function toRecord(row: Row): ExecutionRecord {
     exitCode: row.exit_code,
     durationMs: row.duration_ms,
     warnings: row.warnings,
+    secrets: row.secrets,
     workerId: row.worker_id,
     created: new Date(row.created),
     startedAt: row.started_at === null ? null : new Date(row.started_at),

@@ -26,6 +26,7 @@ export {
   ExecutionStore,
   MAX_EXECUTION_ID,
   type RunEnding,
+  type SecretReceived,
 } from './execution-store.js';
 export {
   EXECUTION_STATUSES,

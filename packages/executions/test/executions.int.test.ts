@@ -133,6 +133,7 @@ describe('execution store', () => {
       stderrTruncated: false,
       result: { ok: true },
       warnings: [],
+      secrets: [{ env_name: 'SECRET_API_KEY', ref: 'examples.api_key', level: 'pack' as const, version: 3 }],
     };
     expect(await executions.finish(id, first ? 'worker-b' : 'worker-a', ending)).toBe(false);
     expect(await executions.finish(id, winner, ending)).toBe(true);
@@ -149,6 +150,7 @@ describe('execution store', () => {
       duration_ms: 12,
       worker_id: winner,
       warnings: [],
+      secrets: [{ env_name: 'SECRET_API_KEY', ref: 'examples.api_key', level: 'pack', version: 3 }],
     });
     expect(wire.finished_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     const waited = await service.waitFor(actor, id, { timeoutMs: 1000 });

@@ -19,9 +19,11 @@ export {
   type UndecryptableReason,
   ValueTooLargeError,
 } from './errors.js';
+export { createSecretsServices, type SecretsServices } from './keyring/create.js';
 export { type DataKeyRow, DataKeyStore } from './keyring/data-key-store.js';
 export { type DataKeyColumns, DataKeys } from './keyring/data-keys.js';
 export { Keyring, type MasterKey } from './keyring/keyring.js';
+export { KeyringService, type Progress } from './keyring/keyring-service.js';
 export {
   assertKeyringComplete,
   KeyringIncompleteError,

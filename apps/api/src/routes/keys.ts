@@ -1,9 +1,9 @@
-import type { Principal } from '@attune/auth';
 import { AttuneError } from '@attune/core';
-import type { KeyOwner, KeyRecord, KeyService, SecretValue } from '@attune/secrets';
+import type { KeyOwner, KeyService, SecretValue } from '@attune/secrets';
 import type { FastifyInstance } from 'fastify';
-import { may, need } from '../plugins/auth.js';
+import { need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
+import { etag, keyDto, writeAnswer } from './key-dto.js';
 
 const errors = s.errorResponses;
 
@@ -31,9 +31,11 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         name: b.name as string,
         value: b.value as SecretValue,
         encrypted: b.encrypted as boolean,
+        ...(b.max_versions === undefined ? {} : { maxVersions: b.max_versions as number | null }),
       });
       return reply
         .code(201)
+        .header('etag', etag(record))
         .send({ data: writeAnswer(record, true, req.principal), message: `Key ${record.ref} created` });
     },
   );
@@ -45,6 +47,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
       owner_action?: string;
       page?: string;
       per_page?: string;
+      deleted?: 'true' | 'false';
     };
   }>(
     '/api/v1/keys',
@@ -65,6 +68,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         ...(q.owner_action ? { action: idOrRef(q.owner_action) } : {}),
         page: Number(q.page ?? 1),
         perPage: Number(q.per_page ?? 50),
+        deleted: q.deleted === 'true',
       });
       return {
         data: page.items.map(keyDto),
@@ -89,15 +93,25 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         response: { 200: { type: 'object', properties: { data: s.keyDto } }, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const actor = need(req, 'keys:read', true);
       const decrypt = req.query.decrypt === 'true';
       if (decrypt) need(req, 'keys:decrypt');
-      return { data: keyDto(await keys.get(actor, req.params.ref, { decrypt })) };
+      const record = await keys.get(actor, req.params.ref, { decrypt });
+      void reply.header('etag', etag(record));
+      return { data: keyDto(record) };
     },
   );
 
-  app.put<{ Params: { ref: string }; Body: { value?: SecretValue; encrypted?: boolean } }>(
+  app.put<{
+    Params: { ref: string };
+    Body: {
+      value?: SecretValue;
+      encrypted?: boolean;
+      max_versions?: number | null;
+      expected_version?: number;
+    };
+  }>(
     '/api/v1/keys/:ref',
     {
       schema: {
@@ -112,14 +126,22 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const actor = need(req, 'keys:write');
       // Making an encrypted key plain without a new value stores, and answers, its plaintext: that is a decrypt.
       if (req.body.encrypted === false && req.body.value === undefined) {
         need(req, 'keys:read');
         need(req, 'keys:decrypt');
       }
-      const record = await keys.update(actor, req.params.ref, req.body);
+      const b = req.body;
+      const expectedVersion = expectedVersionOf(req.headers['if-match'], b.expected_version);
+      const record = await keys.update(actor, req.params.ref, {
+        ...(b.value === undefined ? {} : { value: b.value }),
+        ...(b.encrypted === undefined ? {} : { encrypted: b.encrypted }),
+        ...(b.max_versions === undefined ? {} : { maxVersions: b.max_versions }),
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      });
+      void reply.header('etag', etag(record));
       return {
         data: writeAnswer(record, req.body.value !== undefined, req.principal),
         message: `Key ${record.ref} updated`,
@@ -127,22 +149,58 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     },
   );
 
-  app.delete<{ Params: { ref: string } }>(
+  app.delete<{ Params: { ref: string }; Querystring: { purge?: 'true' | 'false' } }>(
     '/api/v1/keys/:ref',
     {
       schema: {
         tags: ['keys'],
-        summary: 'Delete a key (scope keys:write)',
+        summary:
+          'Delete a key: softly (it stops resolving; versions kept; undelete brings it back), or for good with ?purge=true (scope keys:write)',
         params: s.keyRefParams,
+        querystring: s.deleteKeyQuery,
         response: errors,
       },
     },
     async (req, reply) => {
       const actor = need(req, 'keys:write');
-      await keys.delete(actor, req.params.ref);
+      await keys.delete(actor, req.params.ref, { purge: req.query.purge === 'true' });
       return reply.code(204).send();
     },
   );
+
+  app.post<{ Params: { ref: string } }>(
+    '/api/v1/keys/:ref/undelete',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Bring a soft-deleted key back (scope keys:write)',
+        params: s.keyRefParams,
+        response: {
+          200: { type: 'object', properties: { data: s.keyDto, message: { type: 'string' } } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const actor = need(req, 'keys:write');
+      const record = await keys.undelete(actor, req.params.ref);
+      return { data: writeAnswer(record, false, req.principal), message: `Key ${record.ref} undeleted` };
+    },
+  );
+}
+
+/**
+ * The version a check-and-set write expects: from `If-Match` ("3", or W/"3") or the body's `expected_version`; both
+ * given must agree.
+ */
+export function expectedVersionOf(header: string | undefined, body: number | undefined): number | undefined {
+  if (header === undefined) return body;
+  const match = /^\s*(?:W\/)?"?([1-9][0-9]{0,9})"?\s*$/.exec(header);
+  if (!match) throw invalid('If-Match must name one version, e.g. If-Match: "3".', 'If-Match');
+  const fromHeader = Number(match[1]);
+  if (body !== undefined && body !== fromHeader)
+    throw invalid('If-Match and expected_version name different versions.', 'expected_version');
+  return fromHeader;
 }
 
 function ownerOf(b: Record<string, unknown>): KeyOwner {
@@ -179,31 +237,4 @@ function invalid(message: string, field: string | undefined): AttuneError {
 /** A query's owner: digits are an id (the key service refuses one out of range), anything else a ref. */
 function idOrRef(text: string): number | string {
   return /^[0-9]+$/.test(text) ? Number(text) : text;
-}
-
-/**
- * The answer to a write: it never holds a value the token could not read otherwise — only the value the request
- * itself sent, or a plain value when the token may read keys.
- */
-function writeAnswer(k: KeyRecord, sentValue: boolean, principal: Principal | undefined) {
-  const dto = keyDto(k);
-  const readable = sentValue || may(principal, 'keys:read');
-  return readable ? dto : { ...dto, value: null };
-}
-
-function keyDto(k: KeyRecord) {
-  return {
-    id: k.id,
-    ref: k.ref,
-    owner_type: k.ownerType,
-    owner_pack: k.ownerPack,
-    owner_action: k.ownerAction,
-    name: k.name,
-    env_name: k.envName,
-    value: k.value,
-    encrypted: k.encrypted,
-    encryption_key_hash: k.encryptionKeyHash,
-    created: k.created,
-    updated: k.updated,
-  };
 }

@@ -2,17 +2,18 @@ import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import type { CliConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
-import { EncryptionKey } from '@attune/crypto';
 import { type Database, type MigrationReport, migrate, openDatabase } from '@attune/db';
 import { ExecutionService, ExecutionStore } from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
-import { KeyService, KeyStore } from '@attune/secrets';
+import { createSecretsServices, type KeyringService, type KeyService } from '@attune/secrets';
 
 /** The services a local command calls, over the database it opened. */
 export interface LocalServices {
   /** What bringing the database up to date applied. */
   readonly migrations: MigrationReport;
   readonly keys: KeyService;
+  /** The master keys and data keys: status, rotations, upgrade, destruction. */
+  readonly keyring: KeyringService;
   readonly tokens: TokenService;
   readonly packs: PackService;
   readonly executions: ExecutionService;
@@ -41,15 +42,21 @@ export class LocalBackend {
     const db = await openDatabase(this.#config.database);
     try {
       const migrations = await migrate(db.sql, { logger: this.#logger });
-      const key = this.#config.encryptionKey
-        ? EncryptionKey.fromPassword(this.#config.encryptionKey)
-        : undefined;
       const packs = new PackStore(db.prisma);
       const logger = this.#logger;
+      const secrets = createSecretsServices({
+        prisma: db.prisma,
+        sql: db.sql,
+        owners: packs,
+        security: this.#config,
+        maxVersions: this.#config.secrets.maxVersions,
+        logger,
+      });
       this.#db = db;
       this.#services = {
         migrations,
-        keys: new KeyService({ store: new KeyStore(db.prisma), owners: packs, encryptionKey: key, logger }),
+        keys: secrets.keys,
+        keyring: secrets.keyrings,
         tokens: new TokenService({ store: new TokenStore(db.prisma), logger }),
         packs: new PackService({ store: packs, logger }),
         executions: new ExecutionService({

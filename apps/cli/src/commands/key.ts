@@ -1,17 +1,23 @@
 import type { KeyOwner, KeyRecord, SecretValue } from '@attune/secrets';
-import { type Parsed, UsageError } from '../args.js';
+import { type Parsed, positiveFlag, UsageError } from '../args.js';
 import { readSecret } from '../io/read-secret.js';
 import { iso, table } from '../io/table.js';
 import type { CommandContext } from './context.js';
+import { keyVersionCommand } from './key-versions.js';
 
-/** `attune key set|get|list|delete`: secrets (values from stdin or a hidden prompt, never argv). */
+/**
+ * `attune key set|get|list|delete|undelete|versions|rollback|destroy`: secrets (values from stdin or a hidden prompt,
+ * never argv) and their versions.
+ */
 export async function keyCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...pos] = ctx.args.positionals;
   const { keys } = await ctx.backend.services();
   const out = (t: string) => ctx.out(t);
   const show = (k: KeyRecord) => {
     if (ctx.json) return out(JSON.stringify(k));
-    out(`${k.ref}  (${k.envName}, ${k.ownerType}${k.encrypted ? ', encrypted' : ''})`);
+    out(
+      `${k.ref}  (${k.envName}, ${k.ownerType}${k.encrypted ? ', encrypted' : ''}, version ${k.version}${k.deletedAt ? ', deleted' : ''})`,
+    );
     if (k.value !== null) out(typeof k.value === 'string' ? k.value : JSON.stringify(k.value));
   };
   switch (sub) {
@@ -35,30 +41,49 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
       }
       const encrypted = !ctx.args.flags.has('plain');
       const explicitRef = ctx.args.flags.get('ref');
+      const cas = positiveFlag(ctx.args, 'cas');
+      const maxVersions = positiveFlag(ctx.args, 'max-versions');
       const { key: record } = await keys.set(ctx.actor, {
         ...(typeof explicitRef === 'string' ? { ref: explicitRef } : {}),
         owner,
         name,
         value,
         encrypted,
+        ...(cas === undefined ? {} : { expectedVersion: cas }),
+        ...(maxVersions === undefined ? {} : { maxVersions }),
       });
       if (ctx.json) out(JSON.stringify(record));
       else
         out(
-          `stored ${record.ref} (${record.envName}${record.encrypted ? ', encrypted' : ', not encrypted'})`,
+          `stored ${record.ref} as version ${record.version} (${record.envName}${record.encrypted ? ', encrypted' : ', not encrypted'})`,
         );
       return 0;
     }
-    case 'get':
-      if (pos.length !== 1) throw new UsageError('expected: key get REF [--decrypt]');
+    case 'get': {
+      if (pos.length !== 1) throw new UsageError('expected: key get REF [--version N] [--decrypt]');
+      const version = positiveFlag(ctx.args, 'version');
+      if (version !== undefined) return keyVersionCommand(ctx, 'get', pos);
       show(await keys.get(ctx.actor, pos[0] as string, { decrypt: ctx.args.flags.has('decrypt') }));
       return 0;
-    case 'delete':
-      if (pos.length !== 1) throw new UsageError('expected: key delete REF');
-      await keys.delete(ctx.actor, pos[0] as string);
-      if (ctx.json) out(JSON.stringify({ deleted: pos[0] }));
-      else out(`deleted ${pos[0]}`);
+    }
+    case 'versions':
+    case 'rollback':
+    case 'destroy':
+    case 'undelete':
+      return keyVersionCommand(ctx, sub, pos);
+    case 'delete': {
+      if (pos.length !== 1) throw new UsageError('expected: key delete REF [--purge]');
+      const purge = ctx.args.flags.has('purge');
+      await keys.delete(ctx.actor, pos[0] as string, { purge });
+      if (ctx.json) out(JSON.stringify({ deleted: pos[0], purged: purge }));
+      else
+        out(
+          purge
+            ? `deleted ${pos[0]} and every version, for good`
+            : `deleted ${pos[0]} (undelete brings it back)`,
+        );
       return 0;
+    }
     case 'list': {
       const ownerType = ctx.args.flags.get('owner-type');
       if (ownerType !== undefined && !['system', 'pack', 'action'].includes(String(ownerType)))
@@ -69,6 +94,7 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
         ...(typeof ownerType === 'string' ? { ownerType: ownerType as 'system' } : {}),
         ...(typeof pack === 'string' ? { pack } : {}),
         ...(typeof action === 'string' ? { action } : {}),
+        deleted: ctx.args.flags.has('deleted'),
         page: Number(ctx.args.flags.get('page') ?? 1),
         perPage: Number(ctx.args.flags.get('per-page') ?? 50),
       });

@@ -1,9 +1,8 @@
 import type { WorkerConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
-import type { EncryptionKey } from '@attune/crypto';
 import type { Database } from '@attune/db';
 import { ExecutionStore } from '@attune/executions';
-import { SecretResolver } from '@attune/secrets';
+import { type Keyring, SecretResolver } from '@attune/secrets';
 import { HelperSpawner } from '../helper-spawner.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
@@ -27,7 +26,8 @@ export interface WorkerExecutor {
 export async function createExecutor(options: {
   config: WorkerConfig;
   db: Database;
-  encryptionKey: EncryptionKey | undefined;
+  /** The master keys (an empty ring: encrypted secrets are skipped with warnings). */
+  keyring: Keyring;
   logger: Logger;
   parentEnv: Readonly<Record<string, string | undefined>>;
 }): Promise<WorkerExecutor> {
@@ -57,7 +57,7 @@ export async function createExecutor(options: {
   }
   const executor = new ActionExecutor({
     executions: new ExecutionStore(db.sql),
-    resolver: new SecretResolver({ sql: db.sql, encryptionKey: options.encryptionKey, logger }),
+    resolver: new SecretResolver({ sql: db.sql, keyring: options.keyring, logger }),
     spawner,
     sandbox,
     logger,

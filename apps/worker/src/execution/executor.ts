@@ -132,6 +132,12 @@ export class ActionExecutor {
       stderrTruncated: r.truncated[1],
       result: r.result,
       warnings: r.warnings,
+      secrets: r.secrets.map((s) => ({
+        env_name: s.envName,
+        ref: s.ref,
+        level: s.level,
+        version: s.version,
+      })),
     });
   }
 

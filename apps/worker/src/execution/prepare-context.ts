@@ -140,6 +140,7 @@ export async function prepareExecutionContext(
       envName: s.envName,
       ref: s.ref,
       level: s.level,
+      version: s.version,
       overrides: s.overrides,
     })),
   };

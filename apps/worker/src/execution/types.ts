@@ -6,6 +6,8 @@ export interface SecretSource {
   readonly envName: string;
   readonly ref: string;
   readonly level: ResolvedSecret['level'];
+  /** The version of the secret it received. */
+  readonly version: number;
   readonly overrides: readonly string[];
 }
 

@@ -1,7 +1,7 @@
 import type { WorkerConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
-import { EncryptionKey } from '@attune/crypto';
 import { migrate, openDatabase } from '@attune/db';
+import { assertKeyringComplete, Keyring } from '@attune/secrets';
 import { createExecutor } from '../execution/create-executor.js';
 import { WorkerService } from './worker-service.js';
 
@@ -24,23 +24,31 @@ export async function startWorker(
   const db = await openDatabase(config.database);
   try {
     await migrate(db.sql, { logger });
-    if (!config.encryptionKey)
+    const keyring = Keyring.fromConfig(config.keyring, config.activeKeyId);
+    if (!keyring.active)
       logger.warn(
         'no security.encryption_key_file (or encryption_key) configured: encrypted secrets will be skipped with warnings',
       );
-    const key = config.encryptionKey ? EncryptionKey.fromPassword(config.encryptionKey) : undefined;
-    if (key)
+    else
       logger.info(
-        { keyHash: key.keyHash, aesGcm: key.backend, source: config.encryptionKeySource },
-        'encryption key loaded',
+        {
+          activeKey: keyring.active.id,
+          keyHash: keyring.active.key.keyHash,
+          keys: keyring.keys.length,
+          aesGcm: keyring.active.key.backend,
+          source: config.encryptionKeySource,
+        },
+        'encryption keys loaded',
       );
+    // A master key gone from the ring while secrets still need it: refuse to start, saying what to do.
+    await assertKeyringComplete(db.sql, keyring);
     if (brokerUser(config.broker.url) === 'guest') {
       logger.warn(
         "broker.url uses RabbitMQ's guest account: any action with network access on this host can use it as well " +
           '(read, purge or forge executions); give the workers a RabbitMQ user of their own',
       );
     }
-    const worker = await createExecutor({ config, db, encryptionKey: key, logger, parentEnv });
+    const worker = await createExecutor({ config, db, keyring, logger, parentEnv });
     const service = new WorkerService({
       config,
       db,

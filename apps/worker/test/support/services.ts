@@ -3,12 +3,12 @@ import type { EncryptionKey } from '@attune/crypto';
 import type { Database } from '@attune/db';
 import { type ExecutionRequestMessage, ExecutionService, ExecutionStore } from '@attune/executions';
 import { PackStore } from '@attune/registry';
-import { KeyService, KeyStore } from '@attune/secrets';
+import { Keyring, KeyService, KeyStore, KeyVersionStore, ValueCipher } from '@attune/secrets';
 
 /** Who the tests and benchmarks act as. */
 export const testActor: Actor = { type: 'cli', id: 'tester@test', name: 'tester@test' };
 
-/** The key service over a test database, wired as the apps wire it. */
+/** The key service over a test database, wired as the apps wire it, with a keyring of one key (or none). */
 export function keyService(
   db: Database,
   encryptionKey: EncryptionKey | undefined,
@@ -16,8 +16,9 @@ export function keyService(
 ): KeyService {
   return new KeyService({
     store: new KeyStore(db.prisma),
+    versions: new KeyVersionStore(db.prisma),
     owners: new PackStore(db.prisma),
-    encryptionKey,
+    cipher: new ValueCipher({ keyring: Keyring.of(encryptionKey) }),
     logger,
   });
 }

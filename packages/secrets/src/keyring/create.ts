@@ -1,0 +1,56 @@
+import type { Logger } from '@attune/core';
+import type { PrismaClient, SqlExecutor } from '@attune/db';
+import { KeyService } from '../keys/key-service.js';
+import { KeyStore } from '../keys/key-store.js';
+import type { OwnerDirectory } from '../keys/owner-directory.js';
+import { SecretResolver } from '../secret-resolver.js';
+import { KeyVersionStore } from '../versions/version-store.js';
+import { Keyring } from './keyring.js';
+import { KeyringService } from './keyring-service.js';
+import { ValueCipher } from './value-cipher.js';
+
+/** The secrets services of a process, sharing one keyring and one cache of unwrapped data keys. */
+export interface SecretsServices {
+  readonly keyring: Keyring;
+  readonly keys: KeyService;
+  readonly keyrings: KeyringService;
+  readonly resolver: SecretResolver;
+}
+
+/**
+ * Wires the secrets services over an open database, as the worker, the API and the CLI run them: the keyring from
+ * configuration (`security.keyring`, `security.activeKeyId`), the key service with its stores, the keyring service
+ * and the resolver.
+ */
+export function createSecretsServices(options: {
+  prisma: PrismaClient;
+  sql: SqlExecutor;
+  owners: OwnerDirectory;
+  security: {
+    readonly keyring: ReadonlyArray<{ id: string; password: string }>;
+    readonly activeKeyId: string | undefined;
+  };
+  maxVersions?: number;
+  logger: Logger;
+}): SecretsServices {
+  const keyring = Keyring.fromConfig(options.security.keyring, options.security.activeKeyId);
+  const cipher = new ValueCipher({ keyring });
+  return {
+    keyring,
+    keys: new KeyService({
+      store: new KeyStore(options.prisma),
+      versions: new KeyVersionStore(options.prisma),
+      owners: options.owners,
+      cipher,
+      logger: options.logger,
+      ...(options.maxVersions === undefined ? {} : { maxVersions: options.maxVersions }),
+    }),
+    keyrings: new KeyringService({
+      sql: options.sql,
+      cipher,
+      owners: options.owners,
+      logger: options.logger,
+    }),
+    resolver: new SecretResolver({ sql: options.sql, cipher, logger: options.logger }),
+  };
+}

@@ -1,0 +1,112 @@
+import { type Actor, actorFields, type Logger } from '@attune/core';
+import type { SqlExecutor } from '@attune/db';
+import type { KeyOwner } from '../keys/key-types.js';
+import type { OwnerDirectory } from '../keys/owner-directory.js';
+import { resolveOwner } from '../keys/owners.js';
+import { type KeyringStatus, keyringStatus } from './keyring-status.js';
+import {
+  type DestroyReport,
+  destroyDataKey,
+  type ReencryptReport,
+  reencrypt,
+  valuesUnderDataKey,
+} from './reencrypt-job.js';
+import { type RewrapReport, rotateMasterKey } from './rewrap.js';
+import type { ValueCipher } from './value-cipher.js';
+
+/** Progress of a long operation: done out of total (total 0 when unknown). */
+export type Progress = (done: number, total: number) => void;
+
+/**
+ * The keyring's operations, for an {@link Actor} (docs/secrets-management.md#rotating-the-encryption-key): what
+ * each master key protects, master-key rotation, data-key rotation, the upgrade of values earlier versions
+ * encrypted directly, and the destruction of a data key. The one implementation behind `attune keyring`.
+ */
+export class KeyringService {
+  readonly #sql: SqlExecutor;
+  readonly #cipher: ValueCipher;
+  readonly #owners: OwnerDirectory;
+  readonly #logger: Logger;
+
+  constructor(options: { sql: SqlExecutor; cipher: ValueCipher; owners: OwnerDirectory; logger: Logger }) {
+    this.#sql = options.sql;
+    this.#cipher = options.cipher;
+    this.#owners = options.owners;
+    this.#logger = options.logger;
+  }
+
+  /** What each master key protects. */
+  status(_actor: Actor): Promise<KeyringStatus> {
+    return keyringStatus(this.#sql, this.#cipher.keyring);
+  }
+
+  /** Rewraps every data key under the active master key. */
+  async rotateMasterKey(actor: Actor, onProgress?: Progress): Promise<RewrapReport> {
+    const report = await rotateMasterKey(this.#sql, this.#cipher.keyring, {
+      onProgress: (done) => onProgress?.(done, 0),
+    });
+    this.#logger.info(
+      {
+        ...actorFields(actor),
+        activeKey: report.activeKey.id,
+        rewrapped: report.rewrapped,
+        unreachable: report.unreachable.length,
+      },
+      'master key rotated: data keys rewrapped',
+    );
+    return report;
+  }
+
+  /** Retires an owner's data key and re-encrypts its values under a new one (or finishes an interrupted rotation). */
+  async rotateDataKey(actor: Actor, owner: KeyOwner, onProgress?: Progress): Promise<ReencryptReport> {
+    const resolved = await resolveOwner(owner, this.#owners);
+    const report = await reencrypt({
+      sql: this.#sql,
+      cipher: this.#cipher,
+      selection: resolved,
+      rotate: true,
+      ...(onProgress ? { onProgress } : {}),
+    });
+    this.#logger.info(
+      {
+        ...actorFields(actor),
+        owner: resolved.label,
+        rotation: report.rotation,
+        reencrypted: report.reencrypted,
+        failed: report.failed.length,
+      },
+      'data key rotated',
+    );
+    return report;
+  }
+
+  /** Moves every value not on its owner's active data key there (values encrypted directly by earlier versions). */
+  async upgrade(actor: Actor, onProgress?: Progress): Promise<ReencryptReport> {
+    const report = await reencrypt({
+      sql: this.#sql,
+      cipher: this.#cipher,
+      selection: 'all',
+      ...(onProgress ? { onProgress } : {}),
+    });
+    this.#logger.info(
+      { ...actorFields(actor), reencrypted: report.reencrypted, failed: report.failed.length },
+      'values upgraded to data keys',
+    );
+    return report;
+  }
+
+  /** How many values destroying a data key would shred. */
+  valuesUnder(_actor: Actor, dataKeyId: number): Promise<number> {
+    return valuesUnderDataKey(this.#sql, dataKeyId);
+  }
+
+  /** Destroys a data key for good (crypto-shredding its values). */
+  async destroyDataKey(actor: Actor, dataKeyId: number): Promise<DestroyReport> {
+    const report = await destroyDataKey(this.#sql, dataKeyId, this.#cipher);
+    this.#logger.warn(
+      { ...actorFields(actor), dataKey: dataKeyId, valuesShredded: report.valuesShredded },
+      'data key destroyed',
+    );
+    return report;
+  }
+}
