@@ -90,7 +90,12 @@ export function openEnvelope(dataKey: EncryptionKey, ciphertext: string, context
  * the raw bytes wiped in between (master-key rotation: docs/secrets-management.md#rotating-the-encryption-key).
  * @throws {AuthenticationFailedError} when `from` did not wrap it.
  */
-export function rewrapDataKey(from: EncryptionKey, to: EncryptionKey, wrapped: string, ref: DataKeyRef): string {
+export function rewrapDataKey(
+  from: EncryptionKey,
+  to: EncryptionKey,
+  wrapped: string,
+  ref: DataKeyRef,
+): string {
   const raw = from.decryptToBytes(wrapped, { context: `${DATA_KEY_WRAP_CONTEXT}${ref.id}.${ref.version}` });
   try {
     return wrapDataKey(to, raw, ref);
