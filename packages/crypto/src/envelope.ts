@@ -17,6 +17,11 @@ export interface DataKeyRef {
   readonly version: number;
 }
 
+/** A parsed envelope header: the data key, and the header's length (`e1:<id>.<version>:`). */
+export interface EnvelopeHeader extends DataKeyRef {
+  readonly headerLength: number;
+}
+
 const HEADER = /^e1:([1-9][0-9]{0,15})\.([1-9][0-9]{0,8}):/;
 
 /** 32 fresh random bytes: a new data key. Wipe them once wrapped and loaded. */
@@ -65,9 +70,10 @@ export function sealEnvelope(
 }
 
 /** The data key an enveloped value names, or null when the value is not in the envelope format. */
-export function envelopeDataKey(ciphertext: string): DataKeyRef | null {
+export function envelopeDataKey(ciphertext: string): EnvelopeHeader | null {
+  if (!ciphertext.startsWith(ENVELOPE_PREFIX)) return null;
   const match = HEADER.exec(ciphertext);
-  return match ? { id: Number(match[1]), version: Number(match[2]) } : null;
+  return match ? { id: Number(match[1]), version: Number(match[2]), headerLength: match[0].length } : null;
 }
 
 /**
@@ -75,14 +81,18 @@ export function envelopeDataKey(ciphertext: string): DataKeyRef | null {
  * @throws {MalformedCiphertextError} not an enveloped value; {@link AuthenticationFailedError} wrong data key,
  *   tampered value, header or context.
  */
-export function openEnvelope(dataKey: EncryptionKey, ciphertext: string, context: string): string {
-  const match = HEADER.exec(ciphertext);
-  if (!match)
+export function openEnvelope(
+  dataKey: EncryptionKey,
+  ciphertext: string,
+  context: string,
+  header: EnvelopeHeader | null = envelopeDataKey(ciphertext),
+): string {
+  if (!header)
     throw new MalformedCiphertextError(
       ciphertext.startsWith(ENVELOPE_PREFIX) ? 'no_separator' : 'unknown_version',
     );
-  const header = match[0];
-  return dataKey.decrypt(V1_PREFIX + ciphertext.slice(header.length), { context: header + context });
+  const text = ciphertext.slice(0, header.headerLength);
+  return dataKey.decrypt(V1_PREFIX + ciphertext.slice(header.headerLength), { context: text + context });
 }
 
 /**

@@ -21,6 +21,7 @@ export {
 } from './encryption-key.js';
 export {
   type DataKeyRef,
+  type EnvelopeHeader,
   envelopeDataKey,
   generateKeyBytes,
   openEnvelope,

@@ -1,21 +1,31 @@
 /**
  * `pnpm bench` for @attune/secrets: resolve the 30 secrets of one action (10 per level, 3 names overridden at every
- * level) in a table of ~100k keys, side by side in one run:
+ * level) in a table of ~100k keys with 5 versions each (~500k version rows), every value under its owner's data key
+ * (envelope encryption: ~10k data keys wrapped by the master key), side by side in one run:
  *   (a) the seed's design: three queries (system, pack, action) through Prisma, then decrypt and merge;
  *   (b) the floor: one hand-written prepared `pg` query, then decrypt and merge;
  *   (c) ours: SecretResolver.resolveForAction (one round trip, through the pool Prisma also uses).
  * Prints throughput and latency with one in flight, and ratios. Not a test: it prints, it does not assert.
  */
-import { EncryptionKey } from '@attune/crypto';
+import {
+  type EncryptionKey,
+  generateKeyBytes,
+  EncryptionKey as Key,
+  openEnvelope,
+  sealEnvelope,
+  unwrapDataKey,
+  wrapDataKey,
+} from '@attune/crypto';
 import { createTestDatabase } from '@attune/db/testing';
-import { SecretResolver } from '@attune/secrets';
+import { Keyring, SecretResolver } from '@attune/secrets';
 import pg from 'pg';
 import { pino } from 'pino';
 
 const PACKS = 5000; // × (10 pack keys + 1 action × 10 action keys) + 10 system keys ≈ 100k keys
 const ITERATIONS = 2000;
 const ROUNDS = 5;
-const key = EncryptionKey.fromPassword('resolver-bench-password-0123456789abcdef');
+const key = Key.fromPassword('resolver-bench-password-0123456789abcdef');
+const VERSIONS = 5;
 const logger = pino({ level: 'silent' });
 
 const db = await createTestDatabase();
@@ -35,6 +45,38 @@ try {
   );
   const names = (level: string) =>
     Array.from({ length: 10 }, (_, i) => (i < 3 ? `shared_${i}` : `${level}_${i}`));
+  // One data key per owner (system, each pack, each action), wrapped by the master key.
+  const dataKeys = new Map<string, { id: number; key: EncryptionKey }>();
+  const dkRows: Array<[number, string, number | null, number | null, string]> = [];
+  const addOwner = (type: string, pack: number | null, action: number | null) => {
+    const id = dkRows.length + 1;
+    const raw = generateKeyBytes();
+    dkRows.push([id, type, pack, action, wrapDataKey(key, raw, { id, version: 1 })]);
+    dataKeys.set(`${type}:${pack}:${action}`, { id, key: Key.fromBytes(raw) });
+    raw.fill(0);
+  };
+  addOwner('system', null, null);
+  for (const o of owners) {
+    addOwner('pack', o.pack_id, null);
+    addOwner('action', null, o.action_id);
+  }
+  for (let i = 0; i < dkRows.length; i += 10_000) {
+    const batch = dkRows.slice(i, i + 10_000);
+    await db.sql.query(
+      `INSERT INTO attune.data_key (id, owner_type, owner_pack, owner_action, version, state, wrapped, master_key_hash)
+       SELECT i, t::attune.owner_type, p, a, 1, 'active', w, $6
+       FROM unnest($1::int[], $2::text[], $3::int[], $4::int[], $5::text[]) AS u(i, t, p, a, w)`,
+      [
+        batch.map((r) => r[0]),
+        batch.map((r) => r[1]),
+        batch.map((r) => r[2]),
+        batch.map((r) => r[3]),
+        batch.map((r) => r[4]),
+        key.keyHash,
+      ],
+    );
+  }
+  await db.sql.query(`SELECT setval(pg_get_serial_sequence('attune.data_key', 'id'), $1)`, [dkRows.length]);
   const rows: Array<[string, string, number | null, number | null, string]> = [];
   for (const name of names('system')) rows.push([`system.${name}`, 'system', null, null, name]);
   for (const o of owners) {
@@ -44,26 +86,47 @@ try {
   }
   for (let i = 0; i < rows.length; i += 10_000) {
     const batch = rows.slice(i, i + 10_000);
-    await db.sql.query(
-      `INSERT INTO attune.key (ref, owner_type, owner_pack, owner_action, name, value, value_type, encrypted, encryption_key_hash)
-       SELECT r, t::attune.owner_type, p, a, n, to_jsonb(v), 'string', true, $6
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $7::text[]) AS u(r, t, p, a, n, v)`,
+    const sealed = batch.map((r) => {
+      const dk = dataKeys.get(`${r[1]}:${r[2]}:${r[3]}`) as { id: number; key: EncryptionKey };
+      return {
+        dk: dk.id,
+        value: sealEnvelope(dk.key, { id: dk.id, version: 1 }, `value-of-${r[0]}`.padEnd(40, '.'), r[0]),
+      };
+    });
+    const ids = await db.sql.query<{ id: number; v: string; dk: number }>(
+      `INSERT INTO attune.key (ref, owner_type, owner_pack, owner_action, name, value, value_type, encrypted, data_key_id, current_version)
+       SELECT r, t::attune.owner_type, p, a, n, to_jsonb(v), 'string', true, d, $8
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::text[], $7::int[]) AS u(r, t, p, a, n, v, d)
+       RETURNING id, value #>> '{}' AS v, data_key_id AS dk`,
       [
         batch.map((r) => r[0]),
         batch.map((r) => r[1]),
         batch.map((r) => r[2]),
         batch.map((r) => r[3]),
         batch.map((r) => r[4]),
-        key.keyHash,
-        batch.map((r) => key.encrypt(`value-of-${r[0]}`.padEnd(40, '.'), { context: r[0] })),
+        sealed.map((x) => x.value),
+        sealed.map((x) => x.dk),
+        VERSIONS,
       ],
     );
+    // Five versions of each (the ciphertext is bound to the ref and the data key, so one serves every version row).
+    await db.sql.query(
+      `INSERT INTO attune.key_version (key_id, version, value, value_type, encrypted, data_key_id, origin, actor_type, actor_id, actor_name)
+       SELECT k, g, to_jsonb(v), 'string', true, d, CASE WHEN g = 1 THEN 'create' ELSE 'update' END, 'system', 'bench', 'bench'
+       FROM unnest($1::int[], $2::text[], $3::int[]) AS u(k, v, d), generate_series(1, $4::int) g`,
+      [ids.map((r) => r.id), ids.map((r) => r.v), ids.map((r) => r.dk), VERSIONS],
+    );
   }
-  await db.sql.query('ANALYZE attune.key');
+  await db.sql.query('ANALYZE attune.key; ANALYZE attune.key_version; ANALYZE attune.data_key');
   const [{ count } = { count: '0' }] = await db.sql.query<{ count: string }>(
     'SELECT count(*)::text AS count FROM attune.key',
   );
-  process.stdout.write(`seeded ${count} keys in ${((Date.now() - seedStart) / 1000).toFixed(1)} s\n\n`);
+  const [{ versions = '0' } = {}] = await db.sql.query<{ versions: string }>(
+    'SELECT count(*)::text AS versions FROM attune.key_version',
+  );
+  process.stdout.write(
+    `seeded ${count} keys, ${versions} versions, ${dkRows.length} data keys in ${((Date.now() - seedStart) / 1000).toFixed(1)} s\n\n`,
+  );
 
   const target = owners[Math.floor(owners.length / 2)] as (typeof owners)[number];
   const actionRef = `${target.pack_ref}.run`;
@@ -73,21 +136,34 @@ try {
     env_name: string;
     value: unknown;
     encrypted: boolean;
-    encryption_key_hash: string | null;
+    dk_id: number;
+    dk_version: number;
+    wrapped: string;
   };
   const LEVEL: Record<string, number> = { system: 0, pack: 1, action: 2 };
-  const decryptAndMerge = (
-    keyRows: Array<{ ref: string; level: string; envName: string; value: unknown; hash: string | null }>,
-  ) => {
-    const winners = new Map<string, (typeof keyRows)[number]>();
+  type Merged = {
+    ref: string;
+    level: string;
+    envName: string;
+    value: unknown;
+    dk: { id: number; version: number; wrapped: string };
+  };
+  /** Decrypt and merge as a hand-written resolver would: unwrapped data keys cached (as the resolver's are). */
+  const cache = new Map<number, EncryptionKey>();
+  const decryptAndMerge = (keyRows: Merged[]) => {
+    const winners = new Map<string, Merged>();
     for (const r of keyRows) {
       const w = winners.get(r.envName);
       if (!w || (LEVEL[r.level] as number) > (LEVEL[w.level] as number)) winners.set(r.envName, r);
     }
     const out = new Map<string, string>();
     for (const [env, r] of winners) {
-      if (r.hash !== null && !key.matchesKeyHash(r.hash)) continue;
-      out.set(env, key.decrypt(r.value as string, { context: r.ref }));
+      let dataKey = cache.get(r.dk.id);
+      if (!dataKey) {
+        dataKey = unwrapDataKey(key, r.dk.wrapped, r.dk);
+        cache.set(r.dk.id, dataKey);
+      }
+      out.set(env, openEnvelope(dataKey, r.value as string, r.ref));
     }
     return out;
   };
@@ -99,12 +175,18 @@ try {
       ownerType: true,
       envName: true,
       value: true,
-      encryptionKeyHash: true,
+      dataKey: { select: { id: true, version: true, wrapped: true } },
     } as const;
     const [sys, pack, action] = [
-      await db.prisma.key.findMany({ where: { ownerType: 'system' }, select }),
-      await db.prisma.key.findMany({ where: { ownerType: 'pack', ownerPack: target.pack_id }, select }),
-      await db.prisma.key.findMany({ where: { ownerType: 'action', ownerAction: target.action_id }, select }),
+      await db.prisma.key.findMany({ where: { ownerType: 'system', deletedAt: null }, select }),
+      await db.prisma.key.findMany({
+        where: { ownerType: 'pack', ownerPack: target.pack_id, deletedAt: null },
+        select,
+      }),
+      await db.prisma.key.findMany({
+        where: { ownerType: 'action', ownerAction: target.action_id, deletedAt: null },
+        select,
+      }),
     ];
     return decryptAndMerge(
       [...sys, ...pack, ...action].map((k) => ({
@@ -112,7 +194,7 @@ try {
         level: k.ownerType,
         envName: k.envName,
         value: k.value,
-        hash: k.encryptionKeyHash,
+        dk: k.dataKey as { id: number; version: number; wrapped: string },
       })),
     );
   };
@@ -123,8 +205,10 @@ try {
   const floor = async () => {
     const result = await client.query<KeyRow>({
       name: 'floor',
-      text: `SELECT ref, owner_type, env_name, value, encrypted, encryption_key_hash FROM attune.key
-             WHERE owner_type = 'system' OR (owner_type = 'pack' AND owner_pack = $1) OR (owner_type = 'action' AND owner_action = $2)`,
+      text: `SELECT k.ref, k.owner_type, k.env_name, k.value, k.encrypted, d.id AS dk_id, d.version AS dk_version, d.wrapped
+             FROM attune.key k JOIN attune.data_key d ON d.id = k.data_key_id
+             WHERE k.deleted_at IS NULL AND (k.owner_type = 'system' OR (k.owner_type = 'pack' AND k.owner_pack = $1)
+               OR (k.owner_type = 'action' AND k.owner_action = $2))`,
       values: [target.pack_id, target.action_id],
     });
     return decryptAndMerge(
@@ -133,13 +217,13 @@ try {
         level: k.owner_type,
         envName: k.env_name,
         value: k.value,
-        hash: k.encryption_key_hash,
+        dk: { id: k.dk_id, version: k.dk_version, wrapped: k.wrapped },
       })),
     );
   };
 
   // (c) Ours.
-  const resolver = new SecretResolver({ sql: db.sql, encryptionKey: key, logger });
+  const resolver = new SecretResolver({ sql: db.sql, keyring: Keyring.of(key), logger });
   const ours = async () => (await resolver.resolveForAction(actionRef)).secrets;
 
   const expected = await floor();
@@ -177,7 +261,8 @@ try {
     [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
   const rate = (label: string) => ITERATIONS / (elapsed.get(label) as number);
   const lines = [
-    '@attune/secrets — resolve 30 secrets (24 after overrides) of one action among ~100k keys, 1 in flight',
+    '@attune/secrets — resolve 30 secrets (24 after overrides) of one action among ~100k keys × 5 versions, each',
+    'under its owner’s data key (envelope encryption), 1 in flight',
     '',
   ];
   lines.push(

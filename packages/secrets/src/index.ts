@@ -41,7 +41,12 @@ export {
   reencrypt,
   valuesUnderDataKey,
 } from './keyring/reencrypt-job.js';
-export type { OwnerSelection } from './keyring/reencrypt-rows.js';
+export {
+  type OwnerSelection,
+  type Reencrypted,
+  type ReencryptRow,
+  reencryptRows,
+} from './keyring/reencrypt-rows.js';
 export { type RewrapReport, rotateMasterKey } from './keyring/rewrap.js';
 export { type SealedRow, type SealedValue, ValueCipher } from './keyring/value-cipher.js';
 export { DEFAULT_MAX_VERSIONS, KeyService, type KeyServiceOptions } from './keys/key-service.js';

@@ -2,7 +2,6 @@ import type { EncryptionKey } from '@attune/crypto';
 import type { SqlExecutor } from '@attune/db';
 import type { Logger } from 'pino';
 import { KeyUndecryptableError, SecretsError, SecretsErrorCode, type UndecryptableReason } from './errors.js';
-import type { DataKeyRow } from './keyring/data-key-store.js';
 import { Keyring } from './keyring/keyring.js';
 import { ValueCipher } from './keyring/value-cipher.js';
 import type { OwnerType } from './keys/key-types.js';
@@ -63,7 +62,6 @@ interface Row {
   current_version: number | null;
   dk_id: number | null;
   dk_version: number | null;
-  dk_state: DataKeyRow['state'] | null;
   dk_wrapped: string | null;
   dk_master_key_hash: string | null;
 }
@@ -78,8 +76,7 @@ const LEVEL_ORDER: Record<OwnerType, number> = { system: 0, pack: 1, action: 2 }
 export const RESOLVE_SQL = `
 SELECT a.id AS action_id, a.pack_id, k.owner_type AS level, k.ref, k.name, k.env_name, k.value, k.value_type,
        k.encrypted, k.encryption_key_hash, k.current_version,
-       d.id AS dk_id, d.version AS dk_version, d.state AS dk_state, d.wrapped AS dk_wrapped,
-       d.master_key_hash AS dk_master_key_hash
+       d.id AS dk_id, d.version AS dk_version, d.wrapped AS dk_wrapped, d.master_key_hash AS dk_master_key_hash
 FROM "attune"."action" a
 LEFT JOIN LATERAL (
   SELECT * FROM "attune"."key" WHERE owner_type = 'system' AND deleted_at IS NULL
@@ -158,7 +155,8 @@ export class SecretResolver {
               : {
                   id: row.dk_id,
                   version: row.dk_version as number,
-                  state: row.dk_state as DataKeyRow['state'],
+                  // A destroyed data key has no wrapped key left: that is all the state reading needs.
+                  state: row.dk_wrapped === null ? 'destroyed' : 'active',
                   wrapped: row.dk_wrapped,
                   master_key_hash: row.dk_master_key_hash,
                 },

@@ -24,7 +24,7 @@ export type DataKeyColumns = Pick<DataKeyRow, 'id' | 'version' | 'state' | 'wrap
 export class DataKeys {
   readonly #keyring: Keyring;
   readonly #store: DataKeyStore;
-  readonly #cache = new Map<string, EncryptionKey>();
+  readonly #cache = new Map<number, { readonly version: number; readonly key: EncryptionKey }>();
   readonly #cacheSize: number;
 
   constructor(options: { keyring: Keyring; store?: DataKeyStore; cacheSize?: number }) {
@@ -47,14 +47,9 @@ export class DataKeys {
     if (row.state === 'destroyed' || row.wrapped === null || row.master_key_hash === null) {
       throw new KeyUndecryptableError(ref, 'data_key_destroyed', `its data key (${row.id}) was destroyed.`);
     }
-    const cacheKey = `${row.id}.${row.version}`;
-    const cached = this.#cache.get(cacheKey);
-    if (cached) {
-      // Least recently used last: the first entry is the one to evict.
-      this.#cache.delete(cacheKey);
-      this.#cache.set(cacheKey, cached);
-      return cached;
-    }
+    // Bounded: the oldest unwrapped key is the first dropped (unwrapped again when next needed).
+    const cached = this.#cache.get(row.id);
+    if (cached && cached.version === row.version) return cached.key;
     if (this.#keyring.empty)
       throw new KeyUndecryptableError(ref, 'no_key_configured', 'no encryption key is configured.');
     const master = this.#keyring.byHash(row.master_key_hash);
@@ -75,8 +70,8 @@ export class DataKeys {
         `its data key (${row.id}) does not unwrap: it was altered or moved.`,
       );
     }
-    this.#cache.set(cacheKey, key);
-    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#cache.set(row.id, { version: row.version, key });
+    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value as number);
     return key;
   }
 
@@ -114,6 +109,6 @@ export class DataKeys {
   /** Forgets the unwrapped data keys (after a data key is destroyed, so nothing here still holds it). */
   forget(id?: number): void {
     if (id === undefined) this.#cache.clear();
-    else for (const k of [...this.#cache.keys()]) if (k.startsWith(`${id}.`)) this.#cache.delete(k);
+    else this.#cache.delete(id);
   }
 }

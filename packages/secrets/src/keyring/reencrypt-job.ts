@@ -5,6 +5,7 @@ import { KeyUndecryptableError } from '../errors.js';
 import type { OwnerColumns } from '../keys/key-store.js';
 import type { SecretValue } from '../stored-value.js';
 import { DataKeyStore } from './data-key-store.js';
+import type { DataKeyColumns } from './data-keys.js';
 import { type OwnerSelection, type Reencrypted, type ReencryptRow, reencryptRows } from './reencrypt-rows.js';
 import type { ValueCipher } from './value-cipher.js';
 
@@ -83,6 +84,12 @@ export async function reencrypt(options: {
         }
         return found;
       };
+      const dataKeyRows = new Map<number, DataKeyColumns | null>();
+      const dataKeyOf = async (id: number | null, q: SqlSession) => {
+        if (id === null) return null;
+        if (!dataKeyRows.has(id)) dataKeyRows.set(id, await store.get(id, q));
+        return dataKeyRows.get(id) ?? null;
+      };
       const failed: Array<{ ref: string; version: number; reason: string }> = [];
       const done = { keys: 0, versions: 0 };
       for (const table of ['keys', 'versions'] as const) {
@@ -93,6 +100,7 @@ export async function reencrypt(options: {
             const out: Reencrypted[] = [];
             for (const row of rows) {
               let plaintext: SecretValue;
+              const dataKeyRow = await dataKeyOf(row.dk_id, tx);
               try {
                 plaintext = cipher.open({
                   ref: row.ref,
@@ -100,16 +108,7 @@ export async function reencrypt(options: {
                   valueType: row.value_type,
                   encrypted: true,
                   encryptionKeyHash: row.encryption_key_hash,
-                  dataKey:
-                    row.dk_id === null
-                      ? null
-                      : {
-                          id: row.dk_id,
-                          version: row.dk_version as number,
-                          state: row.dk_state as 'retired',
-                          wrapped: row.dk_wrapped,
-                          master_key_hash: row.dk_master_key_hash,
-                        },
+                  dataKey: dataKeyRow,
                 });
               } catch (error) {
                 if (!(error instanceof KeyUndecryptableError)) throw error;

@@ -1,6 +1,5 @@
 import type { SqlQueryable } from '@attune/db';
 import type { OwnerColumns } from '../keys/key-store.js';
-import type { DataKeyRow } from './data-key-store.js';
 
 /** A stored value the re-encryption job moves to its owner's active data key. */
 export interface ReencryptRow {
@@ -15,11 +14,8 @@ export interface ReencryptRow {
   readonly value: unknown;
   readonly value_type: string;
   readonly encryption_key_hash: string | null;
+  /** The data key that encrypts it now (its wrapped key is read once per data key, not per value). */
   readonly dk_id: number | null;
-  readonly dk_version: number | null;
-  readonly dk_state: DataKeyRow['state'] | null;
-  readonly dk_wrapped: string | null;
-  readonly dk_master_key_hash: string | null;
 }
 
 /** A re-encrypted value to write back. */
@@ -32,8 +28,7 @@ export interface Reencrypted {
 /** Whose values: one owner, or every owner. */
 export type OwnerSelection = OwnerColumns | 'all';
 
-const DATA_KEY_COLUMNS = `d.id AS dk_id, d.version AS dk_version, d.state AS dk_state, d.wrapped AS dk_wrapped,
-  d.master_key_hash AS dk_master_key_hash`;
+const DATA_KEY_COLUMNS = 'd.id AS dk_id';
 /** Encrypted, readable, and not under its owner's active data key (one active per owner: `state` says it). */
 const NOT_UNDER_ACTIVE = `(d.id IS NULL OR d.state = 'retired')`;
 const OWNER = `($1::text IS NULL OR (k.owner_type = $1::"attune"."owner_type" AND k.owner_pack IS NOT DISTINCT FROM $2::int

@@ -15,7 +15,9 @@ export interface RewrapReport {
 }
 
 /** Data keys rewrapped per statement. */
-const BATCH = 500;
+const BATCH = 200;
+/** Data keys rewrapped between two yields to the event loop (a rotation must not stall a process's other work). */
+const YIELD_EVERY = 25;
 
 /**
  * Master-key rotation (docs/secrets-management.md#rotating-the-encryption-key): rewraps every data key not yet
@@ -41,7 +43,8 @@ export async function rotateMasterKey(
     if (rows.length === 0) break;
     after = (rows.at(-1) as (typeof rows)[number]).id;
     const updates = [];
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
       const from = keyring.byHash(row.master_key_hash as string);
       if (!from) {
         const hash = (row.master_key_hash as string).slice(0, 12);

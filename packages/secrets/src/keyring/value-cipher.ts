@@ -79,11 +79,9 @@ export class ValueCipher {
    * @throws {KeyUndecryptableError} with the reason; never the value.
    */
   open(row: SealedRow): SecretValue {
-    if (!row.encrypted || typeof row.value !== 'string' || envelopeDataKey(row.value) === null) {
-      return decodeValue(row, this.keyring);
-    }
-    const named = envelopeDataKey(row.value);
-    if (!row.dataKey || row.dataKey.id !== named?.id || row.dataKey.version !== named.version) {
+    const named = row.encrypted && typeof row.value === 'string' ? envelopeDataKey(row.value) : null;
+    if (named === null) return decodeValue(row, this.keyring);
+    if (!row.dataKey || row.dataKey.id !== named.id || row.dataKey.version !== named.version) {
       throw new KeyUndecryptableError(
         row.ref,
         'malformed_ciphertext',
@@ -93,7 +91,7 @@ export class ValueCipher {
     const key = this.dataKeys.unwrap(row.dataKey, row.ref);
     let plaintext: string;
     try {
-      plaintext = openEnvelope(key, row.value, row.ref);
+      plaintext = openEnvelope(key, row.value as string, row.ref, named);
     } catch (error) {
       if (error instanceof AuthenticationFailedError)
         throw new KeyUndecryptableError(
