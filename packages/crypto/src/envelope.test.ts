@@ -32,7 +32,7 @@ describe('envelope encryption', () => {
     const sealed = sealEnvelope(dataKey, { id: 12, version: 3 }, 'sk_live_abc123', 'mypack.api_key');
     expect(sealed).toMatch(/^e1:12\.3:[A-Za-z0-9+/]{16}:[A-Za-z0-9+/=]+$/);
     expect(ciphertextFormat(sealed)).toBe('e1');
-    expect(envelopeDataKey(sealed)).toEqual({ id: 12, version: 3 });
+    expect(envelopeDataKey(sealed)).toEqual({ id: 12, version: 3, headerLength: 8 });
     expect(envelopeDataKey('v1:AAAA:BBBB')).toBeNull();
     expect(openEnvelope(dataKey, sealed, 'mypack.api_key')).toBe('sk_live_abc123');
     // Another row, another data key named in the header, another data key: none decrypts.

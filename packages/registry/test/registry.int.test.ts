@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYSTEM_ACTOR, silentLogger } from '@attune/core';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { KeyService, KeyStore } from '@attune/secrets';
+import { createSecretsServices } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidPackError, loadPack, PackConflictError, PackStore, registerPack } from '../src/index.js';
 
@@ -189,9 +189,11 @@ describe('pack registration', () => {
     cpSync(EXAMPLES, dir, { recursive: true });
     edit(dir, 'pack.yaml', 'ref: examples', 'ref: keeper');
     await registerPack(db.prisma, dir);
-    const keys = new KeyService({
-      store: new KeyStore(db.prisma),
+    const { keys } = createSecretsServices({
+      prisma: db.prisma,
+      sql: db.sql,
       owners: new PackStore(db.prisma),
+      security: { keyring: [], activeKeyId: undefined },
       logger: silentLogger(),
     });
     await keys.create(SYSTEM_ACTOR, {

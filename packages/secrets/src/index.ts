@@ -32,6 +32,7 @@ export {
   type MasterKeyUse,
 } from './keyring/keyring-status.js';
 export {
+  DataKeyNotFoundError,
   type DestroyReport,
   destroyDataKey,
   REENCRYPT_BATCH,

@@ -12,13 +12,7 @@ import {
   type ResolvedSecrets,
   SecretResolver,
 } from './secret-resolver.js';
-import {
-  decodeValue,
-  encodeValue,
-  type SecretValue,
-  type StoredRow,
-  type StoredValue,
-} from './stored-value.js';
+import { encodeValue, type SecretValue, type StoredRow, type StoredValue } from './stored-value.js';
 import { KeyVersionStore } from './versions/version-store.js';
 
 /** Dependencies of {@link SecretManager}: the database, the owners, the master keys (optional), a logger. */
@@ -42,11 +36,15 @@ export class SecretManager {
   readonly keys: KeyService;
   readonly #resolver: SecretResolver;
   readonly #keyring: Keyring;
+  readonly #cipher: ValueCipher;
+  readonly #sql: SqlExecutor;
 
   constructor(options: SecretManagerOptions) {
     this.#keyring = options.keyring ?? Keyring.of(options.encryptionKey);
     const logger = options.logger.child({ component: 'secrets' });
     const cipher = new ValueCipher({ keyring: this.#keyring });
+    this.#cipher = cipher;
+    this.#sql = options.sql;
     this.keys = new KeyService({
       store: new KeyStore(options.prisma),
       versions: new KeyVersionStore(options.prisma),
@@ -62,9 +60,12 @@ export class SecretManager {
     return this.#resolver.resolveForAction(actionRef);
   }
 
-  /** The seed's `decrypt_if_needed`, for a value encrypted directly with a master key. @throws {KeyUndecryptableError} */
-  decryptIfNeeded(row: StoredRow): SecretValue {
-    return decodeValue(row, this.#keyring);
+  /**
+   * The seed's `decrypt_if_needed`: the plaintext of a stored row, in whichever format it was written (under a data
+   * key — the row's `dataKeyId` — or directly with a master key). @throws {KeyUndecryptableError}
+   */
+  decryptIfNeeded(row: StoredRow & { readonly dataKeyId?: number | null }): Promise<SecretValue> {
+    return this.#cipher.openStored({ ...row, dataKeyId: row.dataKeyId ?? null }, this.#sql);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { TestDatabase } from '@attune/db/testing';
 import { describe, expect, it } from 'vitest';
 import {
   assertKeyringComplete,
+  DataKeyNotFoundError,
   destroyDataKey,
   InvalidKeyInputError,
   KeyDeletedError,
@@ -47,35 +48,38 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
       const ref = `${pack.ref}.token`;
       await keys.create(actor, { owner: { type: 'pack', pack: pack.id }, name: 'token', value: 'one' });
       await keys.update(actor, ref, { value: 'two' });
-      const three = await keys.update(actor, ref, { value: 'three', encrypted: true });
-      expect(three.version).toBe(3);
-      const listed = await keys.versions.list(actor, ref);
-      expect(listed.map((v) => [v.version, v.origin, v.current, v.encrypted])).toEqual([
-        [3, 'update', true, true],
-        [2, 'update', false, false],
-        [1, 'create', false, false],
-      ]);
-      expect(listed.every((v) => v.value === null && v.actor.name === actor.name)).toBe(true);
       expect((await keys.versions.get(actor, ref, 1)).value).toBe('one');
-      expect((await keys.versions.get(actor, ref, 3)).value).toBeNull();
-      expect((await keys.versions.get(actor, ref, 3, { decrypt: true })).value).toBe('three');
-      await expect(keys.versions.get(actor, ref, 9)).rejects.toThrow(KeyVersionNotFoundError);
       // Rolling back answers no value, and makes the old value current as a new version.
       const back = await keys.versions.rollback(actor, ref, 1);
-      expect(back).toMatchObject({ version: 4, value: null, encrypted: false });
+      expect(back).toMatchObject({ version: 3, value: null, encrypted: false });
       expect((await keys.get(actor, ref)).value).toBe('one');
-      expect((await keys.versions.get(actor, ref, 4)).origin).toBe('rollback');
-      expect((await keys.versions.get(actor, ref, 4)).sourceVersion).toBe(1);
+      expect((await keys.versions.get(actor, ref, 3)).origin).toBe('rollback');
+      expect((await keys.versions.get(actor, ref, 3)).sourceVersion).toBe(1);
+      // Encrypted from now on: the plain history is erased (metadata kept).
+      const four = await keys.update(actor, ref, { value: 'four', encrypted: true });
+      expect(four.version).toBe(4);
+      await keys.update(actor, ref, { value: 'five' });
+      const listed = await keys.versions.list(actor, ref);
+      expect(
+        listed.map((v) => [v.version, v.origin, v.current, v.encrypted, v.destroyedAt !== null]),
+      ).toEqual([
+        [5, 'update', true, true, false],
+        [4, 'update', false, true, false],
+        [3, 'rollback', false, false, true],
+        [2, 'update', false, false, true],
+        [1, 'create', false, false, true],
+      ]);
+      expect(listed.every((v) => v.value === null && v.actor.name === actor.name)).toBe(true);
+      expect((await keys.versions.get(actor, ref, 4)).value).toBeNull();
+      expect((await keys.versions.get(actor, ref, 4, { decrypt: true })).value).toBe('four');
+      await expect(keys.versions.get(actor, ref, 9)).rejects.toThrow(KeyVersionNotFoundError);
       // An encrypted version rolls back through the server's keys: decrypted, sealed again, never answered.
-      const again = await keys.versions.rollback(actor, ref, 3);
-      expect(again).toMatchObject({ version: 5, value: null, encrypted: true });
-      expect((await keys.get(actor, ref, { decrypt: true })).value).toBe('three');
+      const again = await keys.versions.rollback(actor, ref, 4);
+      expect(again).toMatchObject({ version: 6, value: null, encrypted: true });
+      expect((await keys.get(actor, ref, { decrypt: true })).value).toBe('four');
       expect(
         (await resolve(db, keys.keyring, actions[0]?.ref as string)).secrets.find((s) => s.level === 'pack'),
-      ).toMatchObject({
-        value: 'three',
-        version: 5,
-      });
+      ).toMatchObject({ value: 'four', version: 6 });
     });
 
     it('soft-deletes (the secret stops resolving, its versions stay) and undeletes', async () => {
@@ -113,6 +117,11 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
       await expect(keys.versions.destroy(actor, ref, [7])).rejects.toThrow(KeyVersionNotFoundError);
       expect(await keys.versions.destroy(actor, ref, [1])).toEqual([1]);
       expect(await keys.versions.destroy(actor, ref, [1])).toEqual([]);
+      const [hash] = await db.sql.query<{ h: string | null }>(
+        'SELECT v.encryption_key_hash AS h FROM attune.key_version v JOIN attune.key k ON k.id = v.key_id WHERE k.ref = $1 AND v.version = 1',
+        [ref],
+      );
+      expect(hash?.h).toBeNull();
       const [row] = await db.sql.query<{ value: unknown; destroyed_at: Date | null }>(
         'SELECT v.value, v.destroyed_at FROM attune.key_version v JOIN attune.key k ON k.id = v.key_id WHERE k.ref = $1 AND v.version = 1',
         [ref],
@@ -139,6 +148,27 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
           [ref],
         ),
       ).rejects.toThrow(/immutable/);
+    });
+
+    it('never rolls back to less protection than the secret has now', async () => {
+      const db = getDb();
+      const { pack } = await makePack(db.prisma);
+      const keys = keyService(db.prisma, ring([['k1', K1]], 'k1'), capturingLogger().logger);
+      const ref = `${pack.ref}.mixed`;
+      await keys.create(actor, {
+        owner: { type: 'pack', pack: pack.id },
+        name: 'mixed',
+        value: 'enc-one',
+        encrypted: true,
+      });
+      // Turning encryption off needs decrypt rights (the API checks them); rolling back never does, so a plain old
+      // value comes back encrypted while the secret is encrypted.
+      await keys.update(actor, ref, { value: 'plain-two', encrypted: false });
+      await keys.update(actor, ref, { value: 'enc-three', encrypted: true });
+      await keys.update(actor, ref, { value: 'enc-four' });
+      const back = await keys.versions.rollback(actor, ref, 3);
+      expect(back.encrypted).toBe(true);
+      expect((await keys.get(actor, ref, { decrypt: true })).value).toBe('enc-three');
     });
 
     it('keeps at most the retention limit of versions, the oldest non-current ones pruned', async () => {
@@ -353,7 +383,35 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
         expect(new Set(warnings(after).map((w) => w.reason))).toEqual(new Set(['data_key_destroyed']));
         // The owner's next write gets a new data key.
         await keys.update(actor, `${pack.ref}.s0`, { value: 'renewed' });
-        expect(values(await resolve(db, keyring, actions[0]?.ref as string))).toEqual({ s0: 'renewed' });
+        // A rotation is a resumption only while values sit on a retired key of the owner: a value that cannot be
+        // decrypted never keeps an exposed key active.
+        const cipher = new ValueCipher({ keyring });
+        for (const name of ['t1', 't2'])
+          await keys.create(actor, {
+            owner: { type: 'pack', pack: pack.id },
+            name,
+            value: `v-${name}`,
+            encrypted: true,
+          });
+        // t1 now holds t2's ciphertext: bound to another ref, it cannot be decrypted, and stays where it is.
+        await db.sql.query(
+          'UPDATE attune.key SET value = (SELECT value FROM attune.key WHERE ref = $1) WHERE ref = $2',
+          [`${pack.ref}.t2`, `${pack.ref}.t1`],
+        );
+        const first = await reencrypt({ sql: db.sql, cipher, selection: owner, rotate: true });
+        expect(first.rotation?.resumed).toBe(false);
+        expect(first.failed.map((f) => f.ref)).toContain(`${pack.ref}.t1`);
+        const second = await reencrypt({ sql: db.sql, cipher, selection: owner, rotate: true });
+        expect(second.rotation).toMatchObject({ resumed: false, from: first.rotation?.to });
+        await expect(destroyDataKey(db.sql, 999_999)).rejects.toThrow(DataKeyNotFoundError);
+        // With no key configured at all, a process refuses to start over encrypted secrets.
+        await expect(assertKeyringComplete(db.sql, new Keyring([], undefined))).rejects.toThrow(
+          /No encryption key is configured/,
+        );
+        expect(values(await resolve(db, keyring, actions[0]?.ref as string))).toEqual({
+          s0: 'renewed',
+          t2: 'v-t2',
+        });
       } finally {
         await db.drop();
       }

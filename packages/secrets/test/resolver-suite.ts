@@ -291,7 +291,10 @@ export function resolverSuite(getDb: () => Database): void {
       const resolved = await manager.fetchSecretsForAction(a.actions[0]?.ref as string);
       expect(manager.prepareSecretEnv(resolved.secrets).SECRET_API_KEY).toBe('sk');
       const stored = manager.encryptValue('v', 'some.ref');
-      expect(manager.decryptIfNeeded({ ref: 'some.ref', ...stored })).toBe('v');
+      expect(await manager.decryptIfNeeded({ ref: 'some.ref', ...stored })).toBe('v');
+      // A value the key service stored, under its owner's data key, reads the same way.
+      const row = await db.prisma.key.findUniqueOrThrow({ where: { ref: `${a.actions[0]?.ref}.api_key` } });
+      expect(await manager.decryptIfNeeded({ ...row, valueType: row.valueType })).toBe('sk');
     });
   });
 }

@@ -18,6 +18,8 @@ CREATE TABLE "attune"."data_key" (
   "created"         TIMESTAMPTZ(6) NOT NULL DEFAULT now(),
   "rewrapped_at"    TIMESTAMPTZ(6),
   "retired_at"      TIMESTAMPTZ(6),
+  -- Set when a re-encryption run has moved off it everything it could: a rotation then no longer resumes from it.
+  "drained_at"      TIMESTAMPTZ(6),
   "destroyed_at"    TIMESTAMPTZ(6),
   -- A data key goes with its owner: an owner can only be deleted once no secret of it is left.
   CONSTRAINT "data_key_owner_pack_fkey" FOREIGN KEY ("owner_pack") REFERENCES "attune"."pack" ("id") ON DELETE CASCADE,
@@ -89,6 +91,8 @@ CREATE TABLE "attune"."key_version" (
   CONSTRAINT "key_version_actor_type" CHECK ("actor_type" IN ('token', 'cli', 'worker', 'system')),
   CONSTRAINT "key_version_value_type" CHECK ("value_type" IN ('string', 'json')),
   CONSTRAINT "key_version_destroyed" CHECK (("destroyed_at" IS NULL) = ("value" IS NOT NULL)),
+  -- Nothing is kept of a destroyed value: not even its key hash (in the seed's scheme, the master key itself).
+  CONSTRAINT "key_version_destroyed_hash" CHECK ("destroyed_at" IS NULL OR "encryption_key_hash" IS NULL),
   CONSTRAINT "key_version_data_key_encrypted" CHECK ("data_key_id" IS NULL OR "encrypted")
 );
 CREATE INDEX "key_version_data_key_idx" ON "attune"."key_version" ("data_key_id") WHERE "data_key_id" IS NOT NULL;

@@ -24,10 +24,13 @@ const ownerParams = (o: OwnerColumns) => [o.ownerType, o.ownerPack, o.ownerActio
  * caller's connection or transaction (`sqlOf(tx)` inside a Prisma transaction).
  */
 export class DataKeyStore {
-  /** The owner's active data key, or null. */
+  /**
+   * The owner's active data key, or null. Read `FOR SHARE`: in a writer's transaction, retiring or destroying it
+   * waits for the writer, so a value is never written under a key a rotation has already passed.
+   */
   async findActive(owner: OwnerColumns, q: SqlQueryable): Promise<DataKeyRow | null> {
     const [row] = await q.query<DataKeyRow>(
-      `SELECT ${COLUMNS} FROM "attune"."data_key" WHERE ${OWNER} AND state = 'active'`,
+      `SELECT ${COLUMNS} FROM "attune"."data_key" WHERE ${OWNER} AND state = 'active' FOR SHARE`,
       ownerParams(owner),
     );
     return row ?? null;

@@ -45,6 +45,7 @@ export class DataKeys {
    */
   unwrap(row: DataKeyColumns, ref: string): EncryptionKey {
     if (row.state === 'destroyed' || row.wrapped === null || row.master_key_hash === null) {
+      this.#cache.delete(row.id);
       throw new KeyUndecryptableError(ref, 'data_key_destroyed', `its data key (${row.id}) was destroyed.`);
     }
     // Bounded: the oldest unwrapped key is the first dropped (unwrapped again when next needed).

@@ -87,7 +87,7 @@ export async function keyringStatus(
 
 /** A master key that is gone from the ring still protects secrets. */
 export class KeyringIncompleteError extends AttuneError {
-  constructor(missing: readonly MasterKeyUse[]) {
+  constructor(missing: readonly MasterKeyUse[], noKeyAtAll = false) {
     const what = missing
       .map(
         (m) =>
@@ -99,6 +99,10 @@ export class KeyringIncompleteError extends AttuneError {
       category: 'invalid',
       field: 'security.encryption_keys',
       message:
+        (noKeyAtAll
+          ? `No encryption key is configured, and encrypted secrets need one: ${what}. Configure ` +
+            'security.encryption_key_file (or security.encryption_keys), or run this process where the key is. '
+          : '') +
         `The keyring lacks a master key that secrets still need: ${what}. Put it back in security.encryption_keys ` +
         '(not as active_key), start again, and run `attune keyring rotate` (and `attune keyring upgrade` for values ' +
         'encrypted directly); then it may be removed. A key that is lost for good: `attune keyring status`, then ' +
@@ -108,13 +112,20 @@ export class KeyringIncompleteError extends AttuneError {
 }
 
 /**
- * Refuses to start with a keyring that lacks a master key something still needs (docs/secrets-management.md).
- * Without any key configured there is nothing to check: encrypted secrets are then skipped with warnings.
+ * Refuses to start with a keyring that lacks a master key something still needs (docs/secrets-management.md), and
+ * without any key at all while encrypted secrets exist (every one of them would be skipped). A database without
+ * encrypted secrets needs no key.
  * @throws {KeyringIncompleteError}
  */
 export async function assertKeyringComplete(q: SqlQueryable, keyring: Keyring): Promise<void> {
-  if (keyring.empty) return;
   const status = await keyringStatus(q, keyring);
+  if (keyring.empty) {
+    const needed = status.masterKeys.filter(
+      (m) => m.dataKeys.active + m.dataKeys.retired > 0 || m.directValues > 0,
+    );
+    if (needed.length > 0) throw new KeyringIncompleteError(needed, true);
+    return;
+  }
   const missing = status.masterKeys.filter(
     (m) => m.id === null && (m.dataKeys.active + m.dataKeys.retired > 0 || m.directValues > 0),
   );

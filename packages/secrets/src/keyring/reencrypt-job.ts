@@ -25,6 +25,17 @@ export interface ReencryptReport {
   readonly seconds: number;
 }
 
+/** No data key has this id. */
+export class DataKeyNotFoundError extends AttuneError {
+  constructor(id: number) {
+    super({
+      code: 'ATTUNE_SECRETS_DATA_KEY_NOT_FOUND',
+      category: 'not_found',
+      message: `No data key ${id}.`,
+    });
+  }
+}
+
 /** Another re-encryption holds the lock. */
 export class ReencryptionRunningError extends AttuneError {
   constructor() {
@@ -134,6 +145,8 @@ export async function reencrypt(options: {
           options.onProgress?.(done.keys + done.versions, total);
         }
       }
+      await reencryptRows.forgetHashesOfDestroyed(selection, session);
+      await reencryptRows.markDrained(selection, session);
       return { rotation, reencrypted: done, failed, seconds: (performance.now() - started) / 1000 };
     } finally {
       await session.query('SELECT pg_advisory_unlock($1)', [REENCRYPT_LOCK]);
@@ -152,10 +165,12 @@ async function rotateOwner(
   owner: OwnerColumns,
 ): Promise<NonNullable<ReencryptReport['rotation']>> {
   return session.transaction(async (tx) => {
+    // Only values still on a retired key of this owner mean an unfinished rotation. Values that could not be
+    // decrypted, or that earlier versions encrypted directly with a master key, never make a rotation a resumption:
+    // after an exposure, the active key must be replaced.
     const current = await store.findActive(owner, tx);
-    const pending = await reencryptRows.count(owner, tx);
-    const retiredValues = pending > 0 && (await store.ofOwner(owner, tx)).some((k) => k.state === 'retired');
-    if (current && retiredValues) return { from: null, to: current.id, resumed: true };
+    if (current && (await reencryptRows.countOnRetired(owner, tx)) > 0)
+      return { from: null, to: current.id, resumed: true };
     const from = await store.retireActive(owner, tx);
     const next = await cipher.dataKeys.active(owner, `data key of ${owner.ownerType}`, tx);
     return { from, to: next.ref.id, resumed: false };
@@ -180,17 +195,28 @@ export async function destroyDataKey(
   id: number,
   cipher?: ValueCipher,
 ): Promise<DestroyReport> {
-  const report = await sql.withSession((session) =>
-    session.transaction(async (tx) => {
-      const [count] = await tx.query<{ n: number }>(
-        `SELECT ((SELECT count(*) FROM "attune"."key" WHERE data_key_id = $1::int)
-               + (SELECT count(*) FROM "attune"."key_version" WHERE data_key_id = $1::int AND value IS NOT NULL))::int AS n`,
-        [id],
-      );
-      const destroyed = await new DataKeyStore().destroy(id, tx);
-      return { dataKey: id, valuesShredded: count?.n ?? 0, destroyed };
-    }),
-  );
+  const store = new DataKeyStore();
+  const report = await sql.withSession(async (session) => {
+    // Not while a re-encryption runs: it may hold this key's rows, and would carry on with what it read.
+    const [lock] = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+      REENCRYPT_LOCK,
+    ]);
+    if (!lock?.ok) throw new ReencryptionRunningError();
+    try {
+      return await session.transaction(async (tx) => {
+        if (!(await store.get(id, tx))) throw new DataKeyNotFoundError(id);
+        const [count] = await tx.query<{ n: number }>(
+          `SELECT ((SELECT count(*) FROM "attune"."key" WHERE data_key_id = $1::int)
+                 + (SELECT count(*) FROM "attune"."key_version" WHERE data_key_id = $1::int AND value IS NOT NULL))::int AS n`,
+          [id],
+        );
+        const destroyed = await store.destroy(id, tx);
+        return { dataKey: id, valuesShredded: count?.n ?? 0, destroyed };
+      });
+    } finally {
+      await session.query('SELECT pg_advisory_unlock($1)', [REENCRYPT_LOCK]);
+    }
+  });
   cipher?.dataKeys.forget(id);
   return report;
 }

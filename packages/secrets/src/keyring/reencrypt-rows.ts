@@ -56,6 +56,42 @@ export const reencryptRows = {
     return row?.n ?? 0;
   },
 
+  /**
+   * How many values of an owner sit on a retired data key of that owner that no run has drained yet: the rest of an
+   * unfinished rotation (values a run could not decrypt stay on a drained key, and never make it a resumption).
+   */
+  async countOnRetired(owner: OwnerColumns, q: SqlQueryable): Promise<number> {
+    const [row] = await q.query<{ n: number }>(
+      `SELECT ((SELECT count(*) FROM "attune"."key" k JOIN "attune"."data_key" d ON d.id = k.data_key_id
+                WHERE ${OWNER} AND d.state = 'retired' AND d.drained_at IS NULL)
+             + (SELECT count(*) FROM "attune"."key_version" v JOIN "attune"."key" k ON k.id = v.key_id
+                JOIN "attune"."data_key" d ON d.id = v.data_key_id
+                WHERE v.value IS NOT NULL AND ${OWNER} AND d.state = 'retired' AND d.drained_at IS NULL))::int AS n`,
+      ownerParams(owner),
+    );
+    return row?.n ?? 0;
+  },
+
+  /** Marks the retired data keys of the selection drained: this run moved off them everything it could. */
+  async markDrained(selection: OwnerSelection, q: SqlQueryable): Promise<void> {
+    await q.query(
+      `UPDATE "attune"."data_key" k SET drained_at = now() WHERE k.state = 'retired' AND k.drained_at IS NULL AND ${OWNER}`,
+      ownerParams(selection),
+    );
+  },
+
+  /**
+   * Forgets the key hashes stored beside values that are gone (destroyed versions): in the seed's scheme such a
+   * hash is the master key itself, and with no value left it identifies nothing.
+   */
+  async forgetHashesOfDestroyed(selection: OwnerSelection, q: SqlQueryable): Promise<void> {
+    await q.query(
+      `UPDATE "attune"."key_version" v SET encryption_key_hash = NULL FROM "attune"."key" k
+       WHERE k.id = v.key_id AND v.value IS NULL AND v.encryption_key_hash IS NOT NULL AND ${OWNER}`,
+      ownerParams(selection),
+    );
+  },
+
   /** The next current values to move, after id `after`, locked. */
   keys(selection: OwnerSelection, after: string, limit: number, q: SqlQueryable): Promise<ReencryptRow[]> {
     return q.query<ReencryptRow>(

@@ -264,6 +264,9 @@ export class KeyService {
           },
           tx,
         );
+        // Encrypted from now on: the plain values of its history are erased (their metadata stays), as the seed
+        // erased the plaintext when a key was encrypted.
+        if (encrypted && !existing.encrypted) await this.#writer.versions.destroyPlain(existing.id, tx);
         return { row: updated, value: encrypted ? null : plaintext };
       });
       this.#logger.info(

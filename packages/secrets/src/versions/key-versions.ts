@@ -104,7 +104,14 @@ export class KeyVersions {
         return writeNextVersion(
           this.#w,
           key,
-          { value, encrypted: source.encrypted, actor, origin: 'rollback', sourceVersion: version },
+          // Never less protected than now: a plain old value comes back encrypted when the secret is encrypted.
+          {
+            value,
+            encrypted: source.encrypted || key.encrypted,
+            actor,
+            origin: 'rollback',
+            sourceVersion: version,
+          },
           tx,
         );
       }),

@@ -102,9 +102,26 @@ export class KeyVersionStore {
     if (targets.length === 0) return [];
     await tx.keyVersion.updateMany({
       where: { keyId, version: { in: targets.map((t) => t.version) }, destroyedAt: null },
-      data: { value: Prisma.DbNull, destroyedAt: new Date() },
+      // The stored key hash goes too: in the seed's scheme it is the master key itself.
+      data: { value: Prisma.DbNull, encryptionKeyHash: null, destroyedAt: new Date() },
     });
     return targets.map((t) => t.version).sort((a, b) => a - b);
+  }
+
+  /**
+   * Erases the values of a secret's plain versions (when the secret becomes encrypted: its history must not keep the
+   * plaintext readable); returns the versions erased.
+   */
+  async destroyPlain(keyId: number, tx: PrismaClientOrTransaction = this.#prisma): Promise<number[]> {
+    const plain = await tx.keyVersion.findMany({
+      where: { keyId, encrypted: false, destroyedAt: null },
+      select: { version: true },
+    });
+    return this.destroy(
+      keyId,
+      plain.map((p) => p.version),
+      tx,
+    );
   }
 
   /** Deletes all but the newest `keep` versions of a secret; returns the versions it deleted. */
