@@ -171,6 +171,11 @@ export function decodeValue(row: StoredRow, keys: EncryptionKey | Keyring | unde
     }
     throw new KeyUndecryptableError(row.ref, 'invalid_value', 'the plaintext is not UTF-8.');
   }
+  return parsePlaintext(row, plaintext);
+}
+
+/** A decrypted plaintext as the value it stands for: JSON when the row's `value_type` says so. */
+export function parsePlaintext(row: Pick<StoredRow, 'ref' | 'valueType'>, plaintext: string): SecretValue {
   if (row.valueType !== 'json') return plaintext;
   try {
     return JSON.parse(plaintext) as SecretValue;

@@ -8,7 +8,13 @@ import {
 import type { SqlQueryable } from '@attune/db';
 import { EncryptionKeyRequiredError, KeyUndecryptableError } from '../errors.js';
 import type { OwnerColumns } from '../keys/key-store.js';
-import { decodeValue, type SecretValue, type StoredRow, validateSecretValue } from '../stored-value.js';
+import {
+  decodeValue,
+  parsePlaintext,
+  type SecretValue,
+  type StoredRow,
+  validateSecretValue,
+} from '../stored-value.js';
 import { DataKeyStore } from './data-key-store.js';
 import { type DataKeyColumns, DataKeys } from './data-keys.js';
 import type { Keyring } from './keyring.js';
@@ -110,18 +116,5 @@ export class ValueCipher {
   async openStored(row: StoredRow & { dataKeyId: number | null }, q: SqlQueryable): Promise<SecretValue> {
     const dataKey = row.dataKeyId === null ? null : await this.#store.get(row.dataKeyId, q);
     return this.open({ ...row, dataKey });
-  }
-}
-
-function parsePlaintext(row: StoredRow, plaintext: string): SecretValue {
-  if (row.valueType !== 'json') return plaintext;
-  try {
-    return JSON.parse(plaintext) as SecretValue;
-  } catch {
-    throw new KeyUndecryptableError(
-      row.ref,
-      'invalid_value',
-      'the decrypted value is not the JSON its value_type says.',
-    );
   }
 }
