@@ -18,6 +18,7 @@ import {
   rotateMasterKey,
   SecretResolver,
   ValueCipher,
+  valueContext,
 } from '@attune/secrets';
 import { pino } from 'pino';
 
@@ -68,16 +69,21 @@ try {
           pack: d.pack.id,
           name: `k${n}`,
           dk: d.id,
-          value: sealEnvelope(d.key, { id: d.id, version: 1 }, `value-${ref}`.padEnd(40, '.'), ref),
+          value: sealEnvelope(
+            d.key,
+            { id: d.id, version: 1 },
+            `value-${ref}`.padEnd(40, '.'),
+            valueContext(ref, VERSIONS),
+          ),
         };
       });
     });
     for (let j = 0; j < keys.length; j += 5000) {
       const part = keys.slice(j, j + 5000);
-      const ids = await db.sql.query<{ id: number; v: string; dk: number }>(
+      const ids = await db.sql.query<{ id: number; ref: string; dk: number }>(
         `INSERT INTO attune.key (ref, owner_type, owner_pack, name, value, value_type, encrypted, data_key_id, current_version)
          SELECT r, 'pack', p, n, to_jsonb(v), 'string', true, d, $6 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[]) AS u(r, p, n, v, d)
-         RETURNING id, value #>> '{}' AS v, data_key_id AS dk`,
+         RETURNING id, ref, data_key_id AS dk`,
         [
           part.map((k) => k.ref),
           part.map((k) => k.pack),
@@ -87,11 +93,31 @@ try {
           VERSIONS,
         ],
       );
+      // Each version sealed for itself: a value is bound to its ref and version.
+      const keyOf = new Map(dks.map((d) => [d.id, d.key]));
+      const versions = ids.flatMap((r) =>
+        Array.from({ length: VERSIONS }, (_, g) => ({
+          k: r.id,
+          g: g + 1,
+          d: r.dk,
+          v: sealEnvelope(
+            keyOf.get(r.dk) as EncryptionKey,
+            { id: r.dk, version: 1 },
+            `value-${r.ref}-${g + 1}`.padEnd(40, '.'),
+            valueContext(r.ref, g + 1),
+          ),
+        })),
+      );
       await db.sql.query(
         `INSERT INTO attune.key_version (key_id, version, value, value_type, encrypted, data_key_id, origin, actor_type, actor_id, actor_name)
          SELECT k, g, to_jsonb(v), 'string', true, d, 'update', 'system', 'bench', 'bench'
-         FROM unnest($1::int[], $2::text[], $3::int[]) AS u(k, v, d), generate_series(1, $4::int) g`,
-        [ids.map((r) => r.id), ids.map((r) => r.v), ids.map((r) => r.dk), VERSIONS],
+         FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS u(k, g, v, d)`,
+        [
+          versions.map((x) => x.k),
+          versions.map((x) => x.g),
+          versions.map((x) => x.v),
+          versions.map((x) => x.d),
+        ],
       );
     }
   }

@@ -17,7 +17,7 @@ import {
   wrapDataKey,
 } from '@attune/crypto';
 import { createTestDatabase } from '@attune/db/testing';
-import { Keyring, SecretResolver } from '@attune/secrets';
+import { Keyring, SecretResolver, valueContext } from '@attune/secrets';
 import pg from 'pg';
 import { pino } from 'pino';
 
@@ -90,7 +90,12 @@ try {
       const dk = dataKeys.get(`${r[1]}:${r[2]}:${r[3]}`) as { id: number; key: EncryptionKey };
       return {
         dk: dk.id,
-        value: sealEnvelope(dk.key, { id: dk.id, version: 1 }, `value-of-${r[0]}`.padEnd(40, '.'), r[0]),
+        value: sealEnvelope(
+          dk.key,
+          { id: dk.id, version: 1 },
+          `value-of-${r[0]}`.padEnd(40, '.'),
+          valueContext(r[0], VERSIONS),
+        ),
       };
     });
     const ids = await db.sql.query<{ id: number; v: string; dk: number }>(
@@ -163,7 +168,7 @@ try {
         dataKey = unwrapDataKey(key, r.dk.wrapped, r.dk);
         cache.set(r.dk.id, dataKey);
       }
-      out.set(env, openEnvelope(dataKey, r.value as string, r.ref));
+      out.set(env, openEnvelope(dataKey, r.value as string, valueContext(r.ref, VERSIONS)));
     }
     return out;
   };

@@ -49,7 +49,7 @@ export {
   reencryptRows,
 } from './keyring/reencrypt-rows.js';
 export { type RewrapReport, rotateMasterKey } from './keyring/rewrap.js';
-export { type SealedRow, type SealedValue, ValueCipher } from './keyring/value-cipher.js';
+export { type SealedRow, type SealedValue, ValueCipher, valueContext } from './keyring/value-cipher.js';
 export { DEFAULT_MAX_VERSIONS, KeyService, type KeyServiceOptions } from './keys/key-service.js';
 export { KeyStore, type OwnerColumns } from './keys/key-store.js';
 export type {

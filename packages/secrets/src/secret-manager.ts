@@ -64,8 +64,13 @@ export class SecretManager {
    * The seed's `decrypt_if_needed`: the plaintext of a stored row, in whichever format it was written (under a data
    * key — the row's `dataKeyId` — or directly with a master key). @throws {KeyUndecryptableError}
    */
-  decryptIfNeeded(row: StoredRow & { readonly dataKeyId?: number | null }): Promise<SecretValue> {
-    return this.#cipher.openStored({ ...row, dataKeyId: row.dataKeyId ?? null }, this.#sql);
+  decryptIfNeeded(
+    row: StoredRow & { readonly dataKeyId?: number | null; readonly currentVersion?: number },
+  ): Promise<SecretValue> {
+    return this.#cipher.openStored(
+      { ...row, dataKeyId: row.dataKeyId ?? null, version: row.currentVersion ?? 1 },
+      this.#sql,
+    );
   }
 
   /**

@@ -145,6 +145,7 @@ export class SecretResolver {
       try {
         const value = this.#cipher.open({
           ref,
+          version: row.current_version as number,
           value: row.value,
           valueType: row.value_type as string,
           encrypted: row.encrypted === true,

@@ -113,7 +113,24 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
         encrypted: true,
       });
       await keys.update(actor, ref, { value: 'fresh' });
-      await expect(keys.versions.destroy(actor, ref, [2])).rejects.toThrow(/is current/);
+      // An older version's ciphertext moved over the current one does not decrypt: a value is bound to its version.
+      await keys.update(actor, ref, { value: 'fresh-2' });
+      await keys.versions.rollback(actor, ref, 2);
+      const [held] = await db.sql.query<{ value: unknown }>('SELECT value FROM attune.key WHERE ref = $1', [
+        ref,
+      ]);
+      await db.sql.query(
+        `UPDATE attune.key SET value = (SELECT v.value FROM attune.key_version v JOIN attune.key k ON k.id = v.key_id
+           WHERE k.ref = $1 AND v.version = 3) WHERE ref = $1`,
+        [ref],
+      );
+      await expect(keys.get(actor, ref, { decrypt: true })).rejects.toThrow(/authentication_failed/);
+      await db.sql.query('UPDATE attune.key SET value = $2::jsonb WHERE ref = $1', [
+        ref,
+        JSON.stringify(held?.value),
+      ]);
+      expect((await keys.get(actor, ref, { decrypt: true })).value).toBe('fresh');
+      await expect(keys.versions.destroy(actor, ref, [4])).rejects.toThrow(/is current/);
       await expect(keys.versions.destroy(actor, ref, [7])).rejects.toThrow(KeyVersionNotFoundError);
       expect(await keys.versions.destroy(actor, ref, [1])).toEqual([1]);
       expect(await keys.versions.destroy(actor, ref, [1])).toEqual([]);

@@ -7,7 +7,7 @@ import type { SecretValue } from '../stored-value.js';
 import { DataKeyStore } from './data-key-store.js';
 import type { DataKeyColumns } from './data-keys.js';
 import { type OwnerSelection, type Reencrypted, type ReencryptRow, reencryptRows } from './reencrypt-rows.js';
-import type { ValueCipher } from './value-cipher.js';
+import { type ValueCipher, valueContext } from './value-cipher.js';
 
 /** Values moved per transaction. */
 export const REENCRYPT_BATCH = 500;
@@ -115,6 +115,7 @@ export async function reencrypt(options: {
               try {
                 plaintext = cipher.open({
                   ref: row.ref,
+                  version: row.version,
                   value: row.value,
                   valueType: row.value_type,
                   encrypted: true,
@@ -130,7 +131,7 @@ export async function reencrypt(options: {
               const text = typeof plaintext === 'string' ? plaintext : JSON.stringify(plaintext);
               out.push({
                 id: row.id,
-                value: sealEnvelope(dataKey.key, dataKey.ref, text, row.ref),
+                value: sealEnvelope(dataKey.key, dataKey.ref, text, valueContext(row.ref, row.version)),
                 dataKeyId: dataKey.ref.id,
               });
             }

@@ -30,9 +30,20 @@ export interface SealedValue {
   readonly dataKeyId: number | null;
 }
 
-/** A stored row to open, with its data key's columns when it names one. */
+/** A stored row to open, with its data key's columns when it names one, and the version it holds. */
 export interface SealedRow extends StoredRow {
   readonly dataKey?: DataKeyColumns | null;
+  /** The version of the secret the row holds: an `e1:` value is bound to it. */
+  readonly version: number;
+}
+
+/**
+ * What an `e1:` value is bound to besides its data key: the secret's ref and the version it holds, so that a
+ * ciphertext moved to another secret, or an older version's moved over the current one, does not decrypt. Refs
+ * cannot contain `#`.
+ */
+export function valueContext(ref: string, version: number): string {
+  return `${ref}#${version}`;
 }
 
 /**
@@ -61,7 +72,7 @@ export class ValueCipher {
    */
   async seal(
     value: SecretValue,
-    options: { ref: string; owner: OwnerColumns; encrypted: boolean },
+    options: { ref: string; owner: OwnerColumns; encrypted: boolean; version: number },
     q: SqlQueryable,
   ): Promise<SealedValue> {
     validateSecretValue(value);
@@ -72,7 +83,7 @@ export class ValueCipher {
     const plaintext = typeof value === 'string' ? value : JSON.stringify(value);
     const dataKey = await this.dataKeys.active(options.owner, options.ref, q);
     return {
-      value: sealEnvelope(dataKey.key, dataKey.ref, plaintext, options.ref),
+      value: sealEnvelope(dataKey.key, dataKey.ref, plaintext, valueContext(options.ref, options.version)),
       valueType,
       encrypted: true,
       encryptionKeyHash: null,
@@ -97,7 +108,7 @@ export class ValueCipher {
     const key = this.dataKeys.unwrap(row.dataKey, row.ref);
     let plaintext: string;
     try {
-      plaintext = openEnvelope(key, row.value as string, row.ref, named);
+      plaintext = openEnvelope(key, row.value as string, valueContext(row.ref, row.version), named);
     } catch (error) {
       if (error instanceof AuthenticationFailedError)
         throw new KeyUndecryptableError(
@@ -113,7 +124,10 @@ export class ValueCipher {
   }
 
   /** {@link ValueCipher.open} for a row whose data key (if any) is read from the database first. */
-  async openStored(row: StoredRow & { dataKeyId: number | null }, q: SqlQueryable): Promise<SecretValue> {
+  async openStored(
+    row: StoredRow & { dataKeyId: number | null; version: number },
+    q: SqlQueryable,
+  ): Promise<SecretValue> {
     const dataKey = row.dataKeyId === null ? null : await this.#store.get(row.dataKeyId, q);
     return this.open({ ...row, dataKey });
   }

@@ -103,7 +103,7 @@ export class KeyService {
     if (encrypted && !this.keyring.active) throw new EncryptionKeyRequiredError(ref, 'encrypt');
     try {
       const row = await this.#store.transaction(async (tx) => {
-        const sealed = await this.#cipher.seal(input.value, { ref, owner, encrypted }, sqlOf(tx));
+        const sealed = await this.#cipher.seal(input.value, { ref, owner, encrypted, version: 1 }, sqlOf(tx));
         const created = await this.#store.insert(
           {
             ref,
@@ -182,7 +182,7 @@ export class KeyService {
     if (!options.decrypt) return toRecord(row, null, this.keyring);
     if (this.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
     const value = await this.#query('reading', ref, () =>
-      this.#cipher.openStored(row, sqlOf(this.#store.client)),
+      this.#cipher.openStored({ ...row, version: row.currentVersion }, sqlOf(this.#store.client)),
     );
     this.#logger.info({ ...actorFields(actor), ref, version: row.currentVersion }, 'key decrypted');
     return toRecord(row, value, this.keyring);
@@ -331,7 +331,7 @@ export class KeyService {
 
   async #open(row: KeyRow, tx: Prisma.TransactionClient): Promise<SecretValue> {
     if (row.encrypted && this.keyring.empty) throw new EncryptionKeyRequiredError(row.ref, 'decrypt');
-    return this.#cipher.openStored(row, sqlOf(tx));
+    return this.#cipher.openStored({ ...row, version: row.currentVersion }, sqlOf(tx));
   }
 
   #owner(owner: KeyOwner): Promise<ResolvedOwner> {

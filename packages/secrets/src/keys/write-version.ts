@@ -35,7 +35,7 @@ export async function writeNextVersion(
 ): Promise<KeyRow> {
   const sealed = await w.cipher.seal(
     change.value,
-    { ref: row.ref, owner: row, encrypted: change.encrypted },
+    { ref: row.ref, owner: row, encrypted: change.encrypted, version: row.currentVersion + 1 },
     sqlOf(tx),
   );
   const version = row.currentVersion + 1;
