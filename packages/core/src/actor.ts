@@ -12,6 +12,10 @@ export interface Actor {
   readonly type: 'token' | 'cli' | 'worker' | 'system';
   readonly id: string;
   readonly name: string;
+  /** The client address of an API request (recorded in the audit log). */
+  readonly source?: string | undefined;
+  /** The request id of an API request (recorded in the audit log). */
+  readonly requestId?: string | undefined;
 }
 
 /** The actor of an API request authenticated by a token. */

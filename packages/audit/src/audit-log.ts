@@ -1,0 +1,238 @@
+import { type Actor, AttuneError } from '@attune/core';
+import type { SqlExecutor, SqlQueryable } from '@attune/db';
+import type { AuditEvent, AuditEventInput, AuditOutcome } from './audit-types.js';
+import { type ChainFields, eventHash, GENESIS_HASH } from './chain.js';
+
+/** Filters of {@link AuditLog.list}; `before` is the cursor (an event id: the page continues below it). */
+export interface AuditFilter {
+  readonly ref?: string | undefined;
+  readonly actor?: string | undefined;
+  readonly action?: string | undefined;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  readonly before?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** What {@link AuditLog.verify} found. */
+export interface VerifyReport {
+  readonly checked: number;
+  /** The first event that breaks the chain, and how: its content changed, or an event was removed or inserted. */
+  readonly broken: {
+    readonly id: string;
+    readonly problem: 'changed' | 'removed' | 'inserted';
+    readonly detail: string;
+  } | null;
+}
+
+/** An event could not be recorded: the operation it records did not happen. */
+export class AuditWriteError extends AttuneError {
+  constructor() {
+    super({
+      code: 'ATTUNE_AUDIT_WRITE_FAILED',
+      category: 'unavailable',
+      message: 'The audit log could not record this operation, so it was not done; nothing was changed.',
+    });
+  }
+}
+
+interface Row {
+  id: string;
+  at: Date;
+  at_text: string;
+  actor_type: Actor['type'];
+  actor_id: string;
+  actor_name: string;
+  source: string | null;
+  request_id: string | null;
+  action: string;
+  ref: string | null;
+  version: number | null;
+  outcome: AuditOutcome;
+  detail: Record<string, unknown>;
+  detail_text: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const COLUMNS = `id::text AS id, at, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_text,
+  actor_type, actor_id, actor_name, source, request_id, action, ref, version, outcome, detail, detail::text AS detail_text,
+  prev_hash, hash`;
+
+/** Events read per page while verifying; hashes kept to tell an insertion from a removal. */
+const VERIFY_PAGE = 5000;
+const SEEN = 10_000;
+
+/**
+ * The audit log (docs/audit.md): the one owner of `attune.audit_event`. Appending happens in the caller's transaction
+ * (`append(event, tx)`), so an event commits with the change it records or not at all; when it cannot be written, the
+ * operation fails ({@link AuditWriteError}). The database gives each event its id, time and chained hash, and refuses
+ * to update or delete one; {@link AuditLog.verify} recomputes the chain independently.
+ */
+export class AuditLog {
+  /** Records an event in the caller's transaction. @throws {AuditWriteError} */
+  async append(event: AuditEventInput, q: SqlQueryable): Promise<void> {
+    try {
+      await q.query(
+        `INSERT INTO "attune"."audit_event" (actor_type, actor_id, actor_name, source, request_id, action, ref, version, outcome, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int, $9, $10::jsonb)`,
+        [
+          event.actor.type,
+          event.actor.id,
+          event.actor.name,
+          event.actor.source ?? null,
+          event.actor.requestId ?? null,
+          event.action,
+          event.ref ?? null,
+          event.version ?? null,
+          event.outcome ?? 'ok',
+          JSON.stringify(event.detail ?? {}),
+        ],
+      );
+    } catch {
+      // The driver's message may quote the parameters: only the fact is reported.
+      throw new AuditWriteError();
+    }
+  }
+
+  /** Events, newest first, filtered; at most `limit` (default 100, at most 1000). */
+  async list(filter: AuditFilter, q: SqlQueryable): Promise<AuditEvent[]> {
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    const rows = await q.query<Row>(
+      `SELECT ${COLUMNS} FROM "attune"."audit_event"
+       WHERE ($1::text IS NULL OR ref = $1) AND ($2::text IS NULL OR actor_name = $2) AND ($3::text IS NULL OR action = $3)
+         AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
+         AND ($6::bigint IS NULL OR id < $6)
+       ORDER BY "attune"."audit_event".id DESC LIMIT $7::int`,
+      [
+        filter.ref ?? null,
+        filter.actor ?? null,
+        filter.action ?? null,
+        filter.from ?? null,
+        filter.to ?? null,
+        filter.before ?? null,
+        limit,
+      ],
+    );
+    return rows.map(toEvent);
+  }
+
+  /**
+   * Recomputes every event's hash from its columns and checks each links to the one before; reports the first that
+   * does not: its content was changed, or an event before it was removed, or events were inserted.
+   */
+  async verify(q: SqlQueryable, onProgress?: (checked: number) => void): Promise<VerifyReport> {
+    const [pruned] = await q.query<{ anchor: string | null }>(
+      `SELECT detail->>'anchor' AS anchor FROM "attune"."audit_event" WHERE action = 'audit.pruned' ORDER BY id DESC LIMIT 1`,
+    );
+    const seen = new Map<string, string>();
+    let previous: { id: string; hash: string } | null = null;
+    let checked = 0;
+    let after = '0';
+    for (;;) {
+      const rows = await q.query<Row>(
+        `SELECT ${COLUMNS} FROM "attune"."audit_event" WHERE id > $1::bigint ORDER BY "attune"."audit_event".id LIMIT $2::int`,
+        [after, VERIFY_PAGE],
+      );
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const expectedPrev = previous?.hash ?? pruned?.anchor ?? GENESIS_HASH;
+        if (r.prev_hash !== expectedPrev && !(previous === null && r.prev_hash === GENESIS_HASH)) {
+          const earlier = seen.get(r.prev_hash);
+          return {
+            checked,
+            broken: earlier
+              ? {
+                  id: nextAfter(seen, earlier),
+                  problem: 'inserted',
+                  detail: `event ${r.id} follows event ${earlier}: what lies between was inserted`,
+                }
+              : { id: r.id, problem: 'removed', detail: `the event before event ${r.id} is missing` },
+          };
+        }
+        if (eventHash(fieldsOf(r)) !== r.hash) {
+          return {
+            checked,
+            broken: { id: r.id, problem: 'changed', detail: `event ${r.id} is not what was recorded` },
+          };
+        }
+        seen.set(r.hash, r.id);
+        if (seen.size > SEEN) seen.delete(seen.keys().next().value as string);
+        previous = { id: r.id, hash: r.hash };
+        checked++;
+      }
+      after = (rows.at(-1) as Row).id;
+      onProgress?.(checked);
+    }
+    return { checked, broken: null };
+  }
+
+  /**
+   * Deletes the events older than `before` — recording the prune first, with the hash the remaining chain starts
+   * from — in one transaction (`sql.withSession`). Returns how many were deleted.
+   */
+  async prune(actor: Actor, before: Date, sql: SqlExecutor): Promise<number> {
+    return sql.withSession((session) =>
+      session.transaction(async (tx) => {
+        const [last] = await tx.query<{ id: string; hash: string; n: number }>(
+          `SELECT id::text AS id, hash, (SELECT count(*)::int FROM "attune"."audit_event" WHERE at < $1) AS n
+           FROM "attune"."audit_event" WHERE at < $1 ORDER BY "attune"."audit_event".id DESC LIMIT 1`,
+          [before],
+        );
+        if (!last) return 0;
+        await this.append(
+          {
+            actor,
+            action: 'audit.pruned',
+            detail: { before: before.toISOString(), up_to: last.id, anchor: last.hash, count: last.n },
+          },
+          tx,
+        );
+        await tx.query(`SELECT set_config('attune.audit_prune', 'on', true)`);
+        await tx.query('DELETE FROM "attune"."audit_event" WHERE id <= $1::bigint', [last.id]);
+        return last.n;
+      }),
+    );
+  }
+}
+
+/** The first event seen after `id` (seen events are kept in id order). */
+function nextAfter(seen: Map<string, string>, id: string): string {
+  for (const next of seen.values()) if (BigInt(next) > BigInt(id)) return next;
+  return String(BigInt(id) + 1n);
+}
+
+function fieldsOf(r: Row): ChainFields {
+  return {
+    prevHash: r.prev_hash,
+    id: r.id,
+    atText: r.at_text,
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    actorName: r.actor_name,
+    source: r.source,
+    requestId: r.request_id,
+    action: r.action,
+    ref: r.ref,
+    version: r.version,
+    outcome: r.outcome,
+    detailText: r.detail_text,
+  };
+}
+
+function toEvent(r: Row): AuditEvent {
+  return {
+    id: r.id,
+    at: r.at,
+    actor: { type: r.actor_type, id: r.actor_id, name: r.actor_name },
+    source: r.source,
+    requestId: r.request_id,
+    action: r.action,
+    ref: r.ref,
+    version: r.version,
+    outcome: r.outcome,
+    detail: r.detail,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}

@@ -1,0 +1,56 @@
+import type { Actor } from '@attune/core';
+
+/** What an event records (docs/audit.md#actions). */
+export const AUDIT_ACTIONS = [
+  'key.created',
+  'key.updated',
+  'key.rolled_back',
+  'key.deleted',
+  'key.undeleted',
+  'key.purged',
+  'key.versions_destroyed',
+  'key.decrypted',
+  'key.version_decrypted',
+  'token.created',
+  'token.revoked',
+  'pack.registered',
+  'execution.requested',
+  'keyring.master_key_rotated',
+  'keyring.data_key_rotated',
+  'keyring.upgraded',
+  'keyring.data_key_destroyed',
+  'audit.pruned',
+] as const;
+
+/** One of {@link AUDIT_ACTIONS}. */
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** How the operation an event records ended. */
+export type AuditOutcome = 'ok' | 'refused' | 'failed';
+
+/** An event to record. Never a value: refs, versions, ids and counts only. */
+export interface AuditEventInput {
+  readonly actor: Actor;
+  readonly action: AuditAction;
+  readonly ref?: string | null;
+  readonly version?: number | null;
+  readonly outcome?: AuditOutcome;
+  /** Facts of the event (counts, ids, a data key); never a value. */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** An event as recorded: the database gives its id, time and hashes. */
+export interface AuditEvent {
+  readonly id: string;
+  readonly at: Date;
+  readonly actor: { readonly type: Actor['type']; readonly id: string; readonly name: string };
+  readonly source: string | null;
+  readonly requestId: string | null;
+  readonly action: string;
+  readonly ref: string | null;
+  readonly version: number | null;
+  readonly outcome: AuditOutcome;
+  readonly detail: Record<string, unknown>;
+  readonly prevHash: string;
+  readonly hash: string;
+}

@@ -1,0 +1,156 @@
+import type { Actor } from '@attune/core';
+import type { Database } from '@attune/db';
+import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, eventHash } from '../src/index.js';
+
+const actor: Actor = { type: 'token', id: '7', name: 'ci', source: '10.0.0.9', requestId: 'req-1' };
+const audit = new AuditLog();
+
+/** A few events, one per append; the ids they got. */
+async function record(db: Database, n: number, ref = 'p.k'): Promise<string[]> {
+  for (let i = 0; i < n; i++)
+    await audit.append({ actor, action: 'key.updated', ref, version: i + 1, detail: { n: i } }, db.sql);
+  return (await audit.list({ ref, limit: n }, db.sql)).map((e) => e.id).reverse();
+}
+
+/** Runs SQL with the audit log's triggers off, as someone with the database's superuser would tamper with it. */
+async function asTamperer(db: Database, sql: string, params: unknown[] = []): Promise<void> {
+  await db.sql.withSession(async (s) => {
+    await s.transaction(async (tx) => {
+      await tx.query(`SET LOCAL session_replication_role = replica`);
+      await tx.query(sql, params);
+    });
+  });
+}
+
+for (const kind of ['postgres', 'pglite'] as const) {
+  describe(`audit log (${kind})`, () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await createTestDatabase({ kind });
+    });
+    afterAll(async () => {
+      await db?.drop();
+    });
+
+    it('records events with their actor, chained; never lets them be updated or deleted', async () => {
+      const ids = await record(db, 3, 'a.k');
+      const [last] = await audit.list({ ref: 'a.k', limit: 1 }, db.sql);
+      expect(last).toMatchObject({
+        id: ids[2],
+        actor: { type: 'token', id: '7', name: 'ci' },
+        source: '10.0.0.9',
+        requestId: 'req-1',
+        action: 'key.updated',
+        ref: 'a.k',
+        version: 3,
+        outcome: 'ok',
+        detail: { n: 2 },
+      });
+      expect(last?.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect((await audit.verify(db.sql)).broken).toBeNull();
+      await expect(db.sql.query(`UPDATE attune.audit_event SET ref = 'x'`)).rejects.toThrow(/append-only/);
+      await expect(db.sql.query('DELETE FROM attune.audit_event')).rejects.toThrow(/append-only/);
+      await expect(db.sql.query('TRUNCATE attune.audit_event')).rejects.toThrow(/append-only/);
+    });
+
+    it('keeps ids in chain order when appends run at once', async () => {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          db.sql.withSession((s) =>
+            s.transaction((tx) =>
+              audit.append({ actor, action: 'key.decrypted', ref: 'conc.k', version: i }, tx),
+            ),
+          ),
+        ),
+      );
+      expect((await audit.verify(db.sql)).broken).toBeNull();
+    });
+
+    it('finds an event that was changed', async () => {
+      const fresh = await createTestDatabase({ kind });
+      try {
+        const ids = await record(fresh, 4);
+        await asTamperer(fresh, `UPDATE attune.audit_event SET actor_name = 'someone-else' WHERE id = $1`, [
+          ids[1],
+        ]);
+        expect((await audit.verify(fresh.sql)).broken).toMatchObject({ id: ids[1], problem: 'changed' });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    it('finds an event that was removed', async () => {
+      const fresh = await createTestDatabase({ kind });
+      try {
+        const ids = await record(fresh, 4);
+        await asTamperer(fresh, 'DELETE FROM attune.audit_event WHERE id = $1', [ids[1]]);
+        expect((await audit.verify(fresh.sql)).broken).toMatchObject({ id: ids[2], problem: 'removed' });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    it('finds an event that was inserted, even with a hash that matches its own content', async () => {
+      const fresh = await createTestDatabase({ kind });
+      try {
+        const [first] = await record(fresh, 1);
+        // A gap in the ids (a transaction that rolled back), where a forged event is then put.
+        await fresh.sql
+          .withSession((s) =>
+            s.transaction(async (tx) => {
+              await audit.append({ actor, action: 'key.updated', ref: 'p.k' }, tx);
+              throw new Error('roll back');
+            }),
+          )
+          .catch(() => undefined);
+        await record(fresh, 1);
+        const [prev] = await fresh.sql.query<{ hash: string }>(
+          'SELECT hash FROM attune.audit_event WHERE id = $1',
+          [first],
+        );
+        const forged = {
+          prevHash: prev?.hash as string,
+          id: String(BigInt(first as string) + 1n),
+          atText: '2026-11-29T00:00:00.000000Z',
+          actorType: 'cli',
+          actorId: 'x@y',
+          actorName: 'x@y',
+          source: null,
+          requestId: null,
+          action: 'key.updated',
+          ref: 'p.k',
+          version: null,
+          outcome: 'ok',
+          detailText: '{}',
+        };
+        await asTamperer(
+          fresh,
+          `INSERT INTO attune.audit_event (id, at, actor_type, actor_id, actor_name, action, ref, outcome, detail, prev_hash, hash)
+           VALUES ($1::bigint, '2026-11-29T00:00:00Z', 'cli', 'x@y', 'x@y', 'key.updated', 'p.k', 'ok', '{}', $2, $3)`,
+          [forged.id, forged.prevHash, eventHash(forged)],
+        );
+        expect((await audit.verify(fresh.sql)).broken).toMatchObject({ id: forged.id, problem: 'inserted' });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    it('prunes old events explicitly, recording the prune, and the rest still verifies', async () => {
+      const fresh = await createTestDatabase({ kind });
+      try {
+        await record(fresh, 3);
+        const cut = new Date(Date.now() + 1000);
+        expect(await audit.prune(actor, cut, fresh.sql)).toBe(3);
+        const left = await audit.list({}, fresh.sql);
+        expect(left.map((e) => e.action)).toEqual(['audit.pruned']);
+        expect(left[0]?.detail).toMatchObject({ count: 3 });
+        await record(fresh, 2);
+        expect((await audit.verify(fresh.sql)).broken).toBeNull();
+      } finally {
+        await fresh.drop();
+      }
+    });
+  });
+}
