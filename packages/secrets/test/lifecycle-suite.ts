@@ -1,3 +1,4 @@
+import { AuditLog, AuditWriteError } from '@attune/audit';
 import { EncryptionKey } from '@attune/crypto';
 import type { Database } from '@attune/db';
 import type { TestDatabase } from '@attune/db/testing';
@@ -241,6 +242,67 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
           expectedVersion: 1,
         }),
       ).rejects.toThrow(KeyVersionConflictError);
+    });
+  });
+
+  describe('the audit trail', () => {
+    it('records every change and decrypt of a secret with its actor, never a value, in the same transaction', async () => {
+      const db = getDb();
+      const { pack } = await makePack(db.prisma);
+      const keys = keyService(db.prisma, ring([['k1', K1]], 'k1'), capturingLogger().logger);
+      const ref = `${pack.ref}.audited`;
+      await keys.create(actor, {
+        owner: { type: 'pack', pack: pack.id },
+        name: 'audited',
+        value: 'AUDIT-CANARY-1',
+        encrypted: true,
+      });
+      await keys.update(actor, ref, { value: 'AUDIT-CANARY-2' });
+      await keys.get(actor, ref, { decrypt: true });
+      await keys.versions.get(actor, ref, 1, { decrypt: true });
+      await keys.versions.rollback(actor, ref, 1);
+      await keys.versions.destroy(actor, ref, [2]);
+      await keys.delete(actor, ref);
+      await keys.undelete(actor, ref);
+      await keys.delete(actor, ref, { purge: true });
+      const events = await new AuditLog().list({ ref }, db.sql);
+      expect(events.map((e) => [e.action, e.version]).reverse()).toEqual([
+        ['key.created', 1],
+        ['key.updated', 2],
+        ['key.decrypted', 2],
+        ['key.version_decrypted', 1],
+        ['key.rolled_back', 3],
+        ['key.versions_destroyed', 3],
+        ['key.deleted', 3],
+        ['key.undeleted', 3],
+        ['key.purged', 3],
+      ]);
+      expect(events.every((e) => e.actor.name === actor.name && e.outcome === 'ok')).toBe(true);
+      expect(JSON.stringify(events)).not.toMatch(/AUDIT-CANARY/);
+      // When the event cannot be written, the change does not happen either.
+      await keys.create(actor, {
+        owner: { type: 'pack', pack: pack.id },
+        name: 'guarded',
+        value: 'one',
+        encrypted: true,
+      });
+      await db.sql.exec(`CREATE FUNCTION attune.test_audit_down() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit storage down'; END $$;
+        CREATE TRIGGER test_audit_down BEFORE INSERT ON attune.audit_event FOR EACH ROW EXECUTE FUNCTION attune.test_audit_down();`);
+      try {
+        await expect(keys.update(actor, `${pack.ref}.guarded`, { value: 'two' })).rejects.toThrow(
+          AuditWriteError,
+        );
+        await expect(keys.get(actor, `${pack.ref}.guarded`, { decrypt: true })).rejects.toThrow(
+          AuditWriteError,
+        );
+      } finally {
+        await db.sql.exec(
+          'DROP TRIGGER test_audit_down ON attune.audit_event; DROP FUNCTION attune.test_audit_down();',
+        );
+      }
+      expect((await keys.get(actor, `${pack.ref}.guarded`)).version).toBe(1);
+      expect((await new AuditLog().verify(db.sql)).broken).toBeNull();
     });
   });
 

@@ -1,3 +1,4 @@
+import { AuditLog } from '@attune/audit';
 import { type Actor, actorFields, type Logger } from '@attune/core';
 import type { SqlExecutor } from '@attune/db';
 import type { KeyOwner } from '../keys/key-types.js';
@@ -28,7 +29,16 @@ export class KeyringService {
   readonly #owners: OwnerDirectory;
   readonly #logger: Logger;
 
-  constructor(options: { sql: SqlExecutor; cipher: ValueCipher; owners: OwnerDirectory; logger: Logger }) {
+  readonly #audit: AuditLog;
+
+  constructor(options: {
+    sql: SqlExecutor;
+    cipher: ValueCipher;
+    owners: OwnerDirectory;
+    logger: Logger;
+    audit?: AuditLog;
+  }) {
+    this.#audit = options.audit ?? new AuditLog();
     this.#sql = options.sql;
     this.#cipher = options.cipher;
     this.#owners = options.owners;
@@ -45,6 +55,19 @@ export class KeyringService {
     const report = await rotateMasterKey(this.#sql, this.#cipher.keyring, {
       onProgress: (done) => onProgress?.(done, 0),
     });
+    // Recorded once the rotation is done: it commits per data key, and is itself safe to rerun.
+    await this.#audit.append(
+      {
+        actor,
+        action: 'keyring.master_key_rotated',
+        detail: {
+          active_key: report.activeKey.id,
+          key_hash: report.activeKey.keyHash,
+          rewrapped: report.rewrapped,
+        },
+      },
+      this.#sql,
+    );
     this.#logger.info(
       {
         ...actorFields(actor),
@@ -67,6 +90,19 @@ export class KeyringService {
       rotate: true,
       ...(onProgress ? { onProgress } : {}),
     });
+    await this.#audit.append(
+      {
+        actor,
+        action: 'keyring.data_key_rotated',
+        detail: {
+          owner: resolved.label,
+          rotation: report.rotation,
+          reencrypted: report.reencrypted,
+          failed: report.failed.length,
+        },
+      },
+      this.#sql,
+    );
     this.#logger.info(
       {
         ...actorFields(actor),
@@ -88,6 +124,14 @@ export class KeyringService {
       selection: 'all',
       ...(onProgress ? { onProgress } : {}),
     });
+    await this.#audit.append(
+      {
+        actor,
+        action: 'keyring.upgraded',
+        detail: { reencrypted: report.reencrypted, failed: report.failed.length },
+      },
+      this.#sql,
+    );
     this.#logger.info(
       { ...actorFields(actor), reencrypted: report.reencrypted, failed: report.failed.length },
       'values upgraded to data keys',
@@ -102,7 +146,7 @@ export class KeyringService {
 
   /** Destroys a data key for good (crypto-shredding its values). */
   async destroyDataKey(actor: Actor, dataKeyId: number): Promise<DestroyReport> {
-    const report = await destroyDataKey(this.#sql, dataKeyId, this.#cipher);
+    const report = await destroyDataKey(this.#sql, dataKeyId, this.#cipher, { log: this.#audit, actor });
     this.#logger.warn(
       { ...actorFields(actor), dataKey: dataKeyId, valuesShredded: report.valuesShredded },
       'data key destroyed',

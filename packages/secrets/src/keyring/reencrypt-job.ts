@@ -1,4 +1,5 @@
-import { AttuneError } from '@attune/core';
+import type { AuditLog } from '@attune/audit';
+import { type Actor, AttuneError } from '@attune/core';
 import { type DataKeyRef, type EncryptionKey, sealEnvelope } from '@attune/crypto';
 import type { SqlExecutor, SqlSession } from '@attune/db';
 import { KeyUndecryptableError } from '../errors.js';
@@ -195,6 +196,7 @@ export async function destroyDataKey(
   sql: SqlExecutor,
   id: number,
   cipher?: ValueCipher,
+  audit?: { log: AuditLog; actor: Actor },
 ): Promise<DestroyReport> {
   const store = new DataKeyStore();
   const report = await sql.withSession(async (session) => {
@@ -212,6 +214,15 @@ export async function destroyDataKey(
           [id],
         );
         const destroyed = await store.destroy(id, tx);
+        if (destroyed && audit)
+          await audit.log.append(
+            {
+              actor: audit.actor,
+              action: 'keyring.data_key_destroyed',
+              detail: { data_key: id, values_shredded: count?.n ?? 0 },
+            },
+            tx,
+          );
         return { dataKey: id, valuesShredded: count?.n ?? 0, destroyed };
       });
     } finally {

@@ -1,4 +1,5 @@
-import { type Actor, actorFields, type Logger } from '@attune/core';
+import { AuditLog } from '@attune/audit';
+import { type Actor, AttuneError, actorFields, type Logger } from '@attune/core';
 import { type Prisma, sqlOf } from '@attune/db';
 import {
   EncryptionKeyRequiredError,
@@ -9,7 +10,6 @@ import {
   KeyStoreError,
   KeyVersionConflictError,
   OwnerNotFoundError,
-  SecretsError,
 } from '../errors.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { ValueCipher } from '../keyring/value-cipher.js';
@@ -45,6 +45,8 @@ export interface KeyServiceOptions {
   readonly cipher: ValueCipher;
   /** Versions kept when a secret sets none (`secrets.max_versions`; default {@link DEFAULT_MAX_VERSIONS}). */
   readonly maxVersions?: number;
+  /** The audit log every change and decrypt is recorded in (docs/audit.md); never skipped. */
+  readonly audit?: AuditLog;
   readonly logger: Logger;
 }
 
@@ -74,6 +76,7 @@ export class KeyService {
       versions: options.versions,
       cipher: options.cipher,
       maxVersions: options.maxVersions ?? DEFAULT_MAX_VERSIONS,
+      audit: options.audit ?? new AuditLog(),
     };
     this.versions = new KeyVersions({ writer: this.#writer, logger: options.logger });
   }
@@ -119,6 +122,16 @@ export class KeyService {
         await this.#writer.versions.insert(
           { ...sealed, keyId: created.id, version: 1, origin: 'create', actor },
           tx,
+        );
+        await this.#writer.audit.append(
+          {
+            actor,
+            action: 'key.created',
+            ref,
+            version: 1,
+            detail: { owner_type: owner.ownerType, encrypted, data_key: sealed.dataKeyId },
+          },
+          sqlOf(tx),
         );
         return created;
       });
@@ -184,6 +197,11 @@ export class KeyService {
     const value = await this.#query('reading', ref, () =>
       this.#cipher.openStored({ ...row, version: row.currentVersion }, sqlOf(this.#store.client)),
     );
+    // Recorded before the value is answered: when the event cannot be written, the value is not given.
+    await this.#writer.audit.append(
+      { actor, action: 'key.decrypted', ref, version: row.currentVersion },
+      sqlOf(this.#store.client),
+    );
     this.#logger.info({ ...actorFields(actor), ref, version: row.currentVersion }, 'key decrypted');
     return toRecord(row, value, this.keyring);
   }
@@ -246,7 +264,21 @@ export class KeyService {
         const existing = await this.#lockForChange(ref, tx, input.expectedVersion, 'update it');
         if (input.value === undefined && input.encrypted === undefined) {
           const updated = await this.#store.setMaxVersions(existing.id, maxVersions ?? null, tx);
-          await this.#writer.versions.prune(existing.id, updated.maxVersions ?? this.#writer.maxVersions, tx);
+          const pruned = await this.#writer.versions.prune(
+            existing.id,
+            updated.maxVersions ?? this.#writer.maxVersions,
+            tx,
+          );
+          await this.#writer.audit.append(
+            {
+              actor,
+              action: 'key.updated',
+              ref,
+              version: updated.currentVersion,
+              detail: { max_versions: updated.maxVersions, ...(pruned.length ? { pruned } : {}) },
+            },
+            sqlOf(tx),
+          );
           return { row: updated, value: updated.encrypted ? null : (updated.value as SecretValue) };
         }
         const encrypted = input.encrypted ?? existing.encrypted;
@@ -286,8 +318,17 @@ export class KeyService {
    */
   async delete(actor: Actor, ref: string, options: { purge?: boolean } = {}): Promise<void> {
     if (options.purge) {
-      const deleted = await this.#query('deleting', ref, () => this.#store.deleteByRef(ref));
-      if (deleted === 0) throw new KeyNotFoundError(ref);
+      await this.#query('deleting', ref, () =>
+        this.#store.transaction(async (tx) => {
+          const row = await this.#store.lockByRef(ref, tx);
+          if (!row) throw new KeyNotFoundError(ref);
+          await this.#store.deleteByRef(ref, tx);
+          await this.#writer.audit.append(
+            { actor, action: 'key.purged', ref, version: row.currentVersion },
+            sqlOf(tx),
+          );
+        }),
+      );
       this.#logger.info({ ...actorFields(actor), ref }, 'key purged');
       return;
     }
@@ -295,7 +336,13 @@ export class KeyService {
       this.#store.transaction(async (tx) => {
         const row = await this.#store.lockByRef(ref, tx);
         if (!row) throw new KeyNotFoundError(ref);
-        if (row.deletedAt === null) await this.#store.setDeleted(row.id, true, tx);
+        if (row.deletedAt === null) {
+          await this.#store.setDeleted(row.id, true, tx);
+          await this.#writer.audit.append(
+            { actor, action: 'key.deleted', ref, version: row.currentVersion },
+            sqlOf(tx),
+          );
+        }
       }),
     );
     this.#logger.info({ ...actorFields(actor), ref }, 'key deleted');
@@ -307,7 +354,13 @@ export class KeyService {
       this.#store.transaction(async (tx) => {
         const found = await this.#store.lockByRef(ref, tx);
         if (!found) throw new KeyNotFoundError(ref);
-        return found.deletedAt === null ? found : this.#store.setDeleted(found.id, false, tx);
+        if (found.deletedAt === null) return found;
+        const back = await this.#store.setDeleted(found.id, false, tx);
+        await this.#writer.audit.append(
+          { actor, action: 'key.undeleted', ref, version: back.currentVersion },
+          sqlOf(tx),
+        );
+        return back;
       }),
     );
     this.#logger.info({ ...actorFields(actor), ref }, 'key undeleted');
@@ -342,7 +395,7 @@ export class KeyService {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof SecretsError) throw error;
+      if (error instanceof AttuneError) throw error;
       throw new KeyStoreError(operation, ref, dbCode(error));
     }
   }
@@ -354,7 +407,7 @@ export class KeyService {
     ref: string,
     owner: (ResolvedOwner & { name: string }) | undefined,
   ): Promise<Error> {
-    if (error instanceof SecretsError) return error;
+    if (error instanceof AttuneError) return error;
     const failure = writeFailure(error);
     if (failure.kind === 'ref_taken') {
       const existing = await this.#store.findOwnership(ref).catch(() => null);

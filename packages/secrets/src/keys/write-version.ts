@@ -1,3 +1,4 @@
+import type { AuditLog } from '@attune/audit';
 import type { Actor } from '@attune/core';
 import { type Prisma, sqlOf } from '@attune/db';
 import type { ValueCipher } from '../keyring/value-cipher.js';
@@ -13,6 +14,8 @@ export interface VersionWriter {
   readonly cipher: ValueCipher;
   /** Versions kept when the secret sets none (`secrets.max_versions`). */
   readonly maxVersions: number;
+  /** Where every change and reveal is recorded, in the transaction of the change. */
+  readonly audit: AuditLog;
 }
 
 /**
@@ -52,6 +55,21 @@ export async function writeNextVersion(
     },
     tx,
   );
-  await w.versions.prune(row.id, updated.maxVersions ?? w.maxVersions, tx);
+  const pruned = await w.versions.prune(row.id, updated.maxVersions ?? w.maxVersions, tx);
+  await w.audit.append(
+    {
+      actor: change.actor,
+      action: change.origin === 'rollback' ? 'key.rolled_back' : 'key.updated',
+      ref: row.ref,
+      version,
+      detail: {
+        encrypted: sealed.encrypted,
+        data_key: sealed.dataKeyId,
+        ...(change.sourceVersion === undefined ? {} : { source_version: change.sourceVersion }),
+        ...(pruned.length ? { pruned } : {}),
+      },
+    },
+    sqlOf(tx),
+  );
   return updated;
 }

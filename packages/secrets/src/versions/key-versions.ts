@@ -1,4 +1,4 @@
-import { type Actor, actorFields, type Logger } from '@attune/core';
+import { type Actor, AttuneError, actorFields, type Logger } from '@attune/core';
 import { sqlOf } from '@attune/db';
 import {
   EncryptionKeyRequiredError,
@@ -9,7 +9,6 @@ import {
   KeyVersionConflictError,
   KeyVersionDestroyedError,
   KeyVersionNotFoundError,
-  SecretsError,
 } from '../errors.js';
 import { dbCode } from '../keys/key-store.js';
 import { type KeyRecord, type KeyVersionRecord, toRecord } from '../keys/key-types.js';
@@ -67,6 +66,10 @@ export class KeyVersions {
         throw new KeyVersionDestroyedError(ref, version, 'there is nothing to decrypt');
       if (this.#w.cipher.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
       value = await this.#query(ref, () => this.#open(ref, row));
+      await this.#w.audit.append(
+        { actor, action: 'key.version_decrypted', ref, version },
+        sqlOf(this.#w.keys.client),
+      );
       this.#logger.info({ ...actorFields(actor), ref, version }, 'key version decrypted');
     }
     return this.#record(ref, row, key.currentVersion, value);
@@ -145,7 +148,19 @@ export class KeyVersions {
         }
         for (const v of versions)
           if (!(await this.#w.versions.get(key.id, v, tx))) throw new KeyVersionNotFoundError(ref, v);
-        return this.#w.versions.destroy(key.id, versions, tx);
+        const erased = await this.#w.versions.destroy(key.id, versions, tx);
+        if (erased.length)
+          await this.#w.audit.append(
+            {
+              actor,
+              action: 'key.versions_destroyed',
+              ref,
+              version: key.currentVersion,
+              detail: { versions: erased },
+            },
+            sqlOf(tx),
+          );
+        return erased;
       }),
     );
     this.#logger.info({ ...actorFields(actor), ref, destroyed }, 'key versions destroyed');
@@ -180,7 +195,7 @@ export class KeyVersions {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof SecretsError) throw error;
+      if (error instanceof AttuneError) throw error;
       throw new KeyStoreError('reading versions of', ref, dbCode(error));
     }
   }
