@@ -7,6 +7,7 @@ import { acceptJsonAsFormBody } from './plugins/json-body.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerActionRoutes } from './routes/actions.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerKeyVersionRoutes } from './routes/key-versions.js';
 import { registerKeyRoutes } from './routes/keys.js';
@@ -32,7 +33,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await registerOpenApi(app);
   // Order matters: identify the caller, count it against its budget, then refuse the unauthenticated.
-  registerAuthentication(app, deps.tokens);
+  registerAuthentication(app, deps.tokens, deps.authFailures);
   await registerRateLimit(app, {
     perMinute: deps.rateLimitPerMinute ?? 600,
     authFailuresPerMinute: deps.authFailureLimit ?? 20,
@@ -45,5 +46,6 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   registerPackRoutes(app, deps.packs);
   registerActionRoutes(app, deps.packs);
   registerExecutionRoutes(app, deps.executions);
+  registerAuditRoutes(app, deps.audit);
   return app;
 }

@@ -1,3 +1,4 @@
+import { AuditService, AuthFailureRecorder } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
 import type { SecurityConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
@@ -8,6 +9,9 @@ import { createSecretsServices, type KeyService } from '@attune/secrets';
 
 /** What the API's routes call: one service per resource. */
 export interface ApiServices {
+  readonly audit: AuditService;
+  /** Failed authentications, aggregated into the audit log. */
+  readonly authFailures?: AuthFailureRecorder;
   readonly keys: KeyService;
   readonly tokens: TokenService;
   readonly packs: PackService;
@@ -42,6 +46,8 @@ export function createApiServices(options: {
   maxVersions?: number;
   publish: (message: ExecutionRequestMessage) => Promise<void>;
   logger: Logger;
+  /** How long failed authentications are aggregated before their events are written (default 60 s). */
+  authFailureWindowMs?: number;
 }): ApiServices {
   const { db, logger } = options;
   const packs = new PackStore(db.prisma);
@@ -54,6 +60,12 @@ export function createApiServices(options: {
     logger,
   });
   return {
+    audit: new AuditService({ sql: db.sql }),
+    authFailures: new AuthFailureRecorder({
+      sql: db.sql,
+      logger,
+      ...(options.authFailureWindowMs === undefined ? {} : { windowMs: options.authFailureWindowMs }),
+    }),
     keys: secrets.keys,
     tokens: new TokenService({ store: new TokenStore(db.prisma), logger }),
     packs: new PackService({ store: packs, logger }),

@@ -215,6 +215,29 @@ export const executionParams = {
   properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
 } as const;
 
+export const auditQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ref: { ...ref, description: 'Events of this key ref.' },
+    actor: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'Events of this actor (token name, user@host…).',
+    },
+    action: { type: 'string', pattern: '^[a-z_]+\\.[a-z_]+$', description: 'e.g. key.decrypted' },
+    from: { type: 'string', maxLength: 40, description: 'ISO 8601; events at or after it.' },
+    to: { type: 'string', maxLength: 40, description: 'ISO 8601; events before it.' },
+    before: {
+      type: 'string',
+      pattern: '^[1-9][0-9]{0,18}$',
+      description: 'Cursor: events older than this id.',
+    },
+    limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1–1000 (default 100).' },
+  },
+} as const;
+
 export const listActionsQuery = {
   type: 'object',
   additionalProperties: false,

@@ -28,6 +28,7 @@ let db: TestDatabase;
 let app: FastifyInstance;
 let base: string;
 let publisher: ExecutionPublisher;
+let services: ReturnType<typeof createApiServices>;
 const logLines: string[] = [];
 const tokens: Record<string, string> = {};
 const operator: Actor = { type: 'cli', id: 'tester@test', name: 'tester@test' };
@@ -71,8 +72,9 @@ beforeAll(async () => {
     }),
   });
   publisher = new ExecutionPublisher(broker);
+  services = createApiServices({ db, security, publish: (m) => publisher.publish(m), logger });
   app = await buildApi({
-    ...createApiServices({ db, security, publish: (m) => publisher.publish(m), logger }),
+    ...services,
     logger,
     maxBodyBytes: 128 * 1024,
     authFailureLimit: 50,
@@ -88,6 +90,7 @@ beforeAll(async () => {
     decryptOnly: ['keys:decrypt'],
     write: ['keys:write'],
     run: ['executions:run'],
+    auditor: ['audit:read'],
   })) {
     tokens[name] = (await store.create(operator, name, scopes)).token;
   }
@@ -535,6 +538,77 @@ describe('HTTP API', () => {
     expect((await call('GET', '/api/v1/executions/999999', tokens.run)).status).toBe(404);
     const actions = await call('GET', '/api/v1/actions?pack=mypack', tokens.run);
     expect(actions.body?.data.map((a: { ref: string }) => a.ref)).toEqual(['mypack.deploy', 'mypack.report']);
+  });
+
+  it('records who did what in the audit log, with address and request id, never a value', async () => {
+    const value = 'audit-trail-value-7f3e91';
+    const ref = 'mypack.audit_probe';
+    expect(
+      (
+        await call('POST', '/api/v1/keys', tokens.admin, {
+          ref,
+          name: 'audit_probe',
+          owner_type: 'pack',
+          owner_pack: 1,
+          value,
+          encrypted: true,
+        })
+      ).status,
+    ).toBe(201);
+    expect((await call('GET', `/api/v1/keys/${ref}?decrypt=true`, tokens.readDecrypt)).status).toBe(200);
+    expect((await call('PUT', `/api/v1/keys/${ref}`, tokens.write, { value: `${value}-2` })).status).toBe(
+      200,
+    );
+    // Only audit:read (or admin) reads the log.
+    expect((await call('GET', '/api/v1/audit', tokens.readDecrypt)).status).toBe(403);
+    const page = await call('GET', `/api/v1/audit?ref=${ref}`, tokens.auditor);
+    expect(page.status).toBe(200);
+    const events = page.body?.data as Array<Record<string, unknown>>;
+    expect(events.map((e) => e.action)).toEqual(['key.updated', 'key.decrypted', 'key.created']);
+    expect(events.map((e) => (e.actor as { name: string }).name)).toEqual(['write', 'readDecrypt', 'admin']);
+    for (const e of events) {
+      expect(e).toMatchObject({ ref, outcome: 'ok', source: '127.0.0.1' });
+      expect(e.request_id).toEqual(expect.any(String));
+    }
+    expect(events.map((e) => e.version)).toEqual([2, 1, 1]);
+    // Tokens, execution requests: recorded too. No value anywhere in the log.
+    const all = await call('GET', '/api/v1/audit?limit=1000', tokens.admin);
+    const actions = new Set((all.body?.data as Array<{ action: string }>).map((e) => e.action));
+    expect([...actions]).toEqual(
+      expect.arrayContaining(['token.created', 'token.revoked', 'execution.requested']),
+    );
+    expect(JSON.stringify(all.body)).not.toContain(value);
+    for (const name of Object.keys(tokens)) expect(JSON.stringify(all.body)).not.toContain(tokens[name]);
+    // Filters and the cursor: two pages of one event each, then the rest.
+    const first = await call('GET', `/api/v1/audit?ref=${ref}&limit=1`, tokens.auditor);
+    expect(first.body?.data.map((e: { action: string }) => e.action)).toEqual(['key.updated']);
+    const second = await call(
+      'GET',
+      `/api/v1/audit?ref=${ref}&limit=1&before=${first.body?.next}`,
+      tokens.auditor,
+    );
+    expect(second.body?.data.map((e: { action: string }) => e.action)).toEqual(['key.decrypted']);
+    const byActor = await call('GET', `/api/v1/audit?actor=readDecrypt&action=key.decrypted`, tokens.auditor);
+    expect(byActor.body?.data.map((e: { ref: string }) => e.ref)).toContain(ref);
+    const future = await call('GET', `/api/v1/audit?from=2999-01-01T00:00:00Z`, tokens.auditor);
+    expect(future.body?.data).toEqual([]);
+    expect((await call('GET', '/api/v1/audit?from=yesterday', tokens.auditor)).status).toBe(400);
+    expect((await call('GET', '/api/v1/audit?limit=0', tokens.auditor)).status).toBe(400);
+  });
+
+  it('records failed authentications aggregated per address, never the token sent', async () => {
+    const bad = 'atk_not-a-real-token-5d1c';
+    await services.authFailures?.flush(); // what earlier tests sent
+    const before = (await call('GET', '/api/v1/audit?action=auth.failed', tokens.auditor)).body?.data.length;
+    for (let i = 0; i < 3; i++) expect((await call('GET', '/api/v1/packs', bad)).status).toBe(401);
+    expect((await call('GET', '/api/v1/packs', undefined)).status).toBe(401);
+    await services.authFailures?.flush();
+    const page = await call('GET', '/api/v1/audit?action=auth.failed', tokens.auditor);
+    const events = page.body?.data as Array<Record<string, any>>;
+    expect(events).toHaveLength(before + 1);
+    expect(events[0]).toMatchObject({ outcome: 'refused', source: '127.0.0.1' });
+    expect(events[0]?.detail).toMatchObject({ count: 4, reasons: ['invalid_token', 'missing_token'] });
+    expect(JSON.stringify(page.body)).not.toContain(bad);
   });
 
   it('serves the OpenAPI document and a browsable page, with security headers', async () => {

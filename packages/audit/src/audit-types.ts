@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'key.version_decrypted',
   'token.created',
   'token.revoked',
+  'auth.failed',
   'pack.registered',
   'execution.requested',
   'keyring.master_key_rotated',

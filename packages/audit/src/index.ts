@@ -4,6 +4,7 @@
  * Concepts: docs/audit.md.
  */
 export { type AuditFilter, AuditLog, AuditWriteError, type VerifyReport } from './audit-log.js';
+export { type AuditPage, AuditService } from './audit-service.js';
 export {
   AUDIT_ACTIONS,
   type AuditAction,
@@ -11,4 +12,5 @@ export {
   type AuditEventInput,
   type AuditOutcome,
 } from './audit-types.js';
+export { AuthFailureRecorder, type AuthFailureRecorderOptions } from './auth-failures.js';
 export { type ChainFields, eventHash, eventText, GENESIS_HASH } from './chain.js';

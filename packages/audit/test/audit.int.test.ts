@@ -1,8 +1,9 @@
 import type { Actor } from '@attune/core';
+import { silentLogger } from '@attune/core';
 import type { Database } from '@attune/db';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, eventHash } from '../src/index.js';
+import { AuditLog, AuthFailureRecorder, eventHash } from '../src/index.js';
 
 const actor: Actor = { type: 'token', id: '7', name: 'ci', source: '10.0.0.9', requestId: 'req-1' };
 const audit = new AuditLog();
@@ -53,6 +54,28 @@ for (const kind of ['postgres', 'pglite'] as const) {
       await expect(db.sql.query(`UPDATE attune.audit_event SET ref = 'x'`)).rejects.toThrow(/append-only/);
       await expect(db.sql.query('DELETE FROM attune.audit_event')).rejects.toThrow(/append-only/);
       await expect(db.sql.query('TRUNCATE attune.audit_event')).rejects.toThrow(/append-only/);
+    });
+
+    it('aggregates failed authentications: one event per address per window, bounded', async () => {
+      const failures = new AuthFailureRecorder({ sql: db.sql, logger: silentLogger(), maxSources: 2 });
+      for (let i = 0; i < 50; i++) failures.record(`10.1.0.${i % 5}`, 'invalid_token');
+      failures.record('10.1.0.0', 'missing_token');
+      await failures.flush();
+      const events = await audit.list({ action: 'auth.failed' }, db.sql);
+      // Two addresses tracked, the other three counted together: three events for 51 failures.
+      expect(events).toHaveLength(3);
+      const bySource = new Map(events.map((e) => [e.source, e.detail]));
+      expect(bySource.get('10.1.0.0')).toMatchObject({
+        count: 11,
+        reasons: ['invalid_token', 'missing_token'],
+      });
+      expect(bySource.get('10.1.0.1')).toMatchObject({ count: 10, reasons: ['invalid_token'] });
+      expect(bySource.get(null)).toMatchObject({ count: 30, other_sources: true });
+      expect(events.every((e) => e.outcome === 'refused')).toBe(true);
+      // Nothing new, nothing written.
+      await failures.flush();
+      expect(await audit.list({ action: 'auth.failed' }, db.sql)).toHaveLength(3);
+      expect((await audit.verify(db.sql)).broken).toBeNull();
     });
 
     it('keeps ids in chain order when appends run at once', async () => {

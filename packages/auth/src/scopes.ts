@@ -1,5 +1,12 @@
 /** Scopes a token can hold. `admin` implies every other. */
-export const SCOPES = ['keys:read', 'keys:decrypt', 'keys:write', 'executions:run', 'admin'] as const;
+export const SCOPES = [
+  'keys:read',
+  'keys:decrypt',
+  'keys:write',
+  'executions:run',
+  'audit:read',
+  'admin',
+] as const;
 /** One of {@link SCOPES}. */
 export type Scope = (typeof SCOPES)[number];
 

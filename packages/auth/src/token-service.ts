@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { type Actor, actorFields, type Logger } from '@attune/core';
+import { AuditLog } from '@attune/audit';
+import { type Actor, AttuneError, actorFields, type Logger } from '@attune/core';
+import { sqlOf } from '@attune/db';
 import { TokenError } from './errors.js';
 import { type Principal, SCOPES, type Scope } from './scopes.js';
 import type { TokenRecord, TokenStore } from './token-store.js';
@@ -20,9 +22,12 @@ export class TokenService {
   readonly #store: TokenStore;
   readonly #logger: Logger;
 
-  constructor(options: { store: TokenStore; logger: Logger }) {
+  readonly #audit: AuditLog;
+
+  constructor(options: { store: TokenStore; logger: Logger; audit?: AuditLog }) {
     this.#store = options.store;
     this.#logger = options.logger;
+    this.#audit = options.audit ?? new AuditLog();
   }
 
   /** Creates a token. The returned `token` is the only time it is ever shown. */
@@ -43,14 +48,21 @@ export class TokenService {
     }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     try {
-      const record = await this.#store.insert({
-        name,
-        tokenHash: hashToken(token),
-        scopes: [...new Set(scopes as Scope[])],
+      const record = await this.#store.transaction(async (tx) => {
+        const inserted = await this.#store.insert(
+          { name, tokenHash: hashToken(token), scopes: [...new Set(scopes as Scope[])] },
+          tx,
+        );
+        await this.#audit.append(
+          { actor, action: 'token.created', detail: { token: inserted.id, name, scopes: inserted.scopes } },
+          sqlOf(tx),
+        );
+        return inserted;
       });
       this.#logger.info({ ...actorFields(actor), tokenName: name, scopes: record.scopes }, 'token created');
       return { token, record };
     } catch (error) {
+      if (error instanceof AttuneError) throw error;
       if ((error as { code?: string }).code === 'P2002') {
         throw new TokenError(
           'ATTUNE_AUTH_CONFLICT',
@@ -68,9 +80,16 @@ export class TokenService {
 
   /** Revokes the active token with this name (or id). */
   async revoke(actor: Actor, nameOrId: string | number): Promise<TokenRecord> {
-    const active = await this.#store.findActive(nameOrId);
-    if (!active) throw new TokenError('ATTUNE_AUTH_NOT_FOUND', `No active token '${nameOrId}'.`);
-    const record = await this.#store.markRevoked(active.id);
+    const record = await this.#store.transaction(async (tx) => {
+      const active = await this.#store.findActive(nameOrId, tx);
+      if (!active) throw new TokenError('ATTUNE_AUTH_NOT_FOUND', `No active token '${nameOrId}'.`);
+      const revoked = await this.#store.markRevoked(active.id, tx);
+      await this.#audit.append(
+        { actor, action: 'token.revoked', detail: { token: revoked.id, name: revoked.name } },
+        sqlOf(tx),
+      );
+      return revoked;
+    });
     this.#logger.info({ ...actorFields(actor), tokenName: record.name }, 'token revoked');
     return record;
   }

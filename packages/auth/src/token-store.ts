@@ -1,4 +1,4 @@
-import type { PrismaClientOrTransaction } from '@attune/db';
+import { inTransaction, type Prisma, type PrismaClientOrTransaction } from '@attune/db';
 import type { Scope } from './scopes.js';
 
 /** A token as listed: never the token itself. */
@@ -25,6 +25,11 @@ export class TokenStore {
 
   constructor(prisma: PrismaClientOrTransaction) {
     this.#prisma = prisma;
+  }
+
+  /** Runs `fn` in a transaction (the caller's own, when this store was given one). */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#prisma, fn);
   }
 
   /** Stores a token by its hash. A name already active throws Prisma's P2002. */

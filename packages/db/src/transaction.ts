@@ -8,14 +8,15 @@ import type { SqlQueryable } from './sql-executor.js';
 export type PrismaClientOrTransaction = PrismaClient | Prisma.TransactionClient;
 
 /**
- * Runs `fn` in a transaction: a new one on a client, or the caller's own when `client` already is one (Prisma has
- * no nested transactions; the outer one commits or rolls back everything).
+ * Runs `fn` in a transaction: a new one on a client, or the caller's own when `client` already is one. A transaction
+ * client is told by its missing `$connect` (Prisma 7.10 gives it a `$transaction` that opens a savepoint, which the
+ * embedded database's adapter does not implement): the outer transaction commits or rolls back everything.
  */
 export function inTransaction<T>(
   client: PrismaClientOrTransaction,
   fn: (tx: Prisma.TransactionClient) => Promise<T>,
 ): Promise<T> {
-  return '$transaction' in client ? client.$transaction(fn) : fn(client);
+  return '$connect' in client ? client.$transaction(fn) : fn(client);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AuditLog } from '@attune/audit';
 import { type Actor, actorFields, type Logger } from '@attune/core';
 import { ActionNotFoundError, type PackStore, resolveParameters } from '@attune/registry';
 import { EnqueueFailedError, ExecutionNotFoundError, InvalidExecutionIdError } from './errors.js';
@@ -18,7 +19,11 @@ export interface ExecutionServiceOptions {
   /** Hands an execution to the workers (the broker's publisher); needed by {@link ExecutionService.request} only. */
   readonly publish?: ((message: ExecutionRequestMessage) => Promise<void>) | undefined;
   readonly logger: Logger;
+  /** The audit log execution requests are recorded in (docs/audit.md). */
+  readonly audit?: AuditLog;
 }
+
+const DEFAULT_AUDIT = new AuditLog();
 
 /** Options of {@link ExecutionService.waitFor}. */
 export interface WaitOptions {
@@ -70,7 +75,19 @@ export class ExecutionService {
     const action = await this.#o.actions.findAction(actionRef);
     if (!action) throw new ActionNotFoundError(actionRef);
     const params = resolveParameters(actionRef, action.parameters, parameters);
-    const id = await this.#o.executions.create({ actionId: action.id, actionRef, parameters: params });
+    const audit = this.#o.audit ?? DEFAULT_AUDIT;
+    // The request and its audit event commit together, or neither does.
+    const id = await this.#o.executions.transaction(async (tx) => {
+      const created = await this.#o.executions.create(
+        { actionId: action.id, actionRef, parameters: params },
+        tx,
+      );
+      await audit.append(
+        { actor, action: 'execution.requested', ref: actionRef, detail: { execution: String(created) } },
+        tx,
+      );
+      return created;
+    });
     this.#o.logger.info(
       { ...actorFields(actor), executionId: String(id), action: actionRef },
       'execution requested',

@@ -1,4 +1,4 @@
-import type { SqlExecutor, SqlQueryable } from '@attune/db';
+import type { SqlExecutor, SqlQueryable, SqlSession } from '@attune/db';
 import type { ExecutionStatus, RunStatus } from './status.js';
 import type { ExecutionWarning } from './warnings.js';
 
@@ -127,6 +127,11 @@ export class ExecutionStore {
 
   constructor(sql: SqlExecutor) {
     this.#sql = sql;
+  }
+
+  /** Runs `fn` in a transaction of its own connection; pass `tx` to the methods that must commit with it. */
+  transaction<T>(fn: (tx: SqlSession) => Promise<T>): Promise<T> {
+    return this.#sql.withSession((session) => session.transaction(fn));
   }
 
   /** Creates an execution in state `requested`; returns its id. Parameters are already validated. */

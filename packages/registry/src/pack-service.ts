@@ -1,4 +1,6 @@
+import { AuditLog } from '@attune/audit';
 import { type Actor, actorFields, type Logger } from '@attune/core';
+import { sqlOf } from '@attune/db';
 import { loadPack } from './pack-loader.js';
 import type { ActionRecord, PackRecord, PackStore, RegistrationReport } from './pack-store.js';
 
@@ -10,9 +12,12 @@ export class PackService {
   readonly #store: PackStore;
   readonly #logger: Logger;
 
-  constructor(options: { store: PackStore; logger: Logger }) {
+  readonly #audit: AuditLog;
+
+  constructor(options: { store: PackStore; logger: Logger; audit?: AuditLog }) {
     this.#store = options.store;
     this.#logger = options.logger;
+    this.#audit = options.audit ?? new AuditLog();
   }
 
   /**
@@ -20,7 +25,20 @@ export class PackService {
    * @throws {InvalidPackError} {@link PackConflictError}
    */
   async register(actor: Actor, dir: string): Promise<RegistrationReport> {
-    const report = await this.#store.register(loadPack(dir));
+    const def = loadPack(dir);
+    const report = await this.#store.transaction(async (tx) => {
+      const registered = await this.#store.register(def, tx);
+      await this.#audit.append(
+        {
+          actor,
+          action: 'pack.registered',
+          ref: registered.pack.ref,
+          detail: { change: registered.pack.change, actions: registered.actions },
+        },
+        sqlOf(tx),
+      );
+      return registered;
+    });
     this.#logger.info(
       { ...actorFields(actor), pack: report.pack.ref, change: report.pack.change },
       'pack registered',

@@ -52,6 +52,11 @@ export class PackStore implements OwnerDirectory {
     this.#prisma = prisma;
   }
 
+  /** Runs `fn` in a transaction (the caller's own, when this store was given one). */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#prisma, fn);
+  }
+
   /** Every pack, by ref. */
   async listPacks(tx: PrismaClientOrTransaction = this.#prisma): Promise<PackRecord[]> {
     const packs = await tx.pack.findMany({ orderBy: { ref: 'asc' } });

@@ -1,3 +1,4 @@
+import type { AuthFailureRecorder } from '@attune/audit';
 import { hasScope, type Principal, type Scope, type TokenService } from '@attune/auth';
 import { type Actor, AttuneError, tokenActor } from '@attune/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -21,14 +22,21 @@ export function isApiRoute(req: FastifyRequest): boolean {
  * before the rate limit counts it ({@link registerRateLimit}); {@link requireAuthentication} then refuses the
  * unauthenticated, so that an address sending bad tokens is limited while valid tokens from it keep working.
  */
-export function registerAuthentication(app: FastifyInstance, tokens: Pick<TokenService, 'verify'>): void {
+export function registerAuthentication(
+  app: FastifyInstance,
+  tokens: Pick<TokenService, 'verify'>,
+  failures?: Pick<AuthFailureRecorder, 'record' | 'flush'>,
+): void {
   app.addHook('onRequest', async (req) => {
     if (!isApiRoute(req)) return;
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const principal = token ? await tokens.verify(token) : null;
     if (principal) req.principal = principal;
+    // Counted here, before the rate limit, so that refused floods are recorded too (aggregated: docs/audit.md).
+    else failures?.record(req.ip, token ? 'invalid_token' : 'missing_token');
   });
+  if (failures) app.addHook('onClose', async () => failures.flush());
 }
 
 /** Refuses an /api/ request without a valid token (after the rate limit has counted it). */
@@ -72,7 +80,7 @@ export function need(req: FastifyRequest, scope: Scope, hide = false): Actor {
       message: `This token lacks the ${scope} scope.`,
     });
   }
-  return tokenActor(req.principal.tokenId, req.principal.name);
+  return requestActor(req);
 }
 
 /** The actor of an authenticated request (every /api/ route has one). */
@@ -83,7 +91,13 @@ export function actorOf(req: FastifyRequest): Actor {
       category: 'unauthenticated',
       message: 'Send Authorization: Bearer <token>.',
     });
-  return tokenActor(req.principal.tokenId, req.principal.name);
+  return requestActor(req);
+}
+
+/** The actor of a request: its token, client address and request id (what the audit log records). */
+function requestActor(req: FastifyRequest): Actor {
+  const principal = req.principal as Principal;
+  return { ...tokenActor(principal.tokenId, principal.name), source: req.ip, requestId: String(req.id) };
 }
 
 /** Whether the caller's token holds `scope`. */

@@ -1,0 +1,72 @@
+import type { AuditService } from '@attune/audit';
+import { AttuneError } from '@attune/core';
+import type { FastifyInstance } from 'fastify';
+import { need } from '../plugins/auth.js';
+import * as s from '../schemas.js';
+
+/** `GET /api/v1/audit`: the audit log, newest first, filtered, with a cursor (docs/api.md#audit). */
+export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): void {
+  app.get<{
+    Querystring: {
+      ref?: string;
+      actor?: string;
+      action?: string;
+      from?: string;
+      to?: string;
+      before?: string;
+      limit?: string;
+    };
+  }>(
+    '/api/v1/audit',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: 'List audit events, newest first; never a value (scope audit:read)',
+        querystring: s.auditQuery,
+        response: s.errorResponses,
+      },
+    },
+    async (req) => {
+      const actor = need(req, 'audit:read');
+      const q = req.query;
+      const page = await audit.list(actor, {
+        ref: q.ref,
+        actor: q.actor,
+        action: q.action,
+        from: dateOf(q.from, 'from'),
+        to: dateOf(q.to, 'to'),
+        before: q.before,
+        limit: q.limit === undefined ? undefined : Number(q.limit),
+      });
+      return {
+        data: page.events.map((e) => ({
+          id: e.id,
+          at: e.at,
+          actor: e.actor,
+          source: e.source,
+          request_id: e.requestId,
+          action: e.action,
+          ref: e.ref,
+          version: e.version,
+          outcome: e.outcome,
+          detail: e.detail,
+          hash: e.hash,
+        })),
+        next: page.next,
+      };
+    },
+  );
+}
+
+function dateOf(text: string | undefined, field: string): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime()))
+    throw new AttuneError({
+      code: 'ATTUNE_API_INVALID',
+      category: 'invalid',
+      message: `${field} is not a date (ISO 8601).`,
+      field,
+    });
+  return date;
+}
