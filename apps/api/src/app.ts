@@ -12,6 +12,7 @@ import { registerExecutionRoutes } from './routes/executions.js';
 import { registerKeyVersionRoutes } from './routes/key-versions.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerPackRoutes } from './routes/packs.js';
+import { registerUsageRoutes } from './routes/usage.js';
 
 /**
  * Builds the HTTP API (docs/api.md): plugins for what every route shares (JSON bodies, security headers, OpenAPI,
@@ -47,5 +48,6 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   registerActionRoutes(app, deps.packs);
   registerExecutionRoutes(app, deps.executions);
   registerAuditRoutes(app, deps.audit);
+  registerUsageRoutes(app, deps.usage);
   return app;
 }

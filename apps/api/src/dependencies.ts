@@ -3,7 +3,12 @@ import { TokenService, TokenStore } from '@attune/auth';
 import type { SecurityConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
 import type { Database } from '@attune/db';
-import { type ExecutionRequestMessage, ExecutionService, ExecutionStore } from '@attune/executions';
+import {
+  type ExecutionRequestMessage,
+  ExecutionService,
+  ExecutionStore,
+  SecretUsageService,
+} from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
 import { createSecretsServices, type KeyService } from '@attune/secrets';
 
@@ -16,6 +21,7 @@ export interface ApiServices {
   readonly tokens: TokenService;
   readonly packs: PackService;
   readonly executions: ExecutionService;
+  readonly usage: SecretUsageService;
 }
 
 /** The API's limits (`api.*` configuration). */
@@ -59,6 +65,7 @@ export function createApiServices(options: {
     ...(options.maxVersions === undefined ? {} : { maxVersions: options.maxVersions }),
     logger,
   });
+  const executions = new ExecutionStore(db.sql);
   return {
     audit: new AuditService({ sql: db.sql }),
     authFailures: new AuthFailureRecorder({
@@ -69,8 +76,9 @@ export function createApiServices(options: {
     keys: secrets.keys,
     tokens: new TokenService({ store: new TokenStore(db.prisma), logger }),
     packs: new PackService({ store: packs, logger }),
+    usage: new SecretUsageService({ executions, keys: secrets.keys }),
     executions: new ExecutionService({
-      executions: new ExecutionStore(db.sql),
+      executions,
       actions: packs,
       publish: options.publish,
       logger,

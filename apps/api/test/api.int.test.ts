@@ -8,6 +8,7 @@ import { DEFAULT_AMQP_URL } from '@attune/config';
 import { type Actor, createLogger, silentLogger } from '@attune/core';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import { ExecutionStore } from '@attune/executions';
 import amqp from 'amqplib';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
@@ -573,7 +574,7 @@ describe('HTTP API', () => {
     expect(events.map((e) => e.version)).toEqual([2, 1, 1]);
     // Tokens, execution requests: recorded too. No value anywhere in the log.
     const all = await call('GET', '/api/v1/audit?limit=1000', tokens.admin);
-    const actions = new Set((all.body?.data as Array<{ action: string }>).map((e) => e.action));
+    const actions = new Set(((all.body?.data ?? []) as Array<{ action: string }>).map((e) => e.action));
     expect([...actions]).toEqual(
       expect.arrayContaining(['token.created', 'token.revoked', 'execution.requested']),
     );
@@ -604,11 +605,63 @@ describe('HTTP API', () => {
     expect((await call('GET', '/api/v1/packs', undefined)).status).toBe(401);
     await services.authFailures?.flush();
     const page = await call('GET', '/api/v1/audit?action=auth.failed', tokens.auditor);
-    const events = page.body?.data as Array<Record<string, any>>;
+    const events = page.body?.data as Array<Record<string, unknown>>;
     expect(events).toHaveLength(before + 1);
     expect(events[0]).toMatchObject({ outcome: 'refused', source: '127.0.0.1' });
     expect(events[0]?.detail).toMatchObject({ count: 4, reasons: ['invalid_token', 'missing_token'] });
     expect(JSON.stringify(page.body)).not.toContain(bad);
+  });
+
+  it('answers who used a secret: last use, actions, executions of a version, unused keys (keys:read)', async () => {
+    const ref = 'mypack.usage_probe';
+    const created = await call('POST', '/api/v1/keys', tokens.admin, {
+      ref,
+      name: 'usage_probe',
+      owner_type: 'pack',
+      owner_pack: 1,
+      value: 'usage-probe-value',
+      encrypted: true,
+    });
+    expect(created.status).toBe(201);
+    const requested = await call('POST', '/api/v1/executions', tokens.run, { action_ref: 'mypack.deploy' });
+    const id = requested.body?.data.id as string;
+    // Stored as a worker stores a run's end, with the provenance of what it received.
+    const store = new ExecutionStore(db.sql);
+    expect(await store.claim(id, 'api-test-worker')).not.toBeNull();
+    await store.finish(id, 'api-test-worker', {
+      status: 'succeeded',
+      exitCode: 0,
+      durationMs: 3,
+      stdout: '',
+      stderr: '',
+      stdoutTruncated: false,
+      stderrTruncated: false,
+      result: null,
+      warnings: [],
+      secrets: [
+        { env_name: 'SECRET_USAGE_PROBE', ref, level: 'pack', version: 1, key_hash: null, overrides: [] },
+      ],
+    });
+    expect((await call('GET', `/api/v1/keys/${ref}/usage`, tokens.run)).status).toBe(403);
+    const u = await call('GET', `/api/v1/keys/${ref}/usage`, tokens.read);
+    expect(u.status).toBe(200);
+    expect(u.body?.data).toMatchObject({
+      ref,
+      last_use: { execution_id: id, action_ref: 'mypack.deploy', version: 1 },
+      actions: [{ action_ref: 'mypack.deploy', version: 1, executions: 1 }],
+    });
+    const v1 = await call('GET', `/api/v1/keys/${ref}/versions/1/executions`, tokens.read);
+    expect(v1.body).toMatchObject({
+      data: [{ execution_id: id, status: 'succeeded', worker_id: 'api-test-worker' }],
+      next: null,
+    });
+    const unused = await call('GET', '/api/v1/usage/unused?days=1', tokens.read);
+    expect(unused.status).toBe(200);
+    expect(unused.body?.data).toEqual([]); // every key here was created within the day
+    expect((await call('GET', '/api/v1/usage/unused', tokens.read)).status).toBe(400);
+    expect((await call('GET', '/api/v1/usage/unused?days=0', tokens.read)).status).toBe(400);
+    expect((await call('GET', `/api/v1/keys/${ref}/usage?from=soon`, tokens.read)).status).toBe(400);
+    expect(JSON.stringify([u.body, v1.body])).not.toContain('usage-probe-value');
   });
 
   it('serves the OpenAPI document and a browsable page, with security headers', async () => {

@@ -217,6 +217,7 @@ describe('attune CLI', () => {
         '--wait',
         '--timeout',
         '60',
+        '--json',
       ]);
       expect(run.code).toBe(0);
       const outcome = JSON.parse(run.stdout);
@@ -227,6 +228,14 @@ describe('attune CLI', () => {
       });
       expect(outcome.stdout).toContain('parameters: {"host":"db1"}');
       expect(outcome.stdout).not.toContain('sk_live_rotated');
+      // Without --json: text, with each secret's provenance (ref, level, version, key), never a value.
+      const text = await attune(['run', 'examples.check', '--params', '{"host":"db2"}', '--wait']);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/━━ execution \d+: examples\.check → succeeded/);
+      expect(text.stdout).toMatch(/SECRET_API_KEY +from pack +examples\.api_key \(v\d+, key [0-9a-f]{12}\)/);
+      expect(text.stdout).toContain('parameters: {"host":"db2"}');
+      expect(text.stdout).not.toContain('sk_live_rotated');
+      expect(() => JSON.parse(text.stdout)).toThrow();
     } finally {
       worker.kill('SIGTERM');
       await new Promise((r) => worker.once('exit', r));

@@ -11,7 +11,7 @@ import { loadWorkerConfig, processEnvironment } from '@attune/config';
 import { createLogger, SYSTEM_ACTOR } from '@attune/core';
 import { generatePassword } from '@attune/crypto';
 import { migrate, openDatabase, type SqlExecutor } from '@attune/db';
-import { ExecutionService, ExecutionStore } from '@attune/executions';
+import { ExecutionService, ExecutionStore, formatExecution } from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
 import {
   createSecretsServices,
@@ -23,7 +23,7 @@ import {
 import { pino } from 'pino';
 import { DEMO_EMBEDDED_DIR, DemoClaim, demoDatabase } from './demo-database.js';
 import { createExecutor } from './execution/create-executor.js';
-import type { ExecutionOutcome } from './execution/types.js';
+import { type ExecutionOutcome, toSecretReceived } from './execution/types.js';
 
 const out = (...lines: string[]) => process.stdout.write(`${(lines.length ? lines : ['']).join('\n')}\n`);
 const PACK_DIR = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
@@ -172,23 +172,20 @@ async function main(): Promise<void> {
 function printOutcome(o: ExecutionOutcome): void {
   out(
     '',
-    `━━ execution ${o.id}: ${o.actionRef} → ${o.status} (exit ${o.exitCode ?? o.signal}, ${o.durationMs} ms)`,
+    ...formatExecution({
+      id: o.id,
+      action_ref: o.actionRef,
+      status: o.status,
+      exit_code: o.exitCode,
+      signal: o.signal,
+      duration_ms: o.durationMs,
+      secrets: o.secrets.map(toSecretReceived),
+      stdout: o.stdout,
+      stderr: o.stderr,
+      result: o.result,
+      warnings: o.warnings,
+    }),
   );
-  out('  secrets injected (most specific wins):');
-  for (const s of o.secrets) {
-    const over = s.overrides.length ? `  overrides ${s.overrides.join(', ')}` : '';
-    out(`    ${s.envName.padEnd(20)} from ${s.level.padEnd(6)} ${s.ref}${over}`);
-  }
-  for (const [name, text] of [
-    ['stdout', o.stdout],
-    ['stderr', o.stderr],
-  ] as const) {
-    out(`  ${name} (masked):${text.trim() ? '' : ' (empty)'}`);
-    if (text.trim()) for (const line of text.trimEnd().split('\n')) out(`    ${line}`);
-  }
-  if (o.result !== null) out(`  result: ${JSON.stringify(o.result)}`);
-  out(`  warnings (${o.warnings.length}):`);
-  for (const w of o.warnings) out(`    [${w.kind}] ${w.message}`);
 }
 
 /** Runs the demo; returns the exit code (0 done, 1 failed with the reason on stderr). */

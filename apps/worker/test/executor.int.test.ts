@@ -353,12 +353,13 @@ for (const [label, make] of [
       expect(row.result).toEqual({ token: '***', n: 1 });
       expect(row).toMatchObject({ status: 'succeeded', exitCode: 0, workerId: 'test-worker' });
       expect(row.durationMs).toBeGreaterThanOrEqual(0);
-      // Which version of each secret it received, in the same statement as its outcome; never a value.
+      // The provenance of each secret it received, in the same statement as its outcome; never a value.
       const received = row.secrets as Array<{
         env_name: string;
         ref: string;
         level: string;
         version: number;
+        overrides: string[];
       }>;
       expect(received.length).toBe(outcome.secrets.length);
       expect(received.length).toBeGreaterThan(0);
@@ -368,9 +369,19 @@ for (const [label, make] of [
           ref: expect.any(String),
           level: expect.any(String),
           version: expect.any(Number),
+          // Opened with the worker's master key, through a data key of the envelope.
+          key_hash: key.keyHash,
+          data_key: expect.stringMatching(/^[0-9]+\.[0-9]+$/),
+          overrides: expect.any(Array),
         });
         expect(s.version).toBeGreaterThanOrEqual(1);
       }
+      // The pack's api-key won over the system's api_key: recorded as overriding it.
+      expect(received.find((s) => s.env_name === 'SECRET_API_KEY')).toMatchObject({
+        ref: 'testpack.api-key',
+        level: 'pack',
+        overrides: ['system.api_key'],
+      });
       for (const value of Object.values(CANARY)) expect(JSON.stringify(row.secrets)).not.toContain(value);
       expect(row.finishedAt).toBeInstanceOf(Date);
     });

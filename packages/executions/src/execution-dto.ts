@@ -19,7 +19,7 @@ export interface ExecutionResource {
   readonly exit_code: number | null;
   readonly duration_ms: number | null;
   readonly warnings: readonly ExecutionWarning[];
-  /** The secrets it received: env var, ref, level, version (never a value). */
+  /** The secrets it received, their provenance: env var, ref, level, version, key hash, overrides (never a value). */
   readonly secrets: readonly SecretReceived[];
   readonly worker_id: string | null;
   readonly created: string;

@@ -38,12 +38,37 @@ export interface ClaimedExecution {
   pack_path: string | null;
 }
 
-/** A secret an execution received (docs/secrets-management.md#versions): never its value. */
+/** A secret an execution received, its provenance (docs/audit.md#provenance): never its value. */
 export interface SecretReceived {
   readonly env_name: string;
   readonly ref: string;
   readonly level: 'system' | 'pack' | 'action';
   readonly version: number;
+  /** Hash of the master key the value was opened with (null for a plaintext value; absent in older records). */
+  readonly key_hash?: string | null;
+  /** The data key of an envelope value (`<id>.<version>`), else null (absent in older records). */
+  readonly data_key?: string | null;
+  /** Refs of the less specific secrets it overrode for this run (absent in older records). */
+  readonly overrides?: readonly string[];
+}
+
+/** One execution's use of a secret (docs/audit.md#usage). */
+export interface SecretUse {
+  readonly executionId: string;
+  readonly actionRef: string;
+  readonly version: number;
+  /** When the execution finished (null while it runs). */
+  readonly at: Date | null;
+  readonly status?: ExecutionStatus;
+  readonly workerId?: string | null;
+}
+
+/** How many executions of one action finished with one version of a secret in a period. */
+export interface SecretUseCount {
+  readonly actionRef: string;
+  readonly version: number;
+  readonly executions: number;
+  readonly lastAt: Date;
 }
 
 /** What a worker stores when a run ends. Output is masked before it gets here. */
@@ -237,6 +262,101 @@ export class ExecutionStore {
       [String(id)],
     );
     return row?.n ?? 0;
+  }
+
+  /**
+   * Usage of a secret (docs/audit.md#usage): the last execution that received it, and per action and version how
+   * many executions finished in `[from, to)` with it. Containment on `execution.secrets`, served by its GIN index.
+   */
+  async usageOf(
+    ref: string,
+    period: { from: Date; to: Date | null },
+    tx: SqlQueryable = this.#sql,
+  ): Promise<{ last: SecretUse | null; byAction: SecretUseCount[] }> {
+    const holds = JSON.stringify([{ ref }]);
+    const [last] = await tx.query<{ id: string; action_ref: string; version: number; finished_at: Date }>(
+      `SELECT e.id::text AS id, e.action_ref, (s->>'version')::int AS version, e.finished_at
+       FROM "attune"."execution" e CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
+       WHERE e.secrets @> $1::jsonb AND s->>'ref' = $2 AND e.finished_at IS NOT NULL
+       ORDER BY e.finished_at DESC LIMIT 1`,
+      [holds, ref],
+    );
+    const byAction = await tx.query<{ action_ref: string; version: number; executions: number; last: Date }>(
+      `SELECT e.action_ref, (s->>'version')::int AS version, count(*)::int AS executions, max(e.finished_at) AS last
+       FROM "attune"."execution" e CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
+       WHERE e.secrets @> $1::jsonb AND s->>'ref' = $2 AND e.finished_at >= $3
+         AND ($4::timestamptz IS NULL OR e.finished_at < $4)
+       GROUP BY 1, 2 ORDER BY 4 DESC`,
+      [holds, ref, period.from, period.to],
+    );
+    return {
+      last: last
+        ? {
+            executionId: last.id,
+            actionRef: last.action_ref,
+            version: last.version,
+            at: new Date(last.finished_at),
+          }
+        : null,
+      byAction: byAction.map((r) => ({
+        actionRef: r.action_ref,
+        version: r.version,
+        executions: r.executions,
+        lastAt: new Date(r.last),
+      })),
+    };
+  }
+
+  /** Executions that received version `version` of `ref`, newest first, below the cursor `before` (an id). */
+  async receivedVersion(
+    ref: string,
+    version: number,
+    page: { before?: string | undefined; limit: number },
+    tx: SqlQueryable = this.#sql,
+  ): Promise<SecretUse[]> {
+    const rows = await tx.query<{
+      id: string;
+      action_ref: string;
+      status: ExecutionStatus;
+      worker_id: string | null;
+      finished_at: Date | null;
+    }>(
+      `SELECT id::text AS id, action_ref, status, worker_id, finished_at FROM "attune"."execution"
+       WHERE secrets @> $1::jsonb AND ($2::bigint IS NULL OR id < $2::bigint)
+       ORDER BY id DESC LIMIT $3::int`,
+      [JSON.stringify([{ ref, version }]), page.before ?? null, page.limit],
+    );
+    return rows.map((r) => ({
+      executionId: r.id,
+      actionRef: r.action_ref,
+      version,
+      at: r.finished_at === null ? null : new Date(r.finished_at),
+      status: r.status,
+      workerId: r.worker_id,
+    }));
+  }
+
+  /** Of `refs`, the ones no execution finished with since `since`, each with its last use before (or null). */
+  async unusedSince(
+    refs: readonly string[],
+    since: Date,
+    tx: SqlQueryable = this.#sql,
+  ): Promise<Array<{ ref: string; lastUsedAt: Date | null }>> {
+    if (refs.length === 0) return [];
+    const rows = await tx.query<{ ref: string; last_used_at: Date | null }>(
+      `WITH used AS (
+         SELECT DISTINCT s->>'ref' AS ref FROM "attune"."execution" e CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
+         WHERE e.finished_at >= $2)
+       SELECT r.ref, (SELECT max(e.finished_at) FROM "attune"."execution" e
+                      WHERE e.secrets @> jsonb_build_array(jsonb_build_object('ref', r.ref))) AS last_used_at
+       FROM unnest($1::text[]) AS r(ref) WHERE r.ref NOT IN (SELECT ref FROM used WHERE ref IS NOT NULL)
+       ORDER BY 2 NULLS FIRST, 1`,
+      [refs, since],
+    );
+    return rows.map((r) => ({
+      ref: r.ref,
+      lastUsedAt: r.last_used_at === null ? null : new Date(r.last_used_at),
+    }));
   }
 
   /** An execution, or null. */

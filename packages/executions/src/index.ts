@@ -27,7 +27,16 @@ export {
   MAX_EXECUTION_ID,
   type RunEnding,
   type SecretReceived,
+  type SecretUse,
+  type SecretUseCount,
 } from './execution-store.js';
+export { describeSecretReceived, type ExecutionSummary, formatExecution } from './execution-text.js';
+export {
+  type ActiveKeys,
+  type SecretUsage,
+  SecretUsageService,
+  type UnusedSecret,
+} from './secret-usage.js';
 export {
   EXECUTION_STATUSES,
   type ExecutionStatus,

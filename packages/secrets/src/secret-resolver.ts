@@ -20,6 +20,13 @@ export interface ResolvedSecret {
   readonly version: number;
   /** Refs of less specific keys this one overrode. */
   readonly overrides: readonly string[];
+  /**
+   * Hash of the master key the value was opened with: the value's own key (legacy values) or the one wrapping its
+   * data key (envelope values); null for a plaintext value.
+   */
+  readonly keyHash: string | null;
+  /** The data key (`<id>.<version>`) of an envelope value; null otherwise. */
+  readonly dataKey: string | null;
 }
 
 /** A secret that was skipped. Names the ref and the reason, never the value. */
@@ -162,7 +169,17 @@ export class SecretResolver {
                   master_key_hash: row.dk_master_key_hash,
                 },
         });
-        secrets.push({ ref, name, envName, level, value, version: row.current_version as number, overrides });
+        secrets.push({
+          ref,
+          name,
+          envName,
+          level,
+          value,
+          version: row.current_version as number,
+          overrides,
+          keyHash: row.encryption_key_hash ?? row.dk_master_key_hash ?? null,
+          dataKey: row.dk_id === null ? null : `${row.dk_id}.${row.dk_version}`,
+        });
       } catch (error) {
         if (!(error instanceof KeyUndecryptableError)) throw error;
         const warning: SecretWarning = {

@@ -1,8 +1,8 @@
 import type { AuditService } from '@attune/audit';
-import { AttuneError } from '@attune/core';
 import type { FastifyInstance } from 'fastify';
 import { need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
+import { dateOf } from './query.js';
 
 /** `GET /api/v1/audit`: the audit log, newest first, filtered, with a cursor (docs/api.md#audit). */
 export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): void {
@@ -56,17 +56,4 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
       };
     },
   );
-}
-
-function dateOf(text: string | undefined, field: string): Date | undefined {
-  if (text === undefined) return undefined;
-  const date = new Date(text);
-  if (Number.isNaN(date.getTime()))
-    throw new AttuneError({
-      code: 'ATTUNE_API_INVALID',
-      category: 'invalid',
-      message: `${field} is not a date (ISO 8601).`,
-      field,
-    });
-  return date;
 }

@@ -1,11 +1,12 @@
 import { EXIT_FAILED } from '@attune/core';
-import { type ExecutionRequestedResource, toExecutionResource } from '@attune/executions';
+import { type ExecutionRequestedResource, formatExecution, toExecutionResource } from '@attune/executions';
 import { flag, UsageError } from '../args.js';
 import type { CommandContext } from './context.js';
 
 /**
  * `attune run ACTION [--params JSON] [--wait] [--timeout SECONDS]`: requests an execution (the one implementation,
- * the API's too) and, with `--wait`, prints it in the API's shape once it ends.
+ * the API's too) and, with `--wait`, prints it once it ends: as text (each secret's provenance, masked output,
+ * warnings), or with `--json` in the API's shape.
  */
 export async function runCommand(ctx: CommandContext): Promise<number> {
   const [actionRef, ...extra] = ctx.args.positionals;
@@ -45,6 +46,7 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
     return EXIT_FAILED;
   }
   const resource = toExecutionResource(record);
-  ctx.out(ctx.json ? JSON.stringify(resource) : JSON.stringify(resource, null, 2));
+  // --json: the API's shape; otherwise the text the demo prints, with each secret's provenance.
+  ctx.out(ctx.json ? JSON.stringify(resource) : formatExecution(resource).join('\n'));
   return record.status === 'succeeded' ? 0 : EXIT_FAILED;
 }

@@ -10,7 +10,7 @@ import type { SecretDelivery } from './delivery/delivery.js';
 import { type Ending, endingOf, unavailable } from './outcome.js';
 import { ActionUnavailableError, type ExecutionContext, prepareExecutionContext } from './prepare-context.js';
 import { type RunResult, superviseProcess } from './supervise.js';
-import type { ExecutionOutcome } from './types.js';
+import { type ExecutionOutcome, toSecretReceived } from './types.js';
 
 /** Dependencies of {@link ActionExecutor}. */
 export interface ActionExecutorOptions {
@@ -132,12 +132,7 @@ export class ActionExecutor {
       stderrTruncated: r.truncated[1],
       result: r.result,
       warnings: r.warnings,
-      secrets: r.secrets.map((s) => ({
-        env_name: s.envName,
-        ref: s.ref,
-        level: s.level,
-        version: s.version,
-      })),
+      secrets: r.secrets.map(toSecretReceived),
     });
   }
 

@@ -142,6 +142,8 @@ export async function prepareExecutionContext(
       level: s.level,
       version: s.version,
       overrides: s.overrides,
+      keyHash: s.keyHash,
+      dataKey: s.dataKey,
     })),
   };
 }

@@ -242,6 +242,14 @@ export class KeyService {
     };
   }
 
+  /** Secrets not deleted that existed before `createdBefore` (refs and levels only): what usage reports cover. */
+  activeKeys(
+    _actor: Actor,
+    createdBefore: Date,
+  ): Promise<Array<{ ref: string; level: KeyOwner['type']; created: Date }>> {
+    return this.#query('listing', undefined, () => this.#store.activeRefs(createdBefore));
+  }
+
   /**
    * Changes a secret's value and/or encryption, as its next version (and/or its retention). Turning encryption on or
    * off, or replacing an encrypted value, uses the keyring; the read and the write happen in one transaction with the

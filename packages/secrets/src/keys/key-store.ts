@@ -123,6 +123,19 @@ export class KeyStore {
     return (await tx.key.deleteMany({ where: { ref } })).count;
   }
 
+  /** Refs of the secrets not deleted that were created before `createdBefore`, by ref. */
+  async activeRefs(
+    createdBefore: Date,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<Array<{ ref: string; level: OwnerType; created: Date }>> {
+    const rows = await tx.key.findMany({
+      where: { deletedAt: null, created: { lt: createdBefore } },
+      select: { ref: true, ownerType: true, created: true },
+      orderBy: { ref: 'asc' },
+    });
+    return rows.map((r) => ({ ref: r.ref, level: r.ownerType, created: r.created }));
+  }
+
   /** One page of rows matching the owner filter, oldest first, and the total, read in one transaction. */
   async page(
     filter: {

@@ -1,0 +1,105 @@
+import type { SecretUsageService, SecretUse } from '@attune/executions';
+import type { FastifyInstance } from 'fastify';
+import { need } from '../plugins/auth.js';
+import * as s from '../schemas.js';
+import { dateOf } from './query.js';
+
+const errors = s.errorResponses;
+
+/** A use of a secret on the wire. */
+export function secretUseDto(u: SecretUse) {
+  return {
+    execution_id: u.executionId,
+    action_ref: u.actionRef,
+    version: u.version,
+    at: u.at?.toISOString() ?? null,
+    ...(u.status === undefined ? {} : { status: u.status, worker_id: u.workerId ?? null }),
+  };
+}
+
+/**
+ * Who used a secret (docs/audit.md#usage), from the provenance executions store; scope keys:read, never a value:
+ * `/api/v1/keys/{ref}/usage`, `/api/v1/keys/{ref}/versions/{version}/executions`, `/api/v1/usage/unused`.
+ */
+export function registerUsageRoutes(app: FastifyInstance, usage: SecretUsageService): void {
+  app.get<{ Params: { ref: string }; Querystring: { from?: string; to?: string } }>(
+    '/api/v1/keys/:ref/usage',
+    {
+      schema: {
+        tags: ['usage'],
+        summary: 'A key’s last use, and the actions and versions that used it in a period (scope keys:read)',
+        params: s.keyRefParams,
+        querystring: s.keyUsageQuery,
+        response: { 200: { type: 'object', properties: { data: s.keyUsageDto } }, ...errors },
+      },
+    },
+    async (req) => {
+      const actor = need(req, 'keys:read');
+      const period: { from?: Date; to?: Date } = {};
+      const from = dateOf(req.query.from, 'from');
+      const to = dateOf(req.query.to, 'to');
+      if (from) period.from = from;
+      if (to) period.to = to;
+      const u = await usage.usage(actor, req.params.ref, period);
+      return {
+        data: {
+          ref: u.ref,
+          from: u.from.toISOString(),
+          to: u.to.toISOString(),
+          last_use: u.lastUse ? secretUseDto(u.lastUse) : null,
+          actions: u.byAction.map((a) => ({
+            action_ref: a.actionRef,
+            version: a.version,
+            executions: a.executions,
+            last_at: a.lastAt.toISOString(),
+          })),
+        },
+      };
+    },
+  );
+
+  app.get<{ Params: { ref: string; version: string }; Querystring: { before?: string; limit?: string } }>(
+    '/api/v1/keys/:ref/versions/:version/executions',
+    {
+      schema: {
+        tags: ['usage'],
+        summary: 'Every execution that received this version of the key, newest first (scope keys:read)',
+        params: s.keyVersionParams,
+        querystring: s.versionExecutionsQuery,
+        response: { 200: s.versionExecutionsDto, ...errors },
+      },
+    },
+    async (req) => {
+      const actor = need(req, 'keys:read');
+      const page: { before?: string; limit?: number } = {};
+      if (req.query.before !== undefined) page.before = req.query.before;
+      if (req.query.limit !== undefined) page.limit = Number(req.query.limit);
+      const found = await usage.receivedVersion(actor, req.params.ref, Number(req.params.version), page);
+      return { data: found.executions.map(secretUseDto), next: found.next };
+    },
+  );
+
+  app.get<{ Querystring: { days: string } }>(
+    '/api/v1/usage/unused',
+    {
+      schema: {
+        tags: ['usage'],
+        summary: 'Keys no execution received for at least N days (scope keys:read)',
+        querystring: s.unusedKeysQuery,
+        response: { 200: s.unusedKeysDto, ...errors },
+      },
+    },
+    async (req) => {
+      const actor = need(req, 'keys:read');
+      const unused = await usage.unused(actor, Number(req.query.days));
+      return {
+        data: unused.map((u) => ({
+          ref: u.ref,
+          level: u.level,
+          created: u.created.toISOString(),
+          last_used_at: u.lastUsedAt?.toISOString() ?? null,
+        })),
+      };
+    },
+  );
+}
