@@ -1,4 +1,4 @@
-import { AuditService, AuthFailureRecorder } from '@attune/audit';
+import { type AuditLog, AuditService, AuthFailureRecorder } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
 import type { SecurityConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
@@ -54,8 +54,11 @@ export function createApiServices(options: {
   logger: Logger;
   /** How long failed authentications are aggregated before their events are written (default 60 s). */
   authFailureWindowMs?: number;
+  /** The audit log every service records in (default: a new one). */
+  audit?: AuditLog;
 }): ApiServices {
   const { db, logger } = options;
+  const log = options.audit ? { audit: options.audit } : {};
   const packs = new PackStore(db.prisma);
   const secrets = createSecretsServices({
     prisma: db.prisma,
@@ -64,24 +67,27 @@ export function createApiServices(options: {
     security: options.security,
     ...(options.maxVersions === undefined ? {} : { maxVersions: options.maxVersions }),
     logger,
+    ...log,
   });
   const executions = new ExecutionStore(db.sql);
   return {
-    audit: new AuditService({ sql: db.sql }),
+    audit: new AuditService({ sql: db.sql, ...(options.audit ? { log: options.audit } : {}) }),
     authFailures: new AuthFailureRecorder({
       sql: db.sql,
       logger,
+      ...(options.audit ? { log: options.audit } : {}),
       ...(options.authFailureWindowMs === undefined ? {} : { windowMs: options.authFailureWindowMs }),
     }),
     keys: secrets.keys,
-    tokens: new TokenService({ store: new TokenStore(db.prisma), logger }),
-    packs: new PackService({ store: packs, logger }),
+    tokens: new TokenService({ store: new TokenStore(db.prisma), logger, ...log }),
+    packs: new PackService({ store: packs, logger, ...log }),
     usage: new SecretUsageService({ executions, keys: secrets.keys }),
     executions: new ExecutionService({
       executions,
       actions: packs,
       publish: options.publish,
       logger,
+      ...log,
     }),
   };
 }

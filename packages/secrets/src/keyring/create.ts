@@ -1,3 +1,4 @@
+import type { AuditLog } from '@attune/audit';
 import type { Logger } from '@attune/core';
 import type { PrismaClient, SqlExecutor } from '@attune/db';
 import { KeyService } from '../keys/key-service.js';
@@ -32,6 +33,8 @@ export function createSecretsServices(options: {
   };
   maxVersions?: number;
   logger: Logger;
+  /** The audit log changes, decrypts and keyring operations are recorded in (default: a new one). */
+  audit?: AuditLog;
 }): SecretsServices {
   const keyring = Keyring.fromConfig(options.security.keyring, options.security.activeKeyId);
   const cipher = new ValueCipher({ keyring });
@@ -44,12 +47,14 @@ export function createSecretsServices(options: {
       cipher,
       logger: options.logger,
       ...(options.maxVersions === undefined ? {} : { maxVersions: options.maxVersions }),
+      ...(options.audit ? { audit: options.audit } : {}),
     }),
     keyrings: new KeyringService({
       sql: options.sql,
       cipher,
       owners: options.owners,
       logger: options.logger,
+      ...(options.audit ? { audit: options.audit } : {}),
     }),
     resolver: new SecretResolver({ sql: options.sql, cipher, logger: options.logger }),
   };
