@@ -238,6 +238,15 @@ export const auditQuery = {
   },
 } as const;
 
+export const auditHashBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['value'],
+  properties: {
+    value: { type: 'string', minLength: 1, description: 'The string to look up; never recorded.' },
+  },
+} as const;
+
 const cursor = { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } as const;
 const limit = {
   type: 'string',

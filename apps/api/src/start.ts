@@ -1,3 +1,4 @@
+import { AuditLog } from '@attune/audit';
 import { ExecutionPublisher } from '@attune/broker';
 import type { ApiConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
@@ -23,6 +24,7 @@ export async function startApi(
       maxVersions: config.secrets.maxVersions,
       publish: (message) => publisher.publish(message),
       logger,
+      audit: new AuditLog({ valueKey: config.audit.hmacKey }),
     });
     const { keyring } = services.keys;
     if (keyring.active)

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { AuditLog } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import { isolatedBroker } from '@attune/broker/testing';
@@ -19,6 +20,7 @@ const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
 const isolated = isolatedBroker('apitest', AMQP_URL);
 const broker = isolated.config;
 const PASSWORD = 'api-test-encryption-key-0123456789abcdef';
+const AUDIT_HMAC_KEY = 'api-test-audit-hmac-key-0123456789abcdef';
 const key = EncryptionKey.fromPassword(PASSWORD);
 const security = {
   keyring: [{ id: 'default', password: PASSWORD, source: 'config' as const }],
@@ -73,7 +75,13 @@ beforeAll(async () => {
     }),
   });
   publisher = new ExecutionPublisher(broker);
-  services = createApiServices({ db, security, publish: (m) => publisher.publish(m), logger });
+  services = createApiServices({
+    db,
+    security,
+    publish: (m) => publisher.publish(m),
+    logger,
+    audit: new AuditLog({ valueKey: AUDIT_HMAC_KEY }),
+  });
   app = await buildApi({
     ...services,
     logger,
@@ -594,6 +602,26 @@ describe('HTTP API', () => {
     const future = await call('GET', `/api/v1/audit?from=2999-01-01T00:00:00Z`, tokens.auditor);
     expect(future.body?.data).toEqual([]);
     expect((await call('GET', '/api/v1/audit?from=yesterday', tokens.auditor)).status).toBe(400);
+    // Was this leaked string ever a stored value, and when? By its keyed HMAC; the lookup is recorded, not the string.
+    const hashed = await call('POST', '/api/v1/audit/hash', tokens.auditor, { value });
+    expect(hashed.status).toBe(200);
+    expect(hashed.body?.data.map((e: { action: string; ref: string }) => [e.action, e.ref])).toEqual([
+      ['key.created', ref],
+    ]);
+    const updatedValue = await call('POST', '/api/v1/audit/hash', tokens.auditor, { value: `${value}-2` });
+    expect(updatedValue.body?.data.map((e: { version: number }) => e.version)).toEqual([2]);
+    expect(
+      (await call('POST', '/api/v1/audit/hash', tokens.auditor, { value: 'never-stored' })).body?.data,
+    ).toEqual([]);
+    expect((await call('POST', '/api/v1/audit/hash', tokens.readDecrypt, { value })).status).toBe(403);
+    expect((await call('POST', '/api/v1/audit/hash', tokens.auditor, { value: '' })).status).toBe(400);
+    const lookups = await call('GET', '/api/v1/audit?action=audit.value_looked_up&limit=3', tokens.auditor);
+    expect(lookups.body?.data.map((e: { detail: { matches: number } }) => e.detail.matches)).toEqual([
+      0, 1, 1,
+    ]);
+    const everything = JSON.stringify((await call('GET', '/api/v1/audit?limit=1000', tokens.admin)).body);
+    expect(everything).not.toContain(value);
+    expect(everything).not.toContain('never-stored');
     expect((await call('GET', '/api/v1/audit?limit=0', tokens.auditor)).status).toBe(400);
   });
 

@@ -30,6 +30,11 @@ const VALUED = [
   'version',
   'versions',
   'max-versions',
+  'actor',
+  'from',
+  'before',
+  'limit',
+  'days',
 ];
 
 /** Options every command takes. */

@@ -5,6 +5,7 @@ export const HELP: Record<string, string> = {
 Commands:
   key set|get|list|delete   manage secrets (values from stdin or a prompt, never argv) and their versions
   keyring status|rotate|…   master keys and data keys: status, rotations, upgrade, destruction
+  audit list|verify|hash    the audit log: who did what to which secret; is it intact; was this string a value
   pack register <folder>    register or update a pack
   run <action>              request an execution (--wait to wait for it)
   token create|list|revoke  API tokens
@@ -28,6 +29,11 @@ Exit codes: 0 ok, 1 failed, 2 invalid input (usage, configuration, a name or val
   attune key versions REF               (metadata only)
   attune key rollback REF --to VERSION [--cas CURRENT]
   attune key destroy REF --versions N[,N…]
+  attune key usage REF [--from DATE] [--to DATE]
+                                        last use; actions and versions that used it (default: the last 30 days)
+  attune key executions REF --version N [--limit N] [--before ID]
+                                        every execution that received version N (incident response)
+  attune key unused --days N            keys no execution received for N days
 
 key set creates the key, or writes its next version if it exists. The value is read from stdin (one trailing newline
 dropped) or, on a terminal, from a hidden prompt. Keys are encrypted unless --plain. --value-json parses the value
@@ -39,6 +45,20 @@ Examples:
   printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key
   attune key get mypack.api_key --decrypt --json
   attune key rollback mypack.api_key --to 3
+  attune key executions mypack.api_key --version 2
+`,
+  audit: `Usage:
+  attune audit list [--ref REF] [--actor NAME] [--action ACTION] [--from DATE] [--to DATE] [--limit N] [--before ID]
+                                        events, newest first (never a value)
+  attune audit verify                   recompute the hash chain; exit 1 and name the first event changed, removed or
+                                        inserted
+  attune audit hash                     was the string on stdin ever a stored value, and when (needs audit.hmac_key)
+  attune audit prune --before DATE --yes
+                                        delete older events for good; the prune is recorded
+
+Reference: docs/audit.md. Examples:
+  attune audit list --ref mypack.api_key
+  printf '%s' 'the-leaked-string' | attune audit hash
 `,
   keyring: `Usage:
   attune keyring status                 what each master key protects
@@ -59,11 +79,13 @@ changed. Example: attune pack register packs/examples
   run: `Usage: attune run ACTION [--params JSON] [--wait] [--timeout SECONDS]
 
 Creates the execution and publishes it to the workers through RabbitMQ; prints {id, action_ref, status}. With
---wait, prints the execution in the API's shape (output masked) and exits 0 only if it succeeded (default wait
+--wait, prints the execution once it ends — each secret it received (ref, level, version, key, what it overrode),
+the masked output and the warnings; with --json in the API's shape — and exits 0 only if it succeeded (default wait
 600 s). Example: attune run examples.check --params '{"host":"db1"}' --wait
 `,
   token: `Usage:
-  attune token create NAME --scopes SCOPE[,SCOPE…]   (keys:read, keys:decrypt, keys:write, executions:run, admin)
+  attune token create NAME --scopes SCOPE[,SCOPE…]   (keys:read, keys:decrypt, keys:write, executions:run,
+                                                     audit:read, admin)
   attune token list
   attune token revoke NAME
 

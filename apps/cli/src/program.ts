@@ -16,6 +16,7 @@ import { cryptoCli } from '@attune/crypto';
 import { runDemo, workerCli } from '@attune/worker';
 import { flag, type Parsed, parseArgs, UsageError } from './args.js';
 import { LocalBackend } from './backend/local.js';
+import { auditCommand } from './commands/audit.js';
 import type { CommandContext } from './commands/context.js';
 import { dbCommand } from './commands/db.js';
 import { keyCommand } from './commands/key.js';
@@ -54,8 +55,13 @@ const COMMANDS: Record<
       'to',
       'purge',
       'deleted',
+      'from',
+      'limit',
+      'before',
+      'days',
     ],
   },
+  audit: { run: auditCommand, options: ['ref', 'actor', 'action', 'from', 'to', 'before', 'limit', 'yes'] },
   keyring: { run: keyringCommand, options: ['system', 'pack', 'action', 'yes'] },
   token: { run: tokenCommand, options: ['scopes'] },
   pack: { run: packCommand, options: [] },

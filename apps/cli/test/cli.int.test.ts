@@ -20,6 +20,7 @@ beforeAll(async () => {
     DATABASE_URL: db.url as string,
     ...broker.env,
     ATTUNE__SECURITY__ENCRYPTION_KEY: KEY,
+    ATTUNE__AUDIT__HMAC_KEY: 'cli-test-audit-hmac-key-0123456789abcdef',
     ATTUNE__WORKER__HTTP_PORT: '-1',
     ATTUNE__WORKER__ID: 'cli-test-worker',
   };
@@ -240,5 +241,71 @@ describe('attune CLI', () => {
       worker.kill('SIGTERM');
       await new Promise((r) => worker.once('exit', r));
     }
+  });
+  it('answers who did what, who used which version, and whether the log is intact', async () => {
+    const listed = await attune(['audit', 'list', '--ref', 'examples.api_key']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/ID\s+AT\s+ACTOR\s+SOURCE\s+ACTION\s+REF\s+VERSION\s+OUTCOME/);
+    for (const action of [
+      'key.created',
+      'key.updated',
+      'key.rolled_back',
+      'key.decrypted',
+      'key.versions_destroyed',
+    ])
+      expect(listed.stdout).toContain(action);
+    expect(listed.stdout).toMatch(/cli:\S+@\S+/);
+    const page = JSON.parse(
+      (await attune(['audit', 'list', '--action', 'key.decrypted', '--limit', '2', '--json'])).stdout,
+    );
+    expect(page.data).toHaveLength(2);
+    expect(page.next).toEqual(expect.any(String));
+    // A leaked string: was it ever a stored value, and when? Read from stdin, matched by its keyed HMAC.
+    const hashed = await attune(['audit', 'hash', '--json'], 'sk_live_rotated');
+    expect(hashed.code).toBe(0);
+    expect(
+      JSON.parse(hashed.stdout).data.map((e: { action: string; version: number }) => [e.action, e.version]),
+    ).toEqual([['key.updated', 2]]);
+    expect((await attune(['audit', 'hash'], 'never-a-value')).stdout).toContain('no stored value matches');
+    // Usage, from the provenance of the two runs of the previous test (version 3 of examples.api_key).
+    const usage = await attune(['key', 'usage', 'examples.api_key']);
+    expect(usage.code).toBe(0);
+    expect(usage.stdout).toMatch(
+      /examples\.api_key: last used \S+ by execution \d+ \(examples\.check, version 3\)/,
+    );
+    expect(usage.stdout).toMatch(/examples\.check\s+3\s+2\s/);
+    const received = JSON.parse(
+      (await attune(['key', 'executions', 'examples.api_key', '--version', '3', '--json'])).stdout,
+    );
+    expect(
+      received.data.map((e: { action_ref: string; status: string }) => [e.action_ref, e.status]),
+    ).toEqual([
+      ['examples.check', 'succeeded'],
+      ['examples.check', 'succeeded'],
+    ]);
+    expect(
+      (await attune(['key', 'executions', 'examples.api_key', '--version', '2', '--json'])).stdout,
+    ).toContain('"data":[]');
+    expect((await attune(['key', 'unused', '--days', '1'])).stdout).toContain(
+      '0 key(s) no execution received',
+    );
+    expect((await attune(['key', 'unused'])).code).toBe(2);
+    // Intact, then tampered with by someone with the database's superuser: verify says where.
+    const intact = await attune(['audit', 'verify']);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toMatch(/audit log intact: \d+ event\(s\) verified/);
+    await db.sql.withSession((session) =>
+      session.transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        await tx.query(
+          `UPDATE attune.audit_event SET actor_name = 'someone-else' WHERE action = 'key.decrypted'`,
+        );
+      }),
+    );
+    const broken = await attune(['audit', 'verify']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/the chain breaks at event \d+ \(changed\)/);
+    for (const out of [listed, hashed, usage, intact, broken])
+      expect(out.stdout + out.stderr).not.toContain('sk_live');
   });
 });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { type Actor, AttuneError } from '@attune/core';
 import type { SqlExecutor, SqlQueryable } from '@attune/db';
 import type { AuditEvent, AuditEventInput, AuditOutcome } from './audit-types.js';
@@ -36,6 +37,18 @@ export class AuditWriteError extends AttuneError {
   }
 }
 
+/** `attune audit hash` without an audit HMAC key: nothing to compare with. */
+export class AuditHashUnavailableError extends AttuneError {
+  constructor() {
+    super({
+      code: 'ATTUNE_AUDIT_NO_HMAC_KEY',
+      category: 'refused',
+      message:
+        'No audit HMAC key is configured (audit.hmac_key_file or audit.hmac_key), so no value HMAC was recorded to compare with.',
+    });
+  }
+}
+
 interface Row {
   id: string;
   at: Date;
@@ -70,8 +83,34 @@ const SEEN = 10_000;
  * to update or delete one; {@link AuditLog.verify} recomputes the chain independently.
  */
 export class AuditLog {
+  readonly #valueKey: string | undefined;
+
+  /** `valueKey`: the audit HMAC key (`audit.hmac_key`); with it, events that write a value record its keyed HMAC. */
+  constructor(options: { valueKey?: string | undefined } = {}) {
+    this.#valueKey = options.valueKey;
+  }
+
+  /** Whether values' HMACs are recorded (an audit HMAC key is configured). */
+  get recordsValueHmacs(): boolean {
+    return this.#valueKey !== undefined;
+  }
+
+  /**
+   * The keyed HMAC of a value, as recorded (HMAC-SHA256 under the audit key, hex): of a text value, its UTF-8 bytes;
+   * of a structured one, its compact JSON. @throws {AuditHashUnavailableError}
+   */
+  valueHmac(value: unknown): string {
+    if (this.#valueKey === undefined) throw new AuditHashUnavailableError();
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    return createHmac('sha256', this.#valueKey).update(text, 'utf8').digest('hex');
+  }
+
   /** Records an event in the caller's transaction. @throws {AuditWriteError} */
   async append(event: AuditEventInput, q: SqlQueryable): Promise<void> {
+    const detail =
+      event.value !== undefined && this.#valueKey !== undefined
+        ? { ...event.detail, value_hmac: this.valueHmac(event.value) }
+        : (event.detail ?? {});
     try {
       await q.query(
         `INSERT INTO "attune"."audit_event" (actor_type, actor_id, actor_name, source, request_id, action, ref, version, outcome, detail)
@@ -86,7 +125,7 @@ export class AuditLog {
           event.ref ?? null,
           event.version ?? null,
           event.outcome ?? 'ok',
-          JSON.stringify(event.detail ?? {}),
+          JSON.stringify(detail),
         ],
       );
     } catch {
@@ -113,6 +152,17 @@ export class AuditLog {
         filter.before ?? null,
         limit,
       ],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** Events whose recorded value HMAC is `hmac`, oldest first (at most `limit`): when that value was stored, where. */
+  async withValueHmac(hmac: string, limit: number, q: SqlQueryable): Promise<AuditEvent[]> {
+    const rows = await q.query<Row>(
+      `SELECT ${COLUMNS} FROM "attune"."audit_event"
+       WHERE detail ? 'value_hmac' AND detail->>'value_hmac' = $1
+       ORDER BY "attune"."audit_event".id LIMIT $2::int`,
+      [hmac, limit],
     );
     return rows.map(toEvent);
   }

@@ -33,6 +33,21 @@ export class AuditService {
     return this.#log.verify(this.#sql, onProgress);
   }
 
+  /**
+   * Whether `value` (a leaked string, say) was ever a stored value, and when: the events whose recorded value HMAC
+   * is its HMAC under the audit key, oldest first. The lookup is itself recorded (the number of matches, never the
+   * value or its HMAC). @throws {AuditHashUnavailableError} when no audit HMAC key is configured.
+   */
+  async lookUpValue(actor: Actor, value: string): Promise<AuditEvent[]> {
+    const hmac = this.#log.valueHmac(value);
+    const events = await this.#log.withValueHmac(hmac, 1000, this.#sql);
+    await this.#log.append(
+      { actor, action: 'audit.value_looked_up', detail: { matches: events.length } },
+      this.#sql,
+    );
+    return events;
+  }
+
   /** Deletes the events older than `before`, recording the prune. */
   prune(actor: Actor, before: Date): Promise<number> {
     return this.#log.prune(actor, before, this.#sql);

@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'keyring.upgraded',
   'keyring.data_key_destroyed',
   'audit.pruned',
+  'audit.value_looked_up',
 ] as const;
 
 /** One of {@link AUDIT_ACTIONS}. */
@@ -38,6 +39,11 @@ export interface AuditEventInput {
   readonly outcome?: AuditOutcome;
   /** Facts of the event (counts, ids, a data key); never a value. */
   readonly detail?: Readonly<Record<string, unknown>>;
+  /**
+   * The value the event writes (a create, an update, a rollback). Never stored: with an audit HMAC key, only its keyed
+   * HMAC is, as `detail.value_hmac` (docs/audit.md#value-hmacs); without one, it is ignored.
+   */
+  readonly value?: unknown;
 }
 
 /** An event as recorded: the database gives its id, time and hashes. */

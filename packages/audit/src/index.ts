@@ -3,7 +3,13 @@
  * pack or execution, written in the transaction of the change they record; verification. Never a value.
  * Concepts: docs/audit.md.
  */
-export { type AuditFilter, AuditLog, AuditWriteError, type VerifyReport } from './audit-log.js';
+export {
+  type AuditFilter,
+  AuditHashUnavailableError,
+  AuditLog,
+  AuditWriteError,
+  type VerifyReport,
+} from './audit-log.js';
 export { type AuditPage, AuditService } from './audit-service.js';
 export {
   AUDIT_ACTIONS,

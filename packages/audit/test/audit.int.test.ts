@@ -3,7 +3,13 @@ import { silentLogger } from '@attune/core';
 import type { Database } from '@attune/db';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, AuthFailureRecorder, eventHash } from '../src/index.js';
+import {
+  AuditHashUnavailableError,
+  AuditLog,
+  AuditService,
+  AuthFailureRecorder,
+  eventHash,
+} from '../src/index.js';
 
 const actor: Actor = { type: 'token', id: '7', name: 'ci', source: '10.0.0.9', requestId: 'req-1' };
 const audit = new AuditLog();
@@ -75,6 +81,31 @@ for (const kind of ['postgres', 'pglite'] as const) {
       // Nothing new, nothing written.
       await failures.flush();
       expect(await audit.list({ action: 'auth.failed' }, db.sql)).toHaveLength(3);
+      expect((await audit.verify(db.sql)).broken).toBeNull();
+    });
+
+    it("records a value's keyed HMAC, never the value, and finds the events by it", async () => {
+      const keyed = new AuditLog({ valueKey: 'audit-test-hmac-key-0123456789abcdefgh' });
+      const value = 'hmac-test-value-91c2';
+      await keyed.append({ actor, action: 'key.created', ref: 'h.k', version: 1, value }, db.sql);
+      await keyed.append({ actor, action: 'key.updated', ref: 'h.k', version: 2, value: { n: 1 } }, db.sql);
+      // Without a key, a value is ignored: no HMAC, and a lookup is refused with what to configure.
+      await audit.append({ actor, action: 'key.updated', ref: 'h.k', version: 3, value }, db.sql);
+      const events = await audit.list({ ref: 'h.k' }, db.sql);
+      expect(JSON.stringify(events)).not.toContain(value);
+      expect(events.map((e) => typeof e.detail.value_hmac)).toEqual(['undefined', 'string', 'string']);
+      const service = new AuditService({ sql: db.sql, log: keyed });
+      expect((await service.lookUpValue(actor, value)).map((e) => e.version)).toEqual([1]);
+      expect((await service.lookUpValue(actor, '{"n":1}')).map((e) => e.version)).toEqual([2]);
+      expect(await service.lookUpValue(actor, 'other')).toEqual([]);
+      // Another key gives other HMACs: nothing matches.
+      const other = new AuditService({ sql: db.sql, log: new AuditLog({ valueKey: 'x'.repeat(40) }) });
+      expect(await other.lookUpValue(actor, value)).toEqual([]);
+      await expect(new AuditService({ sql: db.sql }).lookUpValue(actor, value)).rejects.toBeInstanceOf(
+        AuditHashUnavailableError,
+      );
+      const lookups = await audit.list({ action: 'audit.value_looked_up' }, db.sql);
+      expect(lookups.map((e) => e.detail.matches)).toEqual([0, 0, 1, 1]);
       expect((await audit.verify(db.sql)).broken).toBeNull();
     });
 

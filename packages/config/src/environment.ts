@@ -7,6 +7,7 @@
 /** Environment variables that hold the encryption key or credentials. */
 export const CREDENTIAL_ENV = [
   'ATTUNE__SECURITY__ENCRYPTION_KEY',
+  'ATTUNE__AUDIT__HMAC_KEY',
   'ATTUNE__DATABASE__URL',
   'ATTUNE__BROKER__URL',
   'DATABASE_URL',

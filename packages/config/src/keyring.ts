@@ -77,6 +77,31 @@ export function keyringOf(security: ConfigFile['security']): {
   return { keys, activeKeyId };
 }
 
+/**
+ * The audit HMAC key (`audit.hmac_key` or, recommended, `audit.hmac_key_file`); undefined when none is configured.
+ * At least as long as an encryption key, and never the same as one (the audit key is handed to fewer processes).
+ */
+export function auditHmacKeyOf(
+  audit: { hmac_key?: string | undefined; hmac_key_file?: string | undefined },
+  masterKeys: ReadonlyArray<{ password: string }>,
+): string | undefined {
+  if (audit.hmac_key !== undefined && audit.hmac_key_file !== undefined)
+    throw new ConfigError(
+      'audit',
+      'set either hmac_key or hmac_key_file, not both (hmac_key_file is recommended)',
+    );
+  const setting = audit.hmac_key_file !== undefined ? 'audit.hmac_key_file' : 'audit.hmac_key';
+  const key =
+    audit.hmac_key_file !== undefined
+      ? readKeyFile(audit.hmac_key_file, 'audit.hmac_key_file', 'holds the audit HMAC key')
+      : audit.hmac_key;
+  if (key === undefined) return undefined;
+  checkLength(setting, key);
+  if (masterKeys.some((k) => k.password === key))
+    throw new ConfigError(setting, 'is an encryption key: the audit HMAC key must be a key of its own');
+  return key;
+}
+
 function checkLength(setting: string, password: string): void {
   const length = [...password].length;
   if (length < MIN_KEY_LENGTH) {

@@ -24,6 +24,38 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
+describe('audit HMAC key', () => {
+  const HMAC = 'audit-hmac-key-for-config-tests-0123456789';
+
+  it('is read from audit.hmac_key_file (private) or audit.hmac_key, given to the API and the CLI, never to workers', () => {
+    const dir = tempDir();
+    const file = join(dir, 'audit-key');
+    writeFileSync(file, `${HMAC}\n`, { mode: 0o600 });
+    const config = loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY_FILE: file } });
+    expect(config.audit.hmacKey).toBe(HMAC);
+    expect(apiConfigOf(config).audit.hmacKey).toBe(HMAC);
+    expect(cliConfigOf(config).audit.hmacKey).toBe(HMAC);
+    expect(JSON.stringify(workerConfigOf(config))).not.toContain(HMAC);
+    expect(loadConfig({ env: {} }).audit.hmacKey).toBeUndefined();
+    chmodSync(file, 0o644);
+    expect(() => loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY_FILE: file } })).toThrow(
+      /audit\.hmac_key_file: .* holds the audit HMAC key and has mode 0644/,
+    );
+  });
+
+  it('refuses a short key, both settings at once, and an encryption key reused as the audit key', () => {
+    expect(() => loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY: 'short' } })).toThrow(
+      /audit\.hmac_key: is 5 characters long; at least 32/,
+    );
+    expect(() =>
+      loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY: HMAC, ATTUNE__AUDIT__HMAC_KEY_FILE: '/nonexistent' } }),
+    ).toThrow(/audit: set either hmac_key or hmac_key_file, not both/);
+    expect(() =>
+      loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY: KEY, ATTUNE__SECURITY__ENCRYPTION_KEY: KEY } }),
+    ).toThrow(/audit\.hmac_key: is an encryption key/);
+  });
+});
+
 describe('worker configuration', () => {
   it('starts with safe defaults and no file', () => {
     const config = loadWorkerConfig({ env: {} });
@@ -209,6 +241,7 @@ describe('sections and views', () => {
     });
     expect(Object.keys(config).sort()).toEqual([
       'api',
+      'audit',
       'broker',
       'database',
       'log',
@@ -220,6 +253,7 @@ describe('sections and views', () => {
     const worker = workerConfigOf(config);
     expect(worker).toMatchObject({ concurrency: 3, encryptionKey: KEY, logLevel: 'debug' });
     expect(worker).not.toHaveProperty('api');
+    expect(worker).not.toHaveProperty('audit');
     const api = apiConfigOf(config);
     expect(api).toMatchObject({ api: { port: 9000 }, encryptionKey: KEY, logLevel: 'debug' });
     expect(api).not.toHaveProperty('concurrency');

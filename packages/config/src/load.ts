@@ -5,7 +5,7 @@ import { LOG_LEVELS, type LogLevel } from '@attune/core';
 import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
-import { keyringOf } from './keyring.js';
+import { auditHmacKeyOf, keyringOf } from './keyring.js';
 import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
 import { configSchema } from './schema.js';
 import { assertPrivate, credentialsIn } from './secret-files.js';
@@ -88,6 +88,7 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
   for (const shown of c.worker.sandbox_ro_paths) {
     const keyFiles = [
       c.security.encryption_key_file,
+      c.audit.hmac_key_file,
       ...(c.security.encryption_keys ?? []).map((k) => k.key_file),
     ];
     for (const secret of [...keyFiles, file]) {
@@ -126,6 +127,7 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
       encryptionKey: active?.password,
       encryptionKeySource: active?.source,
     },
+    audit: { hmacKey: auditHmacKeyOf(c.audit, keyring.keys) },
     secrets: { maxVersions: c.secrets.max_versions },
     database,
     worker: {

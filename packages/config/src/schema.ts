@@ -44,6 +44,14 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    audit: z
+      .object({
+        // The audit HMAC key (docs/audit.md#value-hmacs): a key of its own, never the encryption key.
+        hmac_key: z.string().min(1).optional(),
+        hmac_key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     secrets: z
       .object({
         // Versions kept per secret unless the secret sets its own (Vault's default).

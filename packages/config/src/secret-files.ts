@@ -6,9 +6,13 @@ import { ConfigError } from './errors.js';
  * be a regular file that neither group nor others can read or write (like ssh's private keys), so that no other
  * account on the host — in particular the identity actions run as — can read it.
  */
-export function readKeyFile(path: string, key = 'security.encryption_key_file'): string {
+export function readKeyFile(
+  path: string,
+  key = 'security.encryption_key_file',
+  what = 'holds the encryption key',
+): string {
   if (!path.startsWith('/')) throw new ConfigError(key, `${path} must be an absolute path`);
-  assertPrivate(path, key, 'holds the encryption key');
+  assertPrivate(path, key, what);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -53,6 +57,7 @@ export function assertPrivate(path: string, key: string, what: string): void {
 export function credentialsIn(config: Record<string, unknown>): string | undefined {
   const section = (name: string) => (config[name] ?? {}) as Record<string, unknown>;
   if (typeof section('security').encryption_key === 'string') return 'security.encryption_key';
+  if (typeof section('audit').hmac_key === 'string') return 'audit.hmac_key';
   const ring = section('security').encryption_keys;
   if (Array.isArray(ring) && ring.some((k) => typeof (k as { key?: unknown })?.key === 'string'))
     return 'security.encryption_keys';

@@ -92,6 +92,7 @@ export interface LogConfig {
  */
 export interface AttuneConfig {
   readonly security: SecurityConfig;
+  readonly audit: AuditConfig;
   readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly worker: WorkerSection;
@@ -110,8 +111,18 @@ export interface WorkerConfig extends SecurityConfig, WorkerSection {
   readonly logLevel: LogLevel | undefined;
 }
 
+/** `audit`: the audit log's settings. */
+export interface AuditConfig {
+  /**
+   * The key of the values' HMACs in the audit log (`audit.hmac_key` / `audit.hmac_key_file`); undefined: no HMAC is
+   * recorded and `attune audit hash` is refused. Given to the API and the CLI, never to workers.
+   */
+  readonly hmacKey: string | undefined;
+}
+
 /** The HTTP API's view. */
 export interface ApiConfig extends SecurityConfig {
+  readonly audit: AuditConfig;
   readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly broker: BrokerConfig;
@@ -121,6 +132,7 @@ export interface ApiConfig extends SecurityConfig {
 
 /** The CLI's view (its local commands open the database and, for secrets, need the key). */
 export interface CliConfig extends SecurityConfig {
+  readonly audit: AuditConfig;
   readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly broker: BrokerConfig;

@@ -17,6 +17,7 @@ export function workerConfigOf(c: AttuneConfig): WorkerConfig {
 export function apiConfigOf(c: AttuneConfig): ApiConfig {
   return {
     ...c.security,
+    audit: c.audit,
     secrets: c.secrets,
     database: c.database,
     broker: c.broker,
@@ -27,7 +28,14 @@ export function apiConfigOf(c: AttuneConfig): ApiConfig {
 
 /** The CLI's view of the configuration. */
 export function cliConfigOf(c: AttuneConfig): CliConfig {
-  return { ...c.security, secrets: c.secrets, database: c.database, broker: c.broker, logLevel: c.log.level };
+  return {
+    ...c.security,
+    audit: c.audit,
+    secrets: c.secrets,
+    database: c.database,
+    broker: c.broker,
+    logLevel: c.log.level,
+  };
 }
 
 /** Loads the configuration and takes the worker's view of it. @throws {ConfigError} */

@@ -1,10 +1,13 @@
-import type { AuditService } from '@attune/audit';
+import type { AuditEvent, AuditService } from '@attune/audit';
 import type { FastifyInstance } from 'fastify';
 import { need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
 import { dateOf } from './query.js';
 
-/** `GET /api/v1/audit`: the audit log, newest first, filtered, with a cursor (docs/api.md#audit). */
+/**
+ * `GET /api/v1/audit`: the audit log, newest first, filtered, with a cursor; `POST /api/v1/audit/hash`: the events
+ * that stored a given value, by its keyed HMAC (docs/api.md#audit).
+ */
 export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): void {
   app.get<{
     Querystring: {
@@ -38,22 +41,42 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
         before: q.before,
         limit: q.limit === undefined ? undefined : Number(q.limit),
       });
-      return {
-        data: page.events.map((e) => ({
-          id: e.id,
-          at: e.at,
-          actor: e.actor,
-          source: e.source,
-          request_id: e.requestId,
-          action: e.action,
-          ref: e.ref,
-          version: e.version,
-          outcome: e.outcome,
-          detail: e.detail,
-          hash: e.hash,
-        })),
-        next: page.next,
-      };
+      return { data: page.events.map(auditEventDto), next: page.next };
     },
   );
+
+  app.post<{ Body: { value: string } }>(
+    '/api/v1/audit/hash',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Was this string ever a stored value, and when: events whose value HMAC matches (scope audit:read; needs audit.hmac_key)',
+        body: s.auditHashBody,
+        response: s.errorResponses,
+      },
+    },
+    async (req) => {
+      const actor = need(req, 'audit:read');
+      const events = await audit.lookUpValue(actor, req.body.value);
+      return { data: events.map(auditEventDto) };
+    },
+  );
+}
+
+/** An audit event on the wire (never a value: at most its keyed HMAC). */
+export function auditEventDto(e: AuditEvent) {
+  return {
+    id: e.id,
+    at: e.at,
+    actor: e.actor,
+    source: e.source,
+    request_id: e.requestId,
+    action: e.action,
+    ref: e.ref,
+    version: e.version,
+    outcome: e.outcome,
+    detail: e.detail,
+    hash: e.hash,
+  };
 }

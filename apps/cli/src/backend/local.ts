@@ -1,9 +1,10 @@
+import { AuditLog, AuditService } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import type { CliConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
 import { type Database, type MigrationReport, migrate, openDatabase } from '@attune/db';
-import { ExecutionService, ExecutionStore } from '@attune/executions';
+import { ExecutionService, ExecutionStore, SecretUsageService } from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
 import { createSecretsServices, type KeyringService, type KeyService } from '@attune/secrets';
 
@@ -17,6 +18,10 @@ export interface LocalServices {
   readonly tokens: TokenService;
   readonly packs: PackService;
   readonly executions: ExecutionService;
+  /** The audit log: listing, verification, value lookups. */
+  readonly audit: AuditService;
+  /** Who used a secret, from the provenance executions store. */
+  readonly usage: SecretUsageService;
 }
 
 /**
@@ -44,6 +49,7 @@ export class LocalBackend {
       const migrations = await migrate(db.sql, { logger: this.#logger });
       const packs = new PackStore(db.prisma);
       const logger = this.#logger;
+      const audit = new AuditLog({ valueKey: this.#config.audit.hmacKey });
       const secrets = createSecretsServices({
         prisma: db.prisma,
         sql: db.sql,
@@ -51,16 +57,21 @@ export class LocalBackend {
         security: this.#config,
         maxVersions: this.#config.secrets.maxVersions,
         logger,
+        audit,
       });
+      const executions = new ExecutionStore(db.sql);
       this.#db = db;
       this.#services = {
         migrations,
         keys: secrets.keys,
         keyring: secrets.keyrings,
-        tokens: new TokenService({ store: new TokenStore(db.prisma), logger }),
-        packs: new PackService({ store: packs, logger }),
+        tokens: new TokenService({ store: new TokenStore(db.prisma), logger, audit }),
+        packs: new PackService({ store: packs, logger, audit }),
+        audit: new AuditService({ sql: db.sql, log: audit }),
+        usage: new SecretUsageService({ executions, keys: secrets.keys }),
         executions: new ExecutionService({
-          executions: new ExecutionStore(db.sql),
+          executions,
+          audit,
           actions: packs,
           publish: (message) => {
             this.#publisher ??= new ExecutionPublisher(this.#config.broker);

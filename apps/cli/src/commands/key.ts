@@ -3,11 +3,12 @@ import { type Parsed, positiveFlag, UsageError } from '../args.js';
 import { readSecret } from '../io/read-secret.js';
 import { iso, table } from '../io/table.js';
 import type { CommandContext } from './context.js';
+import { keyUsageCommand } from './key-usage.js';
 import { keyVersionCommand } from './key-versions.js';
 
 /**
- * `attune key set|get|list|delete|undelete|versions|rollback|destroy`: secrets (values from stdin or a hidden prompt,
- * never argv) and their versions.
+ * `attune key set|get|list|delete|undelete|versions|rollback|destroy|usage|executions|unused`: secrets (values from
+ * stdin or a hidden prompt, never argv), their versions, and who used them.
  */
 export async function keyCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...pos] = ctx.args.positionals;
@@ -66,6 +67,10 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
       show(await keys.get(ctx.actor, pos[0] as string, { decrypt: ctx.args.flags.has('decrypt') }));
       return 0;
     }
+    case 'usage':
+    case 'executions':
+    case 'unused':
+      return keyUsageCommand(ctx, sub, pos);
     case 'versions':
     case 'rollback':
     case 'destroy':

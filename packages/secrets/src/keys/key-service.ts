@@ -129,6 +129,7 @@ export class KeyService {
             action: 'key.created',
             ref,
             version: 1,
+            value: input.value,
             detail: { owner_type: owner.ownerType, encrypted, data_key: sealed.dataKeyId },
           },
           sqlOf(tx),

@@ -62,6 +62,7 @@ export async function writeNextVersion(
       action: change.origin === 'rollback' ? 'key.rolled_back' : 'key.updated',
       ref: row.ref,
       version,
+      value: change.value,
       detail: {
         encrypted: sealed.encrypted,
         data_key: sealed.dataKeyId,
