@@ -3,6 +3,8 @@
  * pack or execution, written in the transaction of the change they record; verification. Never a value.
  * Concepts: docs/audit.md.
  */
+
+export { type AuditEventResource, toAuditEventResource } from './audit-dto.js';
 export {
   type AuditFilter,
   AuditHashUnavailableError,

@@ -45,5 +45,11 @@ export {
   TERMINAL_STATUSES,
   type TerminalStatus,
 } from './status.js';
+export {
+  type SecretUseResource,
+  toSecretUsageResource,
+  toSecretUseResource,
+  toUnusedSecretResource,
+} from './usage-dto.js';
 export { type ExecutionWarning, WARNING_KINDS, type WarningKind } from './warnings.js';
 export { type WorkerRecord, type WorkerStatus, WorkerStore } from './worker-store.js';

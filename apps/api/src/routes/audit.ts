@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditService } from '@attune/audit';
+import { type AuditService, toAuditEventResource } from '@attune/audit';
 import type { FastifyInstance } from 'fastify';
 import { need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
@@ -41,7 +41,7 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
         before: q.before,
         limit: q.limit === undefined ? undefined : Number(q.limit),
       });
-      return { data: page.events.map(auditEventDto), next: page.next };
+      return { data: page.events.map(toAuditEventResource), next: page.next };
     },
   );
 
@@ -59,24 +59,7 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
     async (req) => {
       const actor = need(req, 'audit:read');
       const events = await audit.lookUpValue(actor, req.body.value);
-      return { data: events.map(auditEventDto) };
+      return { data: events.map(toAuditEventResource) };
     },
   );
-}
-
-/** An audit event on the wire (never a value: at most its keyed HMAC). */
-export function auditEventDto(e: AuditEvent) {
-  return {
-    id: e.id,
-    at: e.at,
-    actor: e.actor,
-    source: e.source,
-    request_id: e.requestId,
-    action: e.action,
-    ref: e.ref,
-    version: e.version,
-    outcome: e.outcome,
-    detail: e.detail,
-    hash: e.hash,
-  };
 }

@@ -1,21 +1,15 @@
-import type { SecretUsageService, SecretUse } from '@attune/executions';
+import {
+  type SecretUsageService,
+  toSecretUsageResource,
+  toSecretUseResource,
+  toUnusedSecretResource,
+} from '@attune/executions';
 import type { FastifyInstance } from 'fastify';
 import { need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
 import { dateOf } from './query.js';
 
 const errors = s.errorResponses;
-
-/** A use of a secret on the wire. */
-export function secretUseDto(u: SecretUse) {
-  return {
-    execution_id: u.executionId,
-    action_ref: u.actionRef,
-    version: u.version,
-    at: u.at?.toISOString() ?? null,
-    ...(u.status === undefined ? {} : { status: u.status, worker_id: u.workerId ?? null }),
-  };
-}
 
 /**
  * Who used a secret (docs/audit.md#usage), from the provenance executions store; scope keys:read, never a value:
@@ -40,21 +34,7 @@ export function registerUsageRoutes(app: FastifyInstance, usage: SecretUsageServ
       const to = dateOf(req.query.to, 'to');
       if (from) period.from = from;
       if (to) period.to = to;
-      const u = await usage.usage(actor, req.params.ref, period);
-      return {
-        data: {
-          ref: u.ref,
-          from: u.from.toISOString(),
-          to: u.to.toISOString(),
-          last_use: u.lastUse ? secretUseDto(u.lastUse) : null,
-          actions: u.byAction.map((a) => ({
-            action_ref: a.actionRef,
-            version: a.version,
-            executions: a.executions,
-            last_at: a.lastAt.toISOString(),
-          })),
-        },
-      };
+      return { data: toSecretUsageResource(await usage.usage(actor, req.params.ref, period)) };
     },
   );
 
@@ -75,7 +55,7 @@ export function registerUsageRoutes(app: FastifyInstance, usage: SecretUsageServ
       if (req.query.before !== undefined) page.before = req.query.before;
       if (req.query.limit !== undefined) page.limit = Number(req.query.limit);
       const found = await usage.receivedVersion(actor, req.params.ref, Number(req.params.version), page);
-      return { data: found.executions.map(secretUseDto), next: found.next };
+      return { data: found.executions.map(toSecretUseResource), next: found.next };
     },
   );
 
@@ -91,15 +71,7 @@ export function registerUsageRoutes(app: FastifyInstance, usage: SecretUsageServ
     },
     async (req) => {
       const actor = need(req, 'keys:read');
-      const unused = await usage.unused(actor, Number(req.query.days));
-      return {
-        data: unused.map((u) => ({
-          ref: u.ref,
-          level: u.level,
-          created: u.created.toISOString(),
-          last_used_at: u.lastUsedAt?.toISOString() ?? null,
-        })),
-      };
+      return { data: (await usage.unused(actor, Number(req.query.days))).map(toUnusedSecretResource) };
     },
   );
 }

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@attune/audit';
+import { type AuditEvent, toAuditEventResource } from '@attune/audit';
 import { EXIT_FAILED } from '@attune/core';
 import { flag, positiveFlag, UsageError } from '../args.js';
 import { progressBar } from '../io/progress.js';
@@ -32,7 +32,7 @@ export async function auditCommand(ctx: CommandContext): Promise<number> {
         before,
         limit,
       });
-      if (ctx.json) out(JSON.stringify({ data: page.events.map(eventJson), next: page.next }));
+      if (ctx.json) out(JSON.stringify({ data: page.events.map(toAuditEventResource), next: page.next }));
       else {
         eventTable(out, page.events);
         if (page.next) out(`more: --before ${page.next}`);
@@ -55,7 +55,7 @@ export async function auditCommand(ctx: CommandContext): Promise<number> {
       const value = await readSecret(ctx.io, 'value to look up: ');
       if (value === '') throw new UsageError('no value was given (stdin was empty)');
       const events = await audit.lookUpValue(ctx.actor, value);
-      if (ctx.json) out(JSON.stringify({ data: events.map(eventJson) }));
+      if (ctx.json) out(JSON.stringify({ data: events.map(toAuditEventResource) }));
       else if (events.length === 0) out('no stored value matches (under the current audit HMAC key)');
       else {
         out(`this string was stored ${events.length} time(s):`);
@@ -86,23 +86,6 @@ export function dateFlag(ctx: CommandContext, name: string): Date | undefined {
   if (Number.isNaN(date.getTime()))
     throw new UsageError(`--${name} is not a date (ISO 8601, e.g. 2026-11-01)`);
   return date;
-}
-
-/** An event in the API's shape (`GET /api/v1/audit`). */
-function eventJson(e: AuditEvent) {
-  return {
-    id: e.id,
-    at: e.at.toISOString(),
-    actor: e.actor,
-    source: e.source,
-    request_id: e.requestId,
-    action: e.action,
-    ref: e.ref,
-    version: e.version,
-    outcome: e.outcome,
-    detail: e.detail,
-    hash: e.hash,
-  };
 }
 
 function eventTable(out: (t: string) => void, events: readonly AuditEvent[]): void {

@@ -1,3 +1,4 @@
+import { toSecretUsageResource, toSecretUseResource, toUnusedSecretResource } from '@attune/executions';
 import { flag, positiveFlag, UsageError } from '../args.js';
 import { iso, table } from '../io/table.js';
 import { dateFlag } from './audit.js';
@@ -73,14 +74,7 @@ export async function keyUsageCommand(
         ...(limit === undefined ? {} : { limit }),
         ...(before === undefined ? {} : { before }),
       });
-      const rows = page.executions.map((e) => ({
-        execution_id: e.executionId,
-        action_ref: e.actionRef,
-        version: e.version,
-        at: e.at?.toISOString() ?? null,
-        status: e.status,
-        worker_id: e.workerId ?? null,
-      }));
+      const rows = page.executions.map(toSecretUseResource);
       if (ctx.json) out(JSON.stringify({ data: rows, next: page.next }));
       else {
         table(
@@ -97,12 +91,7 @@ export async function keyUsageCommand(
       const days = positiveFlag(ctx.args, 'days');
       if (pos.length !== 0 || days === undefined) throw new UsageError('expected: key unused --days N');
       const unused = await usage.unused(ctx.actor, days);
-      const rows = unused.map((u) => ({
-        ref: u.ref,
-        level: u.level,
-        created: u.created.toISOString(),
-        last_used_at: u.lastUsedAt?.toISOString() ?? null,
-      }));
+      const rows = unused.map(toUnusedSecretResource);
       if (ctx.json) out(JSON.stringify({ data: rows }));
       else {
         table(

@@ -1,0 +1,33 @@
+import type { AuditEvent } from './audit-types.js';
+
+/** An audit event on the wire: `GET /api/v1/audit` and `attune audit … --json` print this one shape. */
+export interface AuditEventResource {
+  readonly id: string;
+  readonly at: string;
+  readonly actor: AuditEvent['actor'];
+  readonly source: string | null;
+  readonly request_id: string | null;
+  readonly action: string;
+  readonly ref: string | null;
+  readonly version: number | null;
+  readonly outcome: AuditEvent['outcome'];
+  readonly detail: Record<string, unknown>;
+  readonly hash: string;
+}
+
+/** The wire shape of an event (snake_case, time in ISO 8601); never a value, at most its keyed HMAC. */
+export function toAuditEventResource(e: AuditEvent): AuditEventResource {
+  return {
+    id: e.id,
+    at: e.at.toISOString(),
+    actor: e.actor,
+    source: e.source,
+    request_id: e.requestId,
+    action: e.action,
+    ref: e.ref,
+    version: e.version,
+    outcome: e.outcome,
+    detail: e.detail,
+    hash: e.hash,
+  };
+}
