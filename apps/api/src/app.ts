@@ -48,6 +48,11 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   registerActionRoutes(app, deps.packs);
   registerExecutionRoutes(app, deps.executions);
   registerAuditRoutes(app, deps.audit);
+  const sealer = deps.auditSealer;
+  if (sealer) {
+    app.addHook('onReady', async () => sealer.start());
+    app.addHook('onClose', async () => sealer.stop());
+  }
   registerUsageRoutes(app, deps.usage);
   return app;
 }

@@ -1,4 +1,4 @@
-import { type AuditLog, AuditService, AuthFailureRecorder } from '@attune/audit';
+import { AuditLog, AuditSealer, AuditService, AuthFailureRecorder } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
 import type { SecurityConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
@@ -17,6 +17,8 @@ export interface ApiServices {
   readonly audit: AuditService;
   /** Failed authentications, aggregated into the audit log. */
   readonly authFailures?: AuthFailureRecorder;
+  /** Seals the audit log's chain every second while the API runs. */
+  readonly auditSealer?: AuditSealer;
   readonly keys: KeyService;
   readonly tokens: TokenService;
   readonly packs: PackService;
@@ -58,7 +60,8 @@ export function createApiServices(options: {
   audit?: AuditLog;
 }): ApiServices {
   const { db, logger } = options;
-  const log = options.audit ? { audit: options.audit } : {};
+  const auditLog = options.audit ?? new AuditLog();
+  const log = { audit: auditLog };
   const packs = new PackStore(db.prisma);
   const secrets = createSecretsServices({
     prisma: db.prisma,
@@ -71,11 +74,12 @@ export function createApiServices(options: {
   });
   const executions = new ExecutionStore(db.sql);
   return {
-    audit: new AuditService({ sql: db.sql, ...(options.audit ? { log: options.audit } : {}) }),
+    audit: new AuditService({ sql: db.sql, log: auditLog }),
+    auditSealer: new AuditSealer({ sql: db.sql, logger, log: auditLog }),
     authFailures: new AuthFailureRecorder({
       sql: db.sql,
       logger,
-      ...(options.audit ? { log: options.audit } : {}),
+      log: auditLog,
       ...(options.authFailureWindowMs === undefined ? {} : { windowMs: options.authFailureWindowMs }),
     }),
     keys: secrets.keys,

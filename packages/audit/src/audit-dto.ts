@@ -12,7 +12,8 @@ export interface AuditEventResource {
   readonly version: number | null;
   readonly outcome: AuditEvent['outcome'];
   readonly detail: Record<string, unknown>;
-  readonly hash: string;
+  /** The event's chained hash; null until sealed. */
+  readonly hash: string | null;
 }
 
 /** The wire shape of an event (snake_case, time in ISO 8601); never a value, at most its keyed HMAC. */

@@ -64,13 +64,17 @@ interface Row {
   outcome: AuditOutcome;
   detail: Record<string, unknown>;
   detail_text: string;
-  prev_hash: string;
-  hash: string;
+  seq: string | null;
+  prev_hash: string | null;
+  hash: string | null;
 }
+
+/** A sealed event, as `verify` reads it. */
+type SealedRow = Row & { seq: string; prev_hash: string; hash: string };
 
 const COLUMNS = `id::text AS id, at, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_text,
   actor_type, actor_id, actor_name, source, request_id, action, ref, version, outcome, detail, detail::text AS detail_text,
-  prev_hash, hash`;
+  seq::text AS seq, prev_hash, hash`;
 
 /** Events read per page while verifying; hashes kept to tell an insertion from a removal. */
 const VERIFY_PAGE = 5000;
@@ -79,8 +83,10 @@ const SEEN = 10_000;
 /**
  * The audit log (docs/audit.md): the one owner of `attune.audit_event`. Appending happens in the caller's transaction
  * (`append(event, tx)`), so an event commits with the change it records or not at all; when it cannot be written, the
- * operation fails ({@link AuditWriteError}). The database gives each event its id, time and chained hash, and refuses
- * to update or delete one; {@link AuditLog.verify} recomputes the chain independently.
+ * operation fails ({@link AuditWriteError}). The database gives each event its id and time, and refuses to update
+ * (but to seal) or delete one. Sealing ({@link AuditLog.seal}: `attune.audit_seal`) links committed events to the end
+ * of the hash chain, after their commit, so that appends never wait for one another; {@link AuditLog.verify}
+ * recomputes the chain independently.
  */
 export class AuditLog {
   readonly #valueKey: string | undefined;
@@ -168,20 +174,32 @@ export class AuditLog {
   }
 
   /**
-   * Recomputes every event's hash from its columns and checks each links to the one before; reports the first that
-   * does not: its content was changed, or an event before it was removed, or events were inserted.
+   * Seals the committed events not yet in the chain (at most `max` of them), in id order; returns how many. Cheap
+   * when there are none. Called by the API every second ({@link AuditSealer}), by the CLI when a command ends, and
+   * before a verification or a prune.
+   */
+  async seal(q: SqlQueryable, max = 100_000): Promise<number> {
+    const [row] = await q.query<{ sealed: number }>(`SELECT "attune"."audit_seal"($1::int) AS sealed`, [max]);
+    return Number(row?.sealed ?? 0);
+  }
+
+  /**
+   * Seals what is pending, then recomputes every sealed event's hash from its columns and checks each links to the
+   * one before it in the chain; reports the first that does not: its content was changed, or an event before it was
+   * removed, or events were inserted.
    */
   async verify(q: SqlQueryable, onProgress?: (checked: number) => void): Promise<VerifyReport> {
+    while ((await this.seal(q)) > 0);
     const [pruned] = await q.query<{ anchor: string | null }>(
       `SELECT detail->>'anchor' AS anchor FROM "attune"."audit_event" WHERE action = 'audit.pruned' ORDER BY id DESC LIMIT 1`,
     );
-    const seen = new Map<string, string>();
+    const seen = new Map<string, { id: string; seq: bigint }>();
     let previous: { id: string; hash: string } | null = null;
     let checked = 0;
     let after = '0';
     for (;;) {
-      const rows = await q.query<Row>(
-        `SELECT ${COLUMNS} FROM "attune"."audit_event" WHERE id > $1::bigint ORDER BY "attune"."audit_event".id LIMIT $2::int`,
+      const rows = await q.query<SealedRow>(
+        `SELECT ${COLUMNS} FROM "attune"."audit_event" WHERE seq > $1::bigint ORDER BY "attune"."audit_event".seq LIMIT $2::int`,
         [after, VERIFY_PAGE],
       );
       if (rows.length === 0) break;
@@ -193,11 +211,15 @@ export class AuditLog {
             checked,
             broken: earlier
               ? {
-                  id: nextAfter(seen, earlier),
+                  id: nextAfter(seen, earlier.seq) ?? r.id,
                   problem: 'inserted',
-                  detail: `event ${r.id} follows event ${earlier}: what lies between was inserted`,
+                  detail: `event ${r.id} follows event ${earlier.id} in the chain: what lies between was inserted`,
                 }
-              : { id: r.id, problem: 'removed', detail: `the event before event ${r.id} is missing` },
+              : {
+                  id: r.id,
+                  problem: 'removed',
+                  detail: `the event before event ${r.id} in the chain is missing`,
+                },
           };
         }
         if (eventHash(fieldsOf(r)) !== r.hash) {
@@ -206,27 +228,32 @@ export class AuditLog {
             broken: { id: r.id, problem: 'changed', detail: `event ${r.id} is not what was recorded` },
           };
         }
-        seen.set(r.hash, r.id);
+        seen.set(r.hash, { id: r.id, seq: BigInt(r.seq) });
         if (seen.size > SEEN) seen.delete(seen.keys().next().value as string);
         previous = { id: r.id, hash: r.hash };
         checked++;
       }
-      after = (rows.at(-1) as Row).id;
+      after = (rows.at(-1) as SealedRow).seq;
       onProgress?.(checked);
     }
     return { checked, broken: null };
   }
 
   /**
-   * Deletes the events older than `before` — recording the prune first, with the hash the remaining chain starts
-   * from — in one transaction (`sql.withSession`). Returns how many were deleted.
+   * Deletes the events older than `before` — sealing what is pending, then recording the prune with the hash the
+   * remaining chain starts from — in one transaction (`sql.withSession`). Returns how many were deleted: the sealed
+   * events up to the last one older than `before`, in chain order.
    */
   async prune(actor: Actor, before: Date, sql: SqlExecutor): Promise<number> {
     return sql.withSession((session) =>
       session.transaction(async (tx) => {
-        const [last] = await tx.query<{ id: string; hash: string; n: number }>(
-          `SELECT id::text AS id, hash, (SELECT count(*)::int FROM "attune"."audit_event" WHERE at < $1) AS n
-           FROM "attune"."audit_event" WHERE at < $1 ORDER BY "attune"."audit_event".id DESC LIMIT 1`,
+        await this.seal(tx, 2_147_483_647); // also holds the chain's lock to the end of this transaction
+        const [last] = await tx.query<{ id: string; seq: string; hash: string; n: number }>(
+          `WITH last AS (SELECT id, seq, hash FROM "attune"."audit_event" WHERE at < $1 AND seq IS NOT NULL
+                         ORDER BY seq DESC LIMIT 1)
+           SELECT last.id::text AS id, last.seq::text AS seq, last.hash,
+                  (SELECT count(*)::int FROM "attune"."audit_event" e WHERE e.seq <= last.seq) AS n
+           FROM last`,
           [before],
         );
         if (!last) return 0;
@@ -234,25 +261,31 @@ export class AuditLog {
           {
             actor,
             action: 'audit.pruned',
-            detail: { before: before.toISOString(), up_to: last.id, anchor: last.hash, count: last.n },
+            detail: {
+              before: before.toISOString(),
+              up_to: last.id,
+              up_to_seq: last.seq,
+              anchor: last.hash,
+              count: last.n,
+            },
           },
           tx,
         );
         await tx.query(`SELECT set_config('attune.audit_prune', 'on', true)`);
-        await tx.query('DELETE FROM "attune"."audit_event" WHERE id <= $1::bigint', [last.id]);
+        await tx.query('DELETE FROM "attune"."audit_event" WHERE seq <= $1::bigint', [last.seq]);
         return last.n;
       }),
     );
   }
 }
 
-/** The first event seen after `id` (seen events are kept in id order). */
-function nextAfter(seen: Map<string, string>, id: string): string {
-  for (const next of seen.values()) if (BigInt(next) > BigInt(id)) return next;
-  return String(BigInt(id) + 1n);
+/** The id of the first event seen after chain position `seq` (seen events are kept in chain order). */
+function nextAfter(seen: Map<string, { id: string; seq: bigint }>, seq: bigint): string | undefined {
+  for (const next of seen.values()) if (next.seq > seq) return next.id;
+  return undefined;
 }
 
-function fieldsOf(r: Row): ChainFields {
+function fieldsOf(r: SealedRow): ChainFields {
   return {
     prevHash: r.prev_hash,
     id: r.id,
@@ -282,6 +315,7 @@ function toEvent(r: Row): AuditEvent {
     version: r.version,
     outcome: r.outcome,
     detail: r.detail,
+    seq: r.seq,
     prevHash: r.prev_hash,
     hash: r.hash,
   };

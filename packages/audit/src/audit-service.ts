@@ -48,6 +48,11 @@ export class AuditService {
     return events;
   }
 
+  /** Links the events committed since the last seal to the hash chain; returns how many. */
+  seal(): Promise<number> {
+    return this.#log.seal(this.#sql);
+  }
+
   /** Deletes the events older than `before`, recording the prune. */
   prune(actor: Actor, before: Date): Promise<number> {
     return this.#log.prune(actor, before, this.#sql);

@@ -46,7 +46,7 @@ export interface AuditEventInput {
   readonly value?: unknown;
 }
 
-/** An event as recorded: the database gives its id, time and hashes. */
+/** An event as recorded: the database gives its id and time, and its place in the chain once sealed. */
 export interface AuditEvent {
   readonly id: string;
   readonly at: Date;
@@ -58,6 +58,8 @@ export interface AuditEvent {
   readonly version: number | null;
   readonly outcome: AuditOutcome;
   readonly detail: Record<string, unknown>;
-  readonly prevHash: string;
-  readonly hash: string;
+  /** Its place in the hash chain; null until sealed (within a second on a running API). */
+  readonly seq: string | null;
+  readonly prevHash: string | null;
+  readonly hash: string | null;
 }

@@ -12,6 +12,7 @@ export {
   AuditWriteError,
   type VerifyReport,
 } from './audit-log.js';
+export { AuditSealer } from './audit-sealer.js';
 export { type AuditPage, AuditService } from './audit-service.js';
 export {
   AUDIT_ACTIONS,

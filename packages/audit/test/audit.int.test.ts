@@ -14,10 +14,11 @@ import {
 const actor: Actor = { type: 'token', id: '7', name: 'ci', source: '10.0.0.9', requestId: 'req-1' };
 const audit = new AuditLog();
 
-/** A few events, one per append; the ids they got. */
+/** A few events, one per append, sealed into the chain; the ids they got. */
 async function record(db: Database, n: number, ref = 'p.k'): Promise<string[]> {
   for (let i = 0; i < n; i++)
     await audit.append({ actor, action: 'key.updated', ref, version: i + 1, detail: { n: i } }, db.sql);
+  await audit.seal(db.sql);
   return (await audit.list({ ref, limit: n }, db.sql)).map((e) => e.id).reverse();
 }
 
@@ -109,17 +110,78 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect((await audit.verify(db.sql)).broken).toBeNull();
     });
 
-    it('keeps ids in chain order when appends run at once', async () => {
-      await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
+    it('chains appends that commit in any order, without making them wait for one another', async () => {
+      // Twenty transactions at once, committing in a random order, while seals run.
+      await Promise.all([
+        ...Array.from({ length: 20 }, (_, i) =>
           db.sql.withSession((s) =>
-            s.transaction((tx) =>
-              audit.append({ actor, action: 'key.decrypted', ref: 'conc.k', version: i }, tx),
-            ),
+            s.transaction(async (tx) => {
+              await audit.append({ actor, action: 'key.decrypted', ref: 'conc.k', version: i }, tx);
+              await new Promise((r) => setTimeout(r, Math.random() * 30));
+            }),
           ),
         ),
-      );
-      expect((await audit.verify(db.sql)).broken).toBeNull();
+        audit.seal(db.sql),
+        audit.seal(db.sql),
+      ]);
+      // An event that commits after a later one: it is sealed after it, and the chain holds. (The embedded database
+      // runs one session at a time: there, no transaction can stay open while another commits.)
+      if (kind === 'postgres') {
+        let release = () => {};
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        const slow = db.sql.withSession((s) =>
+          s.transaction(async (tx) => {
+            await audit.append({ actor, action: 'key.decrypted', ref: 'late.k', version: 1 }, tx);
+            await held;
+          }),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        await audit.append({ actor, action: 'key.decrypted', ref: 'late.k', version: 2 }, db.sql);
+        await audit.seal(db.sql);
+        release();
+        await slow;
+        const [v2, v1] = await audit.list({ ref: 'late.k' }, db.sql);
+        expect([v1?.version, v1?.seq, v2?.version]).toEqual([1, null, 2]); // not committed at the seal: not sealed
+        expect(BigInt(v1?.id as string)).toBeLessThan(BigInt(v2?.id as string));
+        await audit.seal(db.sql);
+        const [after2, after1] = await audit.list({ ref: 'late.k' }, db.sql);
+        expect(BigInt(after1?.seq as string)).toBeGreaterThan(BigInt(after2?.seq as string));
+      }
+      const report = await audit.verify(db.sql);
+      expect(report.broken).toBeNull();
+      expect(report.checked).toBeGreaterThanOrEqual(kind === 'postgres' ? 22 : 20);
+    });
+
+    it("lets only the seal fill an event's chain columns, once", async () => {
+      await audit.append({ actor, action: 'key.updated', ref: 'seal.k', version: 1 }, db.sql);
+      const [pending] = await audit.list({ ref: 'seal.k' }, db.sql);
+      expect(pending).toMatchObject({ seq: null, prevHash: null, hash: null });
+      // Without the seal's flag, or changing anything else, or an event already sealed: refused.
+      await expect(
+        db.sql.query(
+          `UPDATE attune.audit_event SET seq = 999999, prev_hash = 'x', hash = 'y' WHERE id = $1`,
+          [pending?.id],
+        ),
+      ).rejects.toThrow(/append-only/);
+      const withFlag = (sql: string) =>
+        db.sql.withSession((s) =>
+          s.transaction(async (tx) => {
+            await tx.query(`SELECT set_config('attune.audit_seal', 'on', true)`);
+            await tx.query(sql, [pending?.id]);
+          }),
+        );
+      await expect(
+        withFlag(
+          `UPDATE attune.audit_event SET seq = 999999, prev_hash = 'x', hash = 'y', ref = 'z' WHERE id = $1`,
+        ),
+      ).rejects.toThrow(/append-only/);
+      await audit.seal(db.sql);
+      await expect(
+        withFlag(`UPDATE attune.audit_event SET seq = 999999, prev_hash = 'x', hash = 'y' WHERE id = $1`),
+      ).rejects.toThrow(/append-only/);
+      expect((await audit.list({ ref: 'seal.k' }, db.sql))[0]?.hash).toMatch(/^[0-9a-f]{64}$/);
     });
 
     it('finds an event that was changed', async () => {
@@ -150,23 +212,14 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const fresh = await createTestDatabase({ kind });
       try {
         const [first] = await record(fresh, 1);
-        // A gap in the ids (a transaction that rolled back), where a forged event is then put.
-        await fresh.sql
-          .withSession((s) =>
-            s.transaction(async (tx) => {
-              await audit.append({ actor, action: 'key.updated', ref: 'p.k' }, tx);
-              throw new Error('roll back');
-            }),
-          )
-          .catch(() => undefined);
         await record(fresh, 1);
-        const [prev] = await fresh.sql.query<{ hash: string }>(
-          'SELECT hash FROM attune.audit_event WHERE id = $1',
+        const [prev] = await fresh.sql.query<{ seq: string; hash: string }>(
+          'SELECT seq::text AS seq, hash FROM attune.audit_event WHERE id = $1',
           [first],
         );
         const forged = {
           prevHash: prev?.hash as string,
-          id: String(BigInt(first as string) + 1n),
+          id: '900000',
           atText: '2026-11-29T00:00:00.000000Z',
           actorType: 'cli',
           actorId: 'x@y',
@@ -179,11 +232,15 @@ for (const kind of ['postgres', 'pglite'] as const) {
           outcome: 'ok',
           detailText: '{}',
         };
+        // Room made in the chain after the first event, and a forged event put there, linked to it.
+        await asTamperer(fresh, 'UPDATE attune.audit_event SET seq = seq + 1000 WHERE seq > $1::bigint', [
+          prev?.seq,
+        ]);
         await asTamperer(
           fresh,
-          `INSERT INTO attune.audit_event (id, at, actor_type, actor_id, actor_name, action, ref, outcome, detail, prev_hash, hash)
-           VALUES ($1::bigint, '2026-11-29T00:00:00Z', 'cli', 'x@y', 'x@y', 'key.updated', 'p.k', 'ok', '{}', $2, $3)`,
-          [forged.id, forged.prevHash, eventHash(forged)],
+          `INSERT INTO attune.audit_event (id, at, actor_type, actor_id, actor_name, action, ref, outcome, detail, seq, prev_hash, hash)
+           VALUES ($1::bigint, '2026-11-29T00:00:00Z', 'cli', 'x@y', 'x@y', 'key.updated', 'p.k', 'ok', '{}', $2::bigint + 1, $3, $4)`,
+          [forged.id, prev?.seq, forged.prevHash, eventHash(forged)],
         );
         expect((await audit.verify(fresh.sql)).broken).toMatchObject({ id: forged.id, problem: 'inserted' });
       } finally {
@@ -201,6 +258,10 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(left.map((e) => e.action)).toEqual(['audit.pruned']);
         expect(left[0]?.detail).toMatchObject({ count: 3 });
         await record(fresh, 2);
+        expect((await audit.verify(fresh.sql)).broken).toBeNull();
+        // Pruned again, everything sealed: the chain goes on from the newest prune's anchor.
+        expect(await audit.prune(actor, new Date(Date.now() + 1000), fresh.sql)).toBe(3); // the prune and two
+        await record(fresh, 1);
         expect((await audit.verify(fresh.sql)).broken).toBeNull();
       } finally {
         await fresh.drop();

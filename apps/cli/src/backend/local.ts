@@ -90,6 +90,13 @@ export class LocalBackend {
   /** Closes the broker connection and the database, if they were opened. */
   async close(): Promise<void> {
     await this.#publisher?.close();
+    // What this command recorded joins the audit log's chain now (a failure is logged; the next seal takes it).
+    if (this.#services)
+      await this.#services.audit
+        .seal()
+        .catch((error: Error) =>
+          this.#logger.warn({ err: { message: error.message } }, 'could not seal the audit log'),
+        );
     await this.#db?.close();
   }
 }

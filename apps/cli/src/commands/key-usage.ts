@@ -25,28 +25,10 @@ export async function keyUsageCommand(
         ...(from ? { from } : {}),
         ...(to ? { to } : {}),
       });
-      const last = u.lastUse && {
-        execution_id: u.lastUse.executionId,
-        action_ref: u.lastUse.actionRef,
-        version: u.lastUse.version,
-        at: u.lastUse.at?.toISOString() ?? null,
-      };
-      const actions = u.byAction.map((a) => ({
-        action_ref: a.actionRef,
-        version: a.version,
-        executions: a.executions,
-        last_at: a.lastAt.toISOString(),
-      }));
+      const resource = toSecretUsageResource(u);
+      const { last_use: last, actions } = resource;
       if (ctx.json) {
-        out(
-          JSON.stringify({
-            ref: u.ref,
-            from: u.from.toISOString(),
-            to: u.to.toISOString(),
-            last_use: last,
-            actions,
-          }),
-        );
+        out(JSON.stringify(resource));
         return 0;
       }
       out(
