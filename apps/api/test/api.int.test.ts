@@ -602,25 +602,50 @@ describe('HTTP API', () => {
     const future = await call('GET', `/api/v1/audit?from=2999-01-01T00:00:00Z`, tokens.auditor);
     expect(future.body?.data).toEqual([]);
     expect((await call('GET', '/api/v1/audit?from=yesterday', tokens.auditor)).status).toBe(400);
+    expect((await call('GET', '/api/v1/audit?before=9999999999999999999', tokens.auditor)).status).toBe(400);
+    // A decrypt the token may not do: refused, and recorded as refused with who, from where, and why.
+    expect((await call('GET', `/api/v1/keys/${ref}?decrypt=true`, tokens.read)).status).toBe(403);
+    const [refused] =
+      (await call('GET', `/api/v1/audit?ref=${ref}&action=key.decrypted&limit=1`, tokens.auditor)).body
+        ?.data ?? [];
+    expect(refused).toMatchObject({
+      outcome: 'refused',
+      actor: { name: 'read' },
+      source: '127.0.0.1',
+      detail: { reason: 'the token lacks the keys:decrypt scope' },
+    });
     // Was this leaked string ever a stored value, and when? By its keyed HMAC; the lookup is recorded, not the string.
-    const hashed = await call('POST', '/api/v1/audit/hash', tokens.auditor, { value });
+    // Only for a token that may read values anyway (audit:read and keys:decrypt): else it is a guessing oracle.
+    const hashed = await call('POST', '/api/v1/audit/hash', tokens.admin, { value });
     expect(hashed.status).toBe(200);
     expect(hashed.body?.data.map((e: { action: string; ref: string }) => [e.action, e.ref])).toEqual([
       ['key.created', ref],
     ]);
-    const updatedValue = await call('POST', '/api/v1/audit/hash', tokens.auditor, { value: `${value}-2` });
+    const updatedValue = await call('POST', '/api/v1/audit/hash', tokens.admin, { value: `${value}-2` });
     expect(updatedValue.body?.data.map((e: { version: number }) => e.version)).toEqual([2]);
     expect(
-      (await call('POST', '/api/v1/audit/hash', tokens.auditor, { value: 'never-stored' })).body?.data,
+      (await call('POST', '/api/v1/audit/hash', tokens.admin, { value: 'never-stored' })).body?.data,
     ).toEqual([]);
+    expect((await call('POST', '/api/v1/audit/hash', tokens.auditor, { value })).status).toBe(403);
     expect((await call('POST', '/api/v1/audit/hash', tokens.readDecrypt, { value })).status).toBe(403);
-    expect((await call('POST', '/api/v1/audit/hash', tokens.auditor, { value: '' })).status).toBe(400);
+    expect((await call('POST', '/api/v1/audit/hash', tokens.admin, { value: '' })).status).toBe(400);
     const lookups = await call('GET', '/api/v1/audit?action=audit.value_looked_up&limit=3', tokens.auditor);
-    expect(lookups.body?.data.map((e: { detail: { matches: number } }) => e.detail.matches)).toEqual([
-      0, 1, 1,
+    expect(
+      lookups.body?.data.map((e: { detail: { matches: number; events: string[] } }) => [
+        e.detail.matches,
+        e.detail.events.length,
+      ]),
+    ).toEqual([
+      [0, 0],
+      [1, 1],
+      [1, 1],
     ]);
+    expect(lookups.body?.data[2].detail.events).toEqual([hashed.body?.data[0].id]);
+    // The HMACs are compared, never shown: two secrets with one value would show one HMAC.
+    expect(JSON.stringify(hashed.body)).not.toContain('value_hmac');
     const everything = JSON.stringify((await call('GET', '/api/v1/audit?limit=1000', tokens.admin)).body);
     expect(everything).not.toContain(value);
+    expect(everything).not.toContain('value_hmac');
     expect(everything).not.toContain('never-stored');
     expect((await call('GET', '/api/v1/audit?limit=0', tokens.auditor)).status).toBe(400);
   });
@@ -687,6 +712,10 @@ describe('HTTP API', () => {
     expect(unused.status).toBe(200);
     expect(unused.body?.data).toEqual([]); // every key here was created within the day
     expect((await call('GET', '/api/v1/usage/unused', tokens.read)).status).toBe(400);
+    expect(
+      (await call('GET', `/api/v1/keys/${ref}/versions/1/executions?before=9999999999999999999`, tokens.read))
+        .status,
+    ).toBe(400);
     expect((await call('GET', '/api/v1/usage/unused?days=0', tokens.read)).status).toBe(400);
     expect((await call('GET', `/api/v1/keys/${ref}/usage?from=soon`, tokens.read)).status).toBe(400);
     expect(JSON.stringify([u.body, v1.body])).not.toContain('usage-probe-value');

@@ -16,8 +16,13 @@ export interface AuditEventResource {
   readonly hash: string | null;
 }
 
-/** The wire shape of an event (snake_case, time in ISO 8601); never a value, at most its keyed HMAC. */
+/**
+ * The wire shape of an event (snake_case, time in ISO 8601); never a value. A value's HMAC (`detail.value_hmac`) is
+ * not shown either: two secrets with one value would show one HMAC, telling a reader of the log that they are equal.
+ * It is only compared, by `attune audit hash`.
+ */
 export function toAuditEventResource(e: AuditEvent): AuditEventResource {
+  const { value_hmac: _hidden, ...detail } = e.detail;
   return {
     id: e.id,
     at: e.at.toISOString(),
@@ -28,7 +33,7 @@ export function toAuditEventResource(e: AuditEvent): AuditEventResource {
     ref: e.ref,
     version: e.version,
     outcome: e.outcome,
-    detail: e.detail,
+    detail,
     hash: e.hash,
   };
 }

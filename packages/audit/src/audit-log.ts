@@ -28,11 +28,11 @@ export interface VerifyReport {
 
 /** An event could not be recorded: the operation it records did not happen. */
 export class AuditWriteError extends AttuneError {
-  constructor() {
+  constructor(action: string, ref: string | null | undefined) {
     super({
       code: 'ATTUNE_AUDIT_WRITE_FAILED',
       category: 'unavailable',
-      message: 'The audit log could not record this operation, so it was not done; nothing was changed.',
+      message: `The audit log could not record ${action}${ref ? ` of ${ref}` : ''}, so it was not done: nothing was changed or revealed. Check the database (attune.audit_event) and try again.`,
     });
   }
 }
@@ -136,7 +136,24 @@ export class AuditLog {
       );
     } catch {
       // The driver's message may quote the parameters: only the fact is reported.
-      throw new AuditWriteError();
+      throw new AuditWriteError(event.action, event.ref);
+    }
+  }
+
+  /**
+   * Records something refused or failed (outcome `refused` or `failed`: nothing was changed or revealed), in its
+   * own statement. The refusal stands whether or not it is recorded, so a failure to record it is not thrown:
+   * returns whether it was recorded.
+   */
+  async appendRefusal(
+    event: AuditEventInput & { outcome: 'refused' | 'failed' },
+    q: SqlQueryable,
+  ): Promise<boolean> {
+    try {
+      await this.append(event, q);
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -1,7 +1,13 @@
-import type { Actor } from '@attune/core';
+import { type Actor, AttuneError } from '@attune/core';
 import type { SqlExecutor } from '@attune/db';
 import { type AuditFilter, AuditLog, type VerifyReport } from './audit-log.js';
 import type { AuditEvent } from './audit-types.js';
+
+const MAX_ID = 2n ** 63n - 1n;
+
+function invalid(field: string, message: string): AttuneError {
+  return new AttuneError({ code: 'ATTUNE_AUDIT_INVALID', category: 'invalid', message, field });
+}
 
 /** A page of events and the cursor of the next (older) page, or null. */
 export interface AuditPage {
@@ -23,7 +29,14 @@ export class AuditService {
 
   /** Events, newest first, filtered; `next` continues below the last one. */
   async list(_actor: Actor, filter: AuditFilter): Promise<AuditPage> {
-    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    const limit = filter.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw invalid('limit', '`limit` must be a whole number from 1 to 1000.');
+    if (
+      filter.before !== undefined &&
+      !(/^[1-9][0-9]{0,18}$/.test(filter.before) && BigInt(filter.before) <= MAX_ID)
+    )
+      throw invalid('before', '`before` must be an event id (the `next` of the previous page).');
     const events = await this.#log.list({ ...filter, limit }, this.#sql);
     return { events, next: events.length === limit ? (events.at(-1) as AuditEvent).id : null };
   }
@@ -35,14 +48,18 @@ export class AuditService {
 
   /**
    * Whether `value` (a leaked string, say) was ever a stored value, and when: the events whose recorded value HMAC
-   * is its HMAC under the audit key, oldest first. The lookup is itself recorded (the number of matches, never the
-   * value or its HMAC). @throws {AuditHashUnavailableError} when no audit HMAC key is configured.
+   * is its HMAC under the audit key, oldest first. The lookup is itself recorded (the number of matches and the ids
+   * of the first 100, never the value or its HMAC). @throws {AuditHashUnavailableError} when no audit HMAC key is configured.
    */
   async lookUpValue(actor: Actor, value: string): Promise<AuditEvent[]> {
     const hmac = this.#log.valueHmac(value);
     const events = await this.#log.withValueHmac(hmac, 1000, this.#sql);
     await this.#log.append(
-      { actor, action: 'audit.value_looked_up', detail: { matches: events.length } },
+      {
+        actor,
+        action: 'audit.value_looked_up',
+        detail: { matches: events.length, events: events.slice(0, 100).map((e) => e.id) },
+      },
       this.#sql,
     );
     return events;

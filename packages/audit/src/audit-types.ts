@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'auth.failed',
   'pack.registered',
   'execution.requested',
+  'keyring.operation_started',
   'keyring.master_key_rotated',
   'keyring.data_key_rotated',
   'keyring.upgraded',

@@ -18,6 +18,8 @@ export type {
   ApiConfig,
   ApiSection,
   AttuneConfig,
+  AuditConfig,
+  AuditSection,
   CliConfig,
   IsolationConfig,
   LogConfig,

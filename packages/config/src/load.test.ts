@@ -32,27 +32,32 @@ describe('audit HMAC key', () => {
     const file = join(dir, 'audit-key');
     writeFileSync(file, `${HMAC}\n`, { mode: 0o600 });
     const config = loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY_FILE: file } });
-    expect(config.audit.hmacKey).toBe(HMAC);
     expect(apiConfigOf(config).audit.hmacKey).toBe(HMAC);
     expect(cliConfigOf(config).audit.hmacKey).toBe(HMAC);
     expect(JSON.stringify(workerConfigOf(config))).not.toContain(HMAC);
-    expect(loadConfig({ env: {} }).audit.hmacKey).toBeUndefined();
+    expect(apiConfigOf(loadConfig({ env: {} })).audit.hmacKey).toBeUndefined();
     chmodSync(file, 0o644);
-    expect(() => loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY_FILE: file } })).toThrow(
+    const open = loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY_FILE: file } });
+    expect(() => apiConfigOf(open)).toThrow(
       /audit\.hmac_key_file: .* holds the audit HMAC key and has mode 0644/,
     );
+    // A worker never opens the file: one it could not read does not stop it.
+    expect(() =>
+      loadWorkerConfig({ env: { ATTUNE__AUDIT__HMAC_KEY_FILE: join(dir, 'missing') } }),
+    ).not.toThrow();
   });
 
   it('refuses a short key, both settings at once, and an encryption key reused as the audit key', () => {
-    expect(() => loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY: 'short' } })).toThrow(
+    const api = (env: Record<string, string>) => apiConfigOf(loadConfig({ env }));
+    expect(() => api({ ATTUNE__AUDIT__HMAC_KEY: 'short' })).toThrow(
       /audit\.hmac_key: is 5 characters long; at least 32/,
     );
     expect(() =>
-      loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY: HMAC, ATTUNE__AUDIT__HMAC_KEY_FILE: '/nonexistent' } }),
+      api({ ATTUNE__AUDIT__HMAC_KEY: HMAC, ATTUNE__AUDIT__HMAC_KEY_FILE: '/nonexistent' }),
     ).toThrow(/audit: set either hmac_key or hmac_key_file, not both/);
-    expect(() =>
-      loadConfig({ env: { ATTUNE__AUDIT__HMAC_KEY: KEY, ATTUNE__SECURITY__ENCRYPTION_KEY: KEY } }),
-    ).toThrow(/audit\.hmac_key: is an encryption key/);
+    expect(() => api({ ATTUNE__AUDIT__HMAC_KEY: KEY, ATTUNE__SECURITY__ENCRYPTION_KEY: KEY })).toThrow(
+      /audit\.hmac_key: is an encryption key/,
+    );
   });
 });
 

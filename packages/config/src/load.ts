@@ -5,7 +5,7 @@ import { LOG_LEVELS, type LogLevel } from '@attune/core';
 import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
-import { auditHmacKeyOf, keyringOf } from './keyring.js';
+import { keyringOf } from './keyring.js';
 import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
 import { configSchema } from './schema.js';
 import { assertPrivate, credentialsIn } from './secret-files.js';
@@ -127,7 +127,8 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
       encryptionKey: active?.password,
       encryptionKeySource: active?.source,
     },
-    audit: { hmacKey: auditHmacKeyOf(c.audit, keyring.keys) },
+    // Only the API's and the CLI's views read the audit HMAC key (a worker never opens its file).
+    audit: { hmac_key: c.audit.hmac_key, hmac_key_file: c.audit.hmac_key_file },
     secrets: { maxVersions: c.secrets.max_versions },
     database,
     worker: {

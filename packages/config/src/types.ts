@@ -92,7 +92,8 @@ export interface LogConfig {
  */
 export interface AttuneConfig {
   readonly security: SecurityConfig;
-  readonly audit: AuditConfig;
+  /** The `audit` settings as given; the API's and the CLI's views resolve them ({@link AuditConfig}). */
+  readonly audit: AuditSection;
   readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly worker: WorkerSection;
@@ -111,7 +112,13 @@ export interface WorkerConfig extends SecurityConfig, WorkerSection {
   readonly logLevel: LogLevel | undefined;
 }
 
-/** `audit`: the audit log's settings. */
+/** The `audit` section as configured: where the audit HMAC key is, not the key. */
+export interface AuditSection {
+  readonly hmac_key: string | undefined;
+  readonly hmac_key_file: string | undefined;
+}
+
+/** `audit`, resolved for the API and the CLI: the audit log's settings. */
 export interface AuditConfig {
   /**
    * The key of the values' HMACs in the audit log (`audit.hmac_key` / `audit.hmac_key_file`); undefined: no HMAC is

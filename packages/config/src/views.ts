@@ -1,5 +1,6 @@
+import { auditHmacKeyOf } from './keyring.js';
 import { type ConfigSource, loadConfig } from './load.js';
-import type { ApiConfig, AttuneConfig, CliConfig, WorkerConfig } from './types.js';
+import type { ApiConfig, AttuneConfig, AuditConfig, CliConfig, WorkerConfig } from './types.js';
 
 /** The worker's view of the configuration. */
 export function workerConfigOf(c: AttuneConfig): WorkerConfig {
@@ -13,11 +14,16 @@ export function workerConfigOf(c: AttuneConfig): WorkerConfig {
   };
 }
 
-/** The HTTP API's view of the configuration. */
+/** The audit settings of the API and the CLI: reads the audit HMAC key (its file, checked). @throws {ConfigError} */
+function auditConfigOf(c: AttuneConfig): AuditConfig {
+  return { hmacKey: auditHmacKeyOf(c.audit, c.security.keyring) };
+}
+
+/** The HTTP API's view of the configuration. @throws {ConfigError} when the audit HMAC key cannot be read. */
 export function apiConfigOf(c: AttuneConfig): ApiConfig {
   return {
     ...c.security,
-    audit: c.audit,
+    audit: auditConfigOf(c),
     secrets: c.secrets,
     database: c.database,
     broker: c.broker,
@@ -26,11 +32,11 @@ export function apiConfigOf(c: AttuneConfig): ApiConfig {
   };
 }
 
-/** The CLI's view of the configuration. */
+/** The CLI's view of the configuration. @throws {ConfigError} when the audit HMAC key cannot be read. */
 export function cliConfigOf(c: AttuneConfig): CliConfig {
   return {
     ...c.security,
-    audit: c.audit,
+    audit: auditConfigOf(c),
     secrets: c.secrets,
     database: c.database,
     broker: c.broker,

@@ -18,6 +18,8 @@ export const REDACT_PATHS = [
   '*.encryption_key',
   'encryptionKey',
   '*.encryptionKey',
+  'hmacKey',
+  '*.hmacKey',
   'token',
   '*.token',
   'authorization',

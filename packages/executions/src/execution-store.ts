@@ -265,8 +265,10 @@ export class ExecutionStore {
   }
 
   /**
-   * Usage of a secret (docs/audit.md#usage): the last execution that received it, and per action and version how
-   * many executions finished in `[from, to)` with it. Containment on `execution.secrets`, served by its GIN index.
+   * Usage of a secret (docs/audit.md#usage): per action and version how many executions finished in `[from, to)` with
+   * it (no upper bound when `to` is null), and its last use ever. Containment on `execution.secrets`, served by its
+   * GIN index; the last use is read from the period when it holds one, else among the (few, for a secret unused in
+   * the period) executions that received it before.
    */
   async usageOf(
     ref: string,
@@ -274,13 +276,6 @@ export class ExecutionStore {
     tx: SqlQueryable = this.#sql,
   ): Promise<{ last: SecretUse | null; byAction: SecretUseCount[] }> {
     const holds = JSON.stringify([{ ref }]);
-    const [last] = await tx.query<{ id: string; action_ref: string; version: number; finished_at: Date }>(
-      `SELECT e.id::text AS id, e.action_ref, (s->>'version')::int AS version, e.finished_at
-       FROM "attune"."execution" e CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
-       WHERE e.secrets @> $1::jsonb AND s->>'ref' = $2 AND e.finished_at IS NOT NULL
-       ORDER BY e.finished_at DESC LIMIT 1`,
-      [holds, ref],
-    );
     const byAction = await tx.query<{ action_ref: string; version: number; executions: number; last: Date }>(
       `SELECT e.action_ref, (s->>'version')::int AS version, count(*)::int AS executions, max(e.finished_at) AS last
        FROM "attune"."execution" e CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
@@ -288,6 +283,17 @@ export class ExecutionStore {
          AND ($4::timestamptz IS NULL OR e.finished_at < $4)
        GROUP BY 1, 2 ORDER BY 4 DESC`,
       [holds, ref, period.from, period.to],
+    );
+    // The newest use: in the period when there is one (then no later one exists unless `to` was given), else before.
+    const bound = byAction.length > 0 && period.to === null ? period.from : null;
+    const [last] = await tx.query<{ id: string; action_ref: string; version: number; finished_at: Date }>(
+      `SELECT e.id::text AS id, e.action_ref, (s->>'version')::int AS version, e.finished_at
+       FROM (SELECT id, action_ref, secrets, finished_at FROM "attune"."execution"
+             WHERE secrets @> $1::jsonb AND finished_at IS NOT NULL AND ($3::timestamptz IS NULL OR finished_at >= $3)
+             OFFSET 0) e
+       CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
+       WHERE s->>'ref' = $2 ORDER BY e.finished_at DESC LIMIT 1`,
+      [holds, ref, bound],
     );
     return {
       last: last
@@ -336,7 +342,10 @@ export class ExecutionStore {
     }));
   }
 
-  /** Of `refs`, the ones no execution finished with since `since`, each with its last use before (or null). */
+  /**
+   * Of `refs`, the ones no execution finished with since `since`, each with its last use before (or null). One pass
+   * over the executions' provenance, grouped by ref: its cost grows with the executions, not with refs × executions.
+   */
   async unusedSince(
     refs: readonly string[],
     since: Date,
@@ -344,12 +353,14 @@ export class ExecutionStore {
   ): Promise<Array<{ ref: string; lastUsedAt: Date | null }>> {
     if (refs.length === 0) return [];
     const rows = await tx.query<{ ref: string; last_used_at: Date | null }>(
-      `WITH used AS (
-         SELECT DISTINCT s->>'ref' AS ref FROM "attune"."execution" e CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
-         WHERE e.finished_at >= $2)
-       SELECT r.ref, (SELECT max(e.finished_at) FROM "attune"."execution" e
-                      WHERE e.secrets @> jsonb_build_array(jsonb_build_object('ref', r.ref))) AS last_used_at
-       FROM unnest($1::text[]) AS r(ref) WHERE r.ref NOT IN (SELECT ref FROM used WHERE ref IS NOT NULL)
+      `WITH wanted AS (SELECT DISTINCT ref FROM unnest($1::text[]) AS r(ref)),
+       used AS (
+         SELECT s->>'ref' AS ref, max(e.finished_at) AS last
+         FROM "attune"."execution" e CROSS JOIN LATERAL jsonb_array_elements(e.secrets) s
+         WHERE e.finished_at IS NOT NULL AND s->>'ref' IN (SELECT ref FROM wanted)
+         GROUP BY 1)
+       SELECT w.ref, u.last AS last_used_at FROM wanted w LEFT JOIN used u ON u.ref = w.ref
+       WHERE u.last IS NULL OR u.last < $2
        ORDER BY 2 NULLS FIRST, 1`,
       [refs, since],
     );

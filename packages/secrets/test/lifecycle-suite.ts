@@ -7,6 +7,7 @@ import {
   assertKeyringComplete,
   DataKeyNotFoundError,
   destroyDataKey,
+  EncryptionKeyRequiredError,
   InvalidKeyInputError,
   KeyDeletedError,
   Keyring,
@@ -264,6 +265,8 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
       await keys.versions.destroy(actor, ref, [2]);
       await keys.delete(actor, ref);
       await keys.undelete(actor, ref);
+      // Turning encryption off answers the value: a decrypt too.
+      expect((await keys.update(actor, ref, { encrypted: false })).value).toBe('AUDIT-CANARY-1');
       await keys.delete(actor, ref, { purge: true });
       const events = await new AuditLog().list({ ref }, db.sql);
       expect(events.map((e) => [e.action, e.version]).reverse()).toEqual([
@@ -275,10 +278,32 @@ export function lifecycleSuite(getDb: () => Database, freshDb: () => Promise<Tes
         ['key.versions_destroyed', 3],
         ['key.deleted', 3],
         ['key.undeleted', 3],
-        ['key.purged', 3],
+        ['key.decrypted', 3],
+        ['key.updated', 4],
+        ['key.purged', 4],
       ]);
       expect(events.every((e) => e.actor.name === actor.name && e.outcome === 'ok')).toBe(true);
       expect(JSON.stringify(events)).not.toMatch(/AUDIT-CANARY/);
+      // A decrypt the system refuses (no master key here) or that fails: recorded with its outcome and reason.
+      await keys.create(actor, {
+        owner: { type: 'pack', pack: pack.id },
+        name: 'locked',
+        value: 'x',
+        encrypted: true,
+      });
+      const keyless = keyService(db.prisma, new Keyring([], undefined), capturingLogger().logger);
+      await expect(keyless.get(actor, `${pack.ref}.locked`, { decrypt: true })).rejects.toThrow(
+        EncryptionKeyRequiredError,
+      );
+      await expect(keyless.versions.get(actor, `${pack.ref}.locked`, 1, { decrypt: true })).rejects.toThrow(
+        EncryptionKeyRequiredError,
+      );
+      const refusals = await new AuditLog().list({ ref: `${pack.ref}.locked`, action: undefined }, db.sql);
+      expect(refusals.map((e) => [e.action, e.outcome, e.detail.reason])).toEqual([
+        ['key.version_decrypted', 'refused', 'no_key_configured'],
+        ['key.decrypted', 'refused', 'no_key_configured'],
+        ['key.created', 'ok', undefined],
+      ]);
       // When the event cannot be written, the change does not happen either.
       await keys.create(actor, {
         owner: { type: 'pack', pack: pack.id },

@@ -1,6 +1,7 @@
 import type { AuthFailureRecorder } from '@attune/audit';
 import { hasScope, type Principal, type Scope, type TokenService } from '@attune/auth';
 import { type Actor, AttuneError, tokenActor } from '@attune/core';
+import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
@@ -33,8 +34,9 @@ export function registerAuthentication(
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const principal = token ? await tokens.verify(token) : null;
     if (principal) req.principal = principal;
-    // Counted here, before the rate limit, so that refused floods are recorded too (aggregated: docs/audit.md).
-    else failures?.record(req.ip, token ? 'invalid_token' : 'missing_token');
+    // Counted here, before the rate limit, so that refused floods are recorded too (aggregated: docs/audit.md). An IPv6
+    // client is counted by its /64, as the rate limit counts it: one host cannot fill the table with its addresses.
+    else failures?.record(normalizeIP(req.ip, 64), token ? 'invalid_token' : 'missing_token');
   });
   if (failures) app.addHook('onClose', async () => failures.flush());
 }

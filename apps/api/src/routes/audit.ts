@@ -51,12 +51,14 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
       schema: {
         tags: ['audit'],
         summary:
-          'Was this string ever a stored value, and when: events whose value HMAC matches (scope audit:read; needs audit.hmac_key)',
+          'Was this string ever a stored value, and when: events whose value HMAC matches (scopes audit:read, keys:decrypt; needs audit.hmac_key)',
         body: s.auditHashBody,
         response: s.errorResponses,
       },
     },
     async (req) => {
+      // A guess checked against every stored value: only for who may read values anyway.
+      need(req, 'keys:decrypt');
       const actor = need(req, 'audit:read');
       const events = await audit.lookUpValue(actor, req.body.value);
       return { data: events.map(toAuditEventResource) };

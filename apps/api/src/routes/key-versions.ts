@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
 import { etag, keyDto, keyVersionDto } from './key-dto.js';
-import { expectedVersionOf } from './keys.js';
+import { expectedVersionOf, needToDecrypt } from './keys.js';
 
 const errors = s.errorResponses;
 
@@ -46,7 +46,7 @@ export function registerKeyVersionRoutes(app: FastifyInstance, keys: KeyService)
     async (req) => {
       const actor = need(req, 'keys:read', true);
       const decrypt = req.query.decrypt === 'true';
-      if (decrypt) need(req, 'keys:decrypt');
+      if (decrypt) await needToDecrypt(req, keys, actor, req.params.ref, Number(req.params.version));
       const version = await keys.versions.get(actor, req.params.ref, Number(req.params.version), { decrypt });
       return { data: keyVersionDto(version) };
     },

@@ -1,7 +1,7 @@
-import { AttuneError } from '@attune/core';
+import { type Actor, AttuneError } from '@attune/core';
 import type { KeyOwner, KeyService, SecretValue } from '@attune/secrets';
-import type { FastifyInstance } from 'fastify';
-import { need } from '../plugins/auth.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { may, need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
 import { etag, keyDto, writeAnswer } from './key-dto.js';
 
@@ -96,7 +96,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     async (req, reply) => {
       const actor = need(req, 'keys:read', true);
       const decrypt = req.query.decrypt === 'true';
-      if (decrypt) need(req, 'keys:decrypt');
+      if (decrypt) await needToDecrypt(req, keys, actor, req.params.ref);
       const record = await keys.get(actor, req.params.ref, { decrypt });
       void reply.header('etag', etag(record));
       return { data: keyDto(record) };
@@ -131,7 +131,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
       // Making an encrypted key plain without a new value stores, and answers, its plaintext: that is a decrypt.
       if (req.body.encrypted === false && req.body.value === undefined) {
         need(req, 'keys:read');
-        need(req, 'keys:decrypt');
+        await needToDecrypt(req, keys, actor, req.params.ref);
       }
       const b = req.body;
       const expectedVersion = expectedVersionOf(req.headers['if-match'], b.expected_version);
@@ -237,4 +237,20 @@ function invalid(message: string, field: string | undefined): AttuneError {
 /** A query's owner: digits are an id (the key service refuses one out of range), anything else a ref. */
 function idOrRef(text: string): number | string {
   return /^[0-9]+$/.test(text) ? Number(text) : text;
+}
+
+/**
+ * Refuses a decrypt without the keys:decrypt scope (403), recording the refusal in the audit log with its actor,
+ * address and request id (docs/audit.md#what-is-recorded).
+ */
+export async function needToDecrypt(
+  req: FastifyRequest,
+  keys: KeyService,
+  actor: Actor,
+  ref: string,
+  version?: number,
+): Promise<void> {
+  if (may(req.principal, 'keys:decrypt')) return;
+  await keys.recordRefusedDecrypt(actor, ref, 'refused', 'the token lacks the keys:decrypt scope', version);
+  need(req, 'keys:decrypt');
 }

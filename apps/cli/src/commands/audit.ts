@@ -18,19 +18,15 @@ export async function auditCommand(ctx: CommandContext): Promise<number> {
   const out = (t: string) => ctx.out(t);
   switch (sub) {
     case 'list': {
-      const before = flag(ctx.args, 'before');
-      if (before !== undefined && !/^[1-9][0-9]{0,18}$/.test(before))
-        throw new UsageError('--before is an event id (the `next` of the previous page)');
-      const limit = positiveFlag(ctx.args, 'limit');
-      if (limit !== undefined && limit > 1000) throw new UsageError('--limit is at most 1000');
+      // The service checks the cursor and the limit (1–1000), as for the API.
       const page = await audit.list(ctx.actor, {
         ref: flag(ctx.args, 'ref'),
         actor: flag(ctx.args, 'actor'),
         action: flag(ctx.args, 'action'),
         from: dateFlag(ctx, 'from'),
         to: dateFlag(ctx, 'to'),
-        before,
-        limit,
+        before: flag(ctx.args, 'before'),
+        limit: positiveFlag(ctx.args, 'limit'),
       });
       if (ctx.json) out(JSON.stringify({ data: page.events.map(toAuditEventResource), next: page.next }));
       else {

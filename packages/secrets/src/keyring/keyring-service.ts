@@ -50,12 +50,26 @@ export class KeyringService {
     return keyringStatus(this.#sql, this.#cipher.keyring);
   }
 
+  /**
+   * Records that an online operation starts, before it changes anything (it commits in many transactions: if this
+   * event cannot be written, nothing is done); its end is recorded with its counts. A run interrupted halfway leaves
+   * its start without an end, and is safe to run again.
+   */
+  #started(actor: Actor, operation: string, detail: Record<string, unknown> = {}): Promise<void> {
+    return this.#audit.append(
+      { actor, action: 'keyring.operation_started', detail: { operation, ...detail } },
+      this.#sql,
+    );
+  }
+
   /** Rewraps every data key under the active master key. */
   async rotateMasterKey(actor: Actor, onProgress?: Progress): Promise<RewrapReport> {
+    await this.#started(actor, 'master_key_rotation', {
+      active_key: this.#cipher.keyring.active?.id ?? null,
+    });
     const report = await rotateMasterKey(this.#sql, this.#cipher.keyring, {
       onProgress: (done) => onProgress?.(done, 0),
     });
-    // Recorded once the rotation is done: it commits per data key, and is itself safe to rerun.
     await this.#audit.append(
       {
         actor,
@@ -83,6 +97,7 @@ export class KeyringService {
   /** Retires an owner's data key and re-encrypts its values under a new one (or finishes an interrupted rotation). */
   async rotateDataKey(actor: Actor, owner: KeyOwner, onProgress?: Progress): Promise<ReencryptReport> {
     const resolved = await resolveOwner(owner, this.#owners);
+    await this.#started(actor, 'data_key_rotation', { owner: resolved.label });
     const report = await reencrypt({
       sql: this.#sql,
       cipher: this.#cipher,
@@ -118,6 +133,7 @@ export class KeyringService {
 
   /** Moves every value not on its owner's active data key there (values encrypted directly by earlier versions). */
   async upgrade(actor: Actor, onProgress?: Progress): Promise<ReencryptReport> {
+    await this.#started(actor, 'upgrade');
     const report = await reencrypt({
       sql: this.#sql,
       cipher: this.#cipher,

@@ -30,7 +30,7 @@ import {
 } from './key-types.js';
 import type { OwnerDirectory } from './owner-directory.js';
 import { type ResolvedOwner, resolveOwner } from './owners.js';
-import { type VersionWriter, writeNextVersion } from './write-version.js';
+import { decryptRecordingRefusals, type VersionWriter, writeNextVersion } from './write-version.js';
 
 /** Versions kept per secret when neither it nor the configuration says (Vault's default). */
 export const DEFAULT_MAX_VERSIONS = 10;
@@ -194,10 +194,14 @@ export class KeyService {
     if (!row) throw new KeyNotFoundError(ref);
     if (!row.encrypted) return toRecord(row, row.value as SecretValue, this.keyring);
     if (!options.decrypt) return toRecord(row, null, this.keyring);
-    if (this.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
-    const value = await this.#query('reading', ref, () =>
-      this.#cipher.openStored({ ...row, version: row.currentVersion }, sqlOf(this.#store.client)),
-    );
+    const q = sqlOf(this.#store.client);
+    const event = { actor, action: 'key.decrypted' as const, ref, version: row.currentVersion };
+    const value = await decryptRecordingRefusals(this.#writer.audit, q, event, async () => {
+      if (this.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
+      return this.#query('reading', ref, () =>
+        this.#cipher.openStored({ ...row, version: row.currentVersion }, sqlOf(this.#store.client)),
+      );
+    });
     // Recorded before the value is answered: when the event cannot be written, the value is not given.
     await this.#writer.audit.append(
       { actor, action: 'key.decrypted', ref, version: row.currentVersion },
@@ -293,6 +297,18 @@ export class KeyService {
         const encrypted = input.encrypted ?? existing.encrypted;
         if (encrypted && !this.keyring.active) throw new EncryptionKeyRequiredError(ref, 'encrypt');
         const plaintext = input.value ?? (await this.#open(existing, tx));
+        // Turning encryption off keeps the value and answers it: a reveal of the encrypted version, recorded as such.
+        if (input.value === undefined && existing.encrypted && !encrypted)
+          await this.#writer.audit.append(
+            {
+              actor,
+              action: 'key.decrypted',
+              ref,
+              version: existing.currentVersion,
+              detail: { reason: 'encryption turned off' },
+            },
+            sqlOf(tx),
+          );
         const updated = await writeNextVersion(
           this.#writer,
           existing,
@@ -377,6 +393,35 @@ export class KeyService {
   }
 
   /** The row at `ref`, locked until `tx` ends, checked to be changeable (and at `expected`, when given). */
+  /**
+   * A decrypt refused by the caller's scope (the API's check) or by the system's state (no key, a value that cannot
+   * be decrypted): recorded with its outcome and reason, never fail-closed (nothing was revealed).
+   */
+  async recordRefusedDecrypt(
+    actor: Actor,
+    ref: string,
+    outcome: 'refused' | 'failed',
+    reason: string,
+    version?: number,
+  ): Promise<void> {
+    const recorded = await this.#writer.audit.appendRefusal(
+      {
+        actor,
+        action: version === undefined ? 'key.decrypted' : 'key.version_decrypted',
+        ref,
+        version: version ?? null,
+        outcome,
+        detail: { reason },
+      },
+      sqlOf(this.#store.client),
+    );
+    if (!recorded)
+      this.#logger.error(
+        { ...actorFields(actor), ref, outcome },
+        'could not record a refused decrypt in the audit log',
+      );
+  }
+
   async #lockForChange(
     ref: string,
     tx: Prisma.TransactionClient,

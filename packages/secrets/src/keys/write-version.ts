@@ -1,6 +1,7 @@
 import type { AuditLog } from '@attune/audit';
 import type { Actor } from '@attune/core';
-import { type Prisma, sqlOf } from '@attune/db';
+import { type Prisma, type SqlQueryable, sqlOf } from '@attune/db';
+import { EncryptionKeyRequiredError, KeyUndecryptableError } from '../errors.js';
 import type { ValueCipher } from '../keyring/value-cipher.js';
 import type { SecretValue } from '../stored-value.js';
 import type { KeyVersionStore } from '../versions/version-store.js';
@@ -73,4 +74,30 @@ export async function writeNextVersion(
     sqlOf(tx),
   );
   return updated;
+}
+
+/**
+ * Runs a decrypt; when the system refuses it (no master key) or it fails (a value that cannot be decrypted), records
+ * that with its outcome and reason — never fail-closed: nothing was revealed — then rethrows.
+ */
+export async function decryptRecordingRefusals<T>(
+  audit: AuditLog,
+  q: SqlQueryable,
+  event: { actor: Actor; action: 'key.decrypted' | 'key.version_decrypted'; ref: string; version: number },
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof EncryptionKeyRequiredError || error instanceof KeyUndecryptableError)
+      await audit.appendRefusal(
+        {
+          ...event,
+          outcome: error instanceof EncryptionKeyRequiredError ? 'refused' : 'failed',
+          detail: { reason: error instanceof KeyUndecryptableError ? error.reason : 'no_key_configured' },
+        },
+        q,
+      );
+    throw error;
+  }
 }

@@ -12,7 +12,7 @@ import {
 } from '../errors.js';
 import { dbCode } from '../keys/key-store.js';
 import { type KeyRecord, type KeyVersionRecord, toRecord } from '../keys/key-types.js';
-import { type VersionWriter, writeNextVersion } from '../keys/write-version.js';
+import { decryptRecordingRefusals, type VersionWriter, writeNextVersion } from '../keys/write-version.js';
 import type { SecretValue } from '../stored-value.js';
 import type { VersionRow } from './version-store.js';
 
@@ -64,8 +64,11 @@ export class KeyVersions {
     else if (options.decrypt && row.encrypted) {
       if (row.destroyedAt !== null)
         throw new KeyVersionDestroyedError(ref, version, 'there is nothing to decrypt');
-      if (this.#w.cipher.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
-      value = await this.#query(ref, () => this.#open(ref, row));
+      const event = { actor, action: 'key.version_decrypted' as const, ref, version };
+      value = await decryptRecordingRefusals(this.#w.audit, sqlOf(this.#w.keys.client), event, () => {
+        if (this.#w.cipher.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
+        return this.#query(ref, () => this.#open(ref, row));
+      });
       await this.#w.audit.append(
         { actor, action: 'key.version_decrypted', ref, version },
         sqlOf(this.#w.keys.client),
