@@ -22,7 +22,7 @@ import { createTestDatabase } from '@attune/db/testing';
 import type { FastifyInstance } from 'fastify';
 
 const CLIENTS = 8;
-const ROUNDS = 6; // per side and workload, alternating which side goes first
+const ROUNDS = 12; // per side and workload, alternating which side goes first
 const PER_ROUND = 300; // requests per round
 const WARMUP = 150;
 const KEYS_PER_CLIENT = 20; // the keys PUT updates: each client its own, so no two requests race for one key

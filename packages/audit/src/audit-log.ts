@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { type Actor, AttuneError } from '@attune/core';
-import type { SqlExecutor, SqlQueryable } from '@attune/db';
+import type { SqlExecutor, SqlQueryable, SqlStatement } from '@attune/db';
 import type { AuditEvent, AuditEventInput, AuditOutcome } from './audit-types.js';
 import { type ChainFields, eventHash, GENESIS_HASH } from './chain.js';
 
@@ -18,6 +18,12 @@ export interface AuditFilter {
 /** What {@link AuditLog.verify} found. */
 export interface VerifyReport {
   readonly checked: number;
+  /**
+   * The prunes the log records (newest first, at most 20): the chain starts from the newest one's anchor, so each is
+   * worth checking against your own records — whoever holds the table's credentials can delete its oldest events
+   * and record a prune in someone's name.
+   */
+  readonly prunes: ReadonlyArray<{ id: string; at: Date; actor: string; count: number; before: string }>;
   /** The first event that breaks the chain, and how: its content changed, or an event was removed or inserted. */
   readonly broken: {
     readonly id: string;
@@ -113,31 +119,70 @@ export class AuditLog {
 
   /** Records an event in the caller's transaction. @throws {AuditWriteError} */
   async append(event: AuditEventInput, q: SqlQueryable): Promise<void> {
-    const detail =
-      event.value !== undefined && this.#valueKey !== undefined
-        ? { ...event.detail, value_hmac: this.valueHmac(event.value) }
-        : (event.detail ?? {});
+    const { text, params } = this.#insert(event, 0);
     try {
-      await q.query(
-        `INSERT INTO "attune"."audit_event" (actor_type, actor_id, actor_name, source, request_id, action, ref, version, outcome, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int, $9, $10::jsonb)`,
-        [
-          event.actor.type,
-          event.actor.id,
-          event.actor.name,
-          event.actor.source ?? null,
-          event.actor.requestId ?? null,
-          event.action,
-          event.ref ?? null,
-          event.version ?? null,
-          event.outcome ?? 'ok',
-          JSON.stringify(detail),
-        ],
-      );
+      await q.query(`INSERT INTO "attune"."audit_event" ${text}`, params);
     } catch {
       // The driver's message may quote the parameters: only the fact is reported.
       throw new AuditWriteError(event.action, event.ref);
     }
+  }
+
+  /**
+   * Records the event in the same statement as a caller's `INSERT … RETURNING …` (one round trip, one transaction:
+   * both rows are written or neither): returns that statement wrapped, answering the caller's rows. `fromRow` copies
+   * columns of the inserted row into the event's detail (detail key → RETURNING column name, as text). A failure of
+   * the wrapped statement is the caller's to report.
+   */
+  along(
+    event: AuditEventInput,
+    fromRow: Readonly<Record<string, string>> = {},
+  ): (insert: SqlStatement) => SqlStatement {
+    const copied = Object.entries(fromRow).map(([key, column]) => {
+      if (!/^[a-z_]+$/.test(key) || !/^[a-z_]+$/.test(column)) throw new Error(`bad detail column: ${key}`);
+      return `'${key}', inserted."${column}"::text`;
+    });
+    return (insert) => {
+      const { text, params } = this.#insert(event, insert.params.length, copied);
+      return {
+        text: `WITH inserted AS (${insert.text}),
+               recorded AS (INSERT INTO "attune"."audit_event" ${text} FROM inserted)
+               SELECT * FROM inserted`,
+        params: [...insert.params, ...params],
+      };
+    };
+  }
+
+  /**
+   * The column list and values of an event's INSERT, its parameters numbered after `offset`; with `copied`, a
+   * `SELECT` whose detail adds columns of a CTE `inserted` (the caller adds `FROM inserted`).
+   */
+  #insert(event: AuditEventInput, offset: number, copied?: readonly string[]): SqlStatement {
+    const detail =
+      event.value !== undefined && this.#valueKey !== undefined
+        ? { ...event.detail, value_hmac: this.valueHmac(event.value) }
+        : (event.detail ?? {});
+    const $ = (n: number) => `$${offset + n}`;
+    const detailSql = copied?.length
+      ? `${$(10)}::jsonb || jsonb_build_object(${copied.join(', ')})`
+      : `${$(10)}::jsonb`;
+    const values = `${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}::int, ${$(9)}, ${detailSql}`;
+    return {
+      text: `(actor_type, actor_id, actor_name, source, request_id, action, ref, version, outcome, detail)
+             ${copied ? `SELECT ${values}` : `VALUES (${values})`}`,
+      params: [
+        event.actor.type,
+        event.actor.id,
+        event.actor.name,
+        event.actor.source ?? null,
+        event.actor.requestId ?? null,
+        event.action,
+        event.ref ?? null,
+        event.version ?? null,
+        event.outcome ?? 'ok',
+        JSON.stringify(detail),
+      ],
+    };
   }
 
   /**
@@ -207,9 +252,18 @@ export class AuditLog {
    */
   async verify(q: SqlQueryable, onProgress?: (checked: number) => void): Promise<VerifyReport> {
     while ((await this.seal(q)) > 0);
-    const [pruned] = await q.query<{ anchor: string | null }>(
-      `SELECT detail->>'anchor' AS anchor FROM "attune"."audit_event" WHERE action = 'audit.pruned' ORDER BY id DESC LIMIT 1`,
+    const pruneRows = await q.query<{ id: string; at: Date; actor: string; detail: Record<string, unknown> }>(
+      `SELECT id::text AS id, at, actor_type || ':' || actor_name AS actor, detail FROM "attune"."audit_event"
+       WHERE action = 'audit.pruned' ORDER BY "attune"."audit_event".id DESC LIMIT 20`,
     );
+    const pruned = pruneRows[0] ? { anchor: String(pruneRows[0].detail.anchor) } : undefined;
+    const prunes = pruneRows.map((p) => ({
+      id: p.id,
+      at: new Date(p.at),
+      actor: p.actor,
+      count: Number(p.detail.count),
+      before: String(p.detail.before),
+    }));
     const seen = new Map<string, { id: string; seq: bigint }>();
     let previous: { id: string; hash: string } | null = null;
     let checked = 0;
@@ -226,6 +280,7 @@ export class AuditLog {
           const earlier = seen.get(r.prev_hash);
           return {
             checked,
+            prunes,
             broken: earlier
               ? {
                   id: nextAfter(seen, earlier.seq) ?? r.id,
@@ -242,6 +297,7 @@ export class AuditLog {
         if (eventHash(fieldsOf(r)) !== r.hash) {
           return {
             checked,
+            prunes,
             broken: { id: r.id, problem: 'changed', detail: `event ${r.id} is not what was recorded` },
           };
         }
@@ -253,7 +309,7 @@ export class AuditLog {
       after = (rows.at(-1) as SealedRow).seq;
       onProgress?.(checked);
     }
-    return { checked, broken: null };
+    return { checked, prunes, broken: null };
   }
 
   /**

@@ -258,7 +258,10 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(left.map((e) => e.action)).toEqual(['audit.pruned']);
         expect(left[0]?.detail).toMatchObject({ count: 3 });
         await record(fresh, 2);
-        expect((await audit.verify(fresh.sql)).broken).toBeNull();
+        const report = await audit.verify(fresh.sql);
+        expect(report.broken).toBeNull();
+        // Every prune is reported, with who did it: the one thing the chain cannot tell from an honest log.
+        expect(report.prunes).toMatchObject([{ count: 3, actor: 'token:ci' }]);
         // Pruned again, everything sealed: the chain goes on from the newest prune's anchor.
         expect(await audit.prune(actor, new Date(Date.now() + 1000), fresh.sql)).toBe(3); // the prune and two
         await record(fresh, 1);

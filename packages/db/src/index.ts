@@ -32,5 +32,6 @@ export {
   type SqlExecutor,
   type SqlQueryable,
   type SqlSession,
+  type SqlStatement,
 } from './sql-executor.js';
 export { inTransaction, type PrismaClientOrTransaction, sqlOf } from './transaction.js';

@@ -26,6 +26,12 @@ export interface SqlExecutor {
  */
 export type SqlQueryable = Pick<SqlExecutor, 'query'>;
 
+/** One parameterised statement, for a caller that composes it with another (e.g. an audit event: `AuditLog.along`). */
+export interface SqlStatement {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}
+
 /** One connection: statements run in order on it. */
 export interface SqlSession {
   query<Row extends object>(text: string, params?: readonly unknown[]): Promise<Row[]>;

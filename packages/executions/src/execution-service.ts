@@ -76,18 +76,12 @@ export class ExecutionService {
     if (!action) throw new ActionNotFoundError(actionRef);
     const params = resolveParameters(actionRef, action.parameters, parameters);
     const audit = this.#o.audit ?? DEFAULT_AUDIT;
-    // The request and its audit event commit together, or neither does.
-    const id = await this.#o.executions.transaction(async (tx) => {
-      const created = await this.#o.executions.create(
-        { actionId: action.id, actionRef, parameters: params },
-        tx,
-      );
-      await audit.append(
-        { actor, action: 'execution.requested', ref: actionRef, detail: { execution: String(created) } },
-        tx,
-      );
-      return created;
-    });
+    // The request and its audit event: one statement, so they commit together or not at all (one round trip).
+    const id = await this.#o.executions.create(
+      { actionId: action.id, actionRef, parameters: params },
+      undefined,
+      audit.along({ actor, action: 'execution.requested', ref: actionRef }, { execution: 'id' }),
+    );
     this.#o.logger.info(
       { ...actorFields(actor), executionId: String(id), action: actionRef },
       'execution requested',

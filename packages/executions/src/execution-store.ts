@@ -1,4 +1,4 @@
-import type { SqlExecutor, SqlQueryable, SqlSession } from '@attune/db';
+import type { SqlExecutor, SqlQueryable, SqlStatement } from '@attune/db';
 import type { ExecutionStatus, RunStatus } from './status.js';
 import type { ExecutionWarning } from './warnings.js';
 
@@ -154,20 +154,22 @@ export class ExecutionStore {
     this.#sql = sql;
   }
 
-  /** Runs `fn` in a transaction of its own connection; pass `tx` to the methods that must commit with it. */
-  transaction<T>(fn: (tx: SqlSession) => Promise<T>): Promise<T> {
-    return this.#sql.withSession((session) => session.transaction(fn));
-  }
-
-  /** Creates an execution in state `requested`; returns its id. Parameters are already validated. */
+  /**
+   * Creates an execution in state `requested`; returns its id. Parameters are already validated. `along` wraps the
+   * INSERT to record more in the same statement (`AuditLog.along`).
+   */
   async create(
     input: { actionId: number; actionRef: string; parameters: Record<string, unknown> },
     tx: SqlQueryable = this.#sql,
+    along?: (insert: SqlStatement) => SqlStatement,
   ): Promise<bigint> {
-    const [row] = await tx.query<{ id: string }>(
-      `INSERT INTO "attune"."execution" (action_id, action_ref, parameters) VALUES ($1, $2, $3::jsonb) RETURNING id::text AS id`,
-      [input.actionId, input.actionRef, JSON.stringify(input.parameters)],
-    );
+    const insert: SqlStatement = {
+      text: `INSERT INTO "attune"."execution" (action_id, action_ref, parameters) VALUES ($1, $2, $3::jsonb) RETURNING id::text AS id`,
+      params: [input.actionId, input.actionRef, JSON.stringify(input.parameters)],
+    };
+    // `along`: what else this one statement records (the request's audit event), committed with it.
+    const statement = along ? along(insert) : insert;
+    const [row] = await tx.query<{ id: string }>(statement.text, statement.params);
     return BigInt((row as { id: string }).id);
   }
 

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AuditLog } from '@attune/audit';
 import { type Actor, silentLogger } from '@attune/core';
 import { sqlOf } from '@attune/db';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
@@ -50,6 +51,28 @@ const count = async () =>
   Number((await db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM attune.execution'))[0]?.n);
 
 describe('execution requests', () => {
+  it('records each request in the audit log in the statement that creates it, or creates nothing', async () => {
+    const id = String(await service.request(actor, 'examples.check', {}));
+    const [event] = await new AuditLog().list({ action: 'execution.requested', limit: 1 }, db.sql);
+    expect(event).toMatchObject({
+      ref: 'examples.check',
+      actor: { name: actor.name },
+      detail: { execution: id },
+    });
+    const before = await count();
+    await db.sql.exec(`CREATE FUNCTION attune.test_audit_down() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'audit storage down'; END $$;
+      CREATE TRIGGER test_audit_down BEFORE INSERT ON attune.audit_event FOR EACH ROW EXECUTE FUNCTION attune.test_audit_down();`);
+    try {
+      await expect(service.request(actor, 'examples.check', {})).rejects.toThrow();
+    } finally {
+      await db.sql.exec(
+        'DROP TRIGGER test_audit_down ON attune.audit_event; DROP FUNCTION attune.test_audit_down();',
+      );
+    }
+    expect(await count()).toBe(before);
+  });
+
   it('validates parameters against the action, fills defaults, and names the parameter at fault', async () => {
     const id = await service.request(actor, 'examples.check', {});
     expect(published.at(-1)).toEqual({ execution_id: Number(id), action_ref: 'examples.check' });

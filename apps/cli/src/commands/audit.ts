@@ -45,6 +45,11 @@ export async function auditCommand(ctx: CommandContext): Promise<number> {
           `attune audit: the chain breaks at event ${report.broken.id} (${report.broken.problem}): ${report.broken.detail}; ${report.checked} event(s) before it verified\n`,
         );
       else out(`audit log intact: ${report.checked} event(s) verified`);
+      if (!ctx.json)
+        for (const p of report.prunes)
+          out(
+            `pruned: ${p.count} event(s) before ${p.before}, by ${p.actor} at ${iso(p.at)} (event ${p.id})`,
+          );
       return report.broken ? EXIT_FAILED : 0;
     }
     case 'hash': {
