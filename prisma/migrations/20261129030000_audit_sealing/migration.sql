@@ -35,7 +35,10 @@ DECLARE
   last_hash TEXT;
   anchor TEXT;
   e "attune"."audit_event";
-  sealed INTEGER := 0;
+  ids BIGINT[] := '{}';
+  seqs BIGINT[] := '{}';
+  prevs TEXT[] := '{}';
+  hashes TEXT[] := '{}';
 BEGIN
   PERFORM pg_advisory_xact_lock(72707371);
   SELECT "seq", "hash" INTO last_seq, last_hash FROM "attune"."audit_event"
@@ -47,19 +50,26 @@ BEGIN
     last_hash := coalesce(anchor, repeat('0', 64));
     last_seq := coalesce(last_seq, 0);
   END IF;
-  PERFORM set_config('attune.audit_seal', 'on', true);
+  -- Each hash needs the one before: computed in order, then written in one statement.
   FOR e IN SELECT * FROM "attune"."audit_event" WHERE "seq" IS NULL ORDER BY "id" LIMIT max_events LOOP
     e."seq" := last_seq + 1;
     e."prev_hash" := last_hash;
     e."hash" := encode(sha256(convert_to("attune"."audit_event_text"(e), 'UTF8')), 'hex');
-    UPDATE "attune"."audit_event" SET "seq" = e."seq", "prev_hash" = e."prev_hash", "hash" = e."hash"
-      WHERE "id" = e."id";
+    ids := ids || e."id";
+    seqs := seqs || e."seq";
+    prevs := prevs || e."prev_hash";
+    hashes := hashes || e."hash";
     last_seq := e."seq";
     last_hash := e."hash";
-    sealed := sealed + 1;
   END LOOP;
+  IF cardinality(ids) = 0 THEN
+    RETURN 0;
+  END IF;
+  PERFORM set_config('attune.audit_seal', 'on', true);
+  UPDATE "attune"."audit_event" AS t SET "seq" = s.seq, "prev_hash" = s.prev_hash, "hash" = s.hash
+    FROM unnest(ids, seqs, prevs, hashes) AS s(id, seq, prev_hash, hash) WHERE t."id" = s.id;
   PERFORM set_config('attune.audit_seal', 'off', true);
-  RETURN sealed;
+  RETURN cardinality(ids);
 END;
 $$;
 

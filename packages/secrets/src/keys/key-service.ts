@@ -30,7 +30,12 @@ import {
 } from './key-types.js';
 import type { OwnerDirectory } from './owner-directory.js';
 import { type ResolvedOwner, resolveOwner } from './owners.js';
-import { decryptRecordingRefusals, type VersionWriter, writeNextVersion } from './write-version.js';
+import {
+  decryptRecordingRefusals,
+  insertVersionWithEvent,
+  type VersionWriter,
+  writeNextVersion,
+} from './write-version.js';
 
 /** Versions kept per secret when neither it nor the configuration says (Vault's default). */
 export const DEFAULT_MAX_VERSIONS = 10;
@@ -119,11 +124,9 @@ export class KeyService {
           },
           tx,
         );
-        await this.#writer.versions.insert(
+        await insertVersionWithEvent(
+          this.#writer,
           { ...sealed, keyId: created.id, version: 1, origin: 'create', actor },
-          tx,
-        );
-        await this.#writer.audit.append(
           {
             actor,
             action: 'key.created',
@@ -132,7 +135,7 @@ export class KeyService {
             value: input.value,
             detail: { owner_type: owner.ownerType, encrypted, data_key: sealed.dataKeyId },
           },
-          sqlOf(tx),
+          tx,
         );
         return created;
       });

@@ -1,4 +1,4 @@
-import type { AuditLog } from '@attune/audit';
+import { type AuditEventInput, type AuditLog, AuditWriteError } from '@attune/audit';
 import type { Actor } from '@attune/core';
 import { type Prisma, type SqlQueryable, sqlOf } from '@attune/db';
 import { EncryptionKeyRequiredError, KeyUndecryptableError } from '../errors.js';
@@ -45,7 +45,10 @@ export async function writeNextVersion(
   const version = row.currentVersion + 1;
   if (change.maxVersions !== undefined) await w.keys.setMaxVersions(row.id, change.maxVersions, tx);
   const updated = await w.keys.writeCurrent(row.id, sealed, version, tx);
-  await w.versions.insert(
+  // Retention first (the newest `keep - 1` old versions stay, beside the new one), so that the event names them.
+  const pruned = await w.versions.prune(row.id, (updated.maxVersions ?? w.maxVersions) - 1, tx);
+  await insertVersionWithEvent(
+    w,
     {
       ...sealed,
       keyId: row.id,
@@ -54,10 +57,6 @@ export async function writeNextVersion(
       sourceVersion: change.sourceVersion,
       actor: change.actor,
     },
-    tx,
-  );
-  const pruned = await w.versions.prune(row.id, updated.maxVersions ?? w.maxVersions, tx);
-  await w.audit.append(
     {
       actor: change.actor,
       action: change.origin === 'rollback' ? 'key.rolled_back' : 'key.updated',
@@ -71,7 +70,7 @@ export async function writeNextVersion(
         ...(pruned.length ? { pruned } : {}),
       },
     },
-    sqlOf(tx),
+    tx,
   );
   return updated;
 }
@@ -99,5 +98,24 @@ export async function decryptRecordingRefusals<T>(
         q,
       );
     throw error;
+  }
+}
+
+/**
+ * Writes a version and the audit event of its change in one statement (one round trip; both or neither). The version
+ * row cannot collide (its secret is locked, its number the next one), so a failure of the statement is the audit
+ * log's: the change is not done ({@link AuditWriteError}).
+ */
+export async function insertVersionWithEvent(
+  w: VersionWriter,
+  version: Parameters<KeyVersionStore['insert']>[0],
+  event: AuditEventInput,
+  tx: Prisma.TransactionClient,
+): Promise<void> {
+  try {
+    await w.versions.insert(version, tx, w.audit.along(event));
+  } catch (error) {
+    if (error instanceof AuditWriteError) throw error;
+    throw new AuditWriteError(event.action, event.ref);
   }
 }

@@ -1,5 +1,5 @@
 import type { Actor } from '@attune/core';
-import { Prisma, type PrismaClientOrTransaction } from '@attune/db';
+import { Prisma, type PrismaClientOrTransaction, type SqlStatement, sqlOf } from '@attune/db';
 import type { StoredColumns } from '../keys/key-store.js';
 
 /** A row of `attune.key_version`, with its data key's identity. */
@@ -49,23 +49,31 @@ export class KeyVersionStore {
       actor: Actor;
     },
     tx: PrismaClientOrTransaction = this.#prisma,
+    along?: (insert: SqlStatement) => SqlStatement,
   ): Promise<void> {
-    await tx.keyVersion.create({
-      data: {
-        keyId: row.keyId,
-        version: row.version,
-        value: row.value as Prisma.InputJsonValue,
-        valueType: row.valueType,
-        encrypted: row.encrypted,
-        encryptionKeyHash: row.encryptionKeyHash,
-        dataKeyId: row.dataKeyId,
-        origin: row.origin,
-        sourceVersion: row.sourceVersion ?? null,
-        actorType: row.actor.type,
-        actorId: row.actor.id,
-        actorName: row.actor.name,
-      },
-    });
+    const insert: SqlStatement = {
+      text: `INSERT INTO "attune"."key_version" (key_id, version, value, value_type, encrypted, encryption_key_hash,
+               data_key_id, origin, source_version, actor_type, actor_id, actor_name)
+             VALUES ($1::int, $2::int, $3::jsonb, $4, $5::boolean, $6, $7::int, $8, $9::int, $10, $11, $12)
+             RETURNING version`,
+      params: [
+        row.keyId,
+        row.version,
+        row.value === null ? null : JSON.stringify(row.value),
+        row.valueType,
+        row.encrypted,
+        row.encryptionKeyHash,
+        row.dataKeyId,
+        row.origin,
+        row.sourceVersion ?? null,
+        row.actor.type,
+        row.actor.id,
+        row.actor.name,
+      ],
+    };
+    // `along`: the audit event of this change, written by the same statement (`AuditLog.along`).
+    const statement = along ? along(insert) : insert;
+    await sqlOf(tx).query(statement.text, statement.params);
   }
 
   /** A secret's versions, newest first. */
