@@ -3,8 +3,9 @@
  * way `GET /api/v1/audit?ref=…` does it (`AuditLog.list`), target p99 ≤ 50 ms, served by `audit_event_ref_idx`.
  *
  * The log is filled through the product's own BEFORE INSERT trigger (`INSERT … SELECT generate_series` in batches:
- * the trigger gives each row its id, time and hash, chained to the row before, even within one statement), so the
- * chain is the one the product would write; the fill's duration is printed, and the chain checked. Every event is a
+ * the trigger gives each row its id and time), then sealed by the product's `attune.audit_seal` in batches of 50,000
+ * (what the API's sealer does every second, here all at once), so the chain is the one the product would write; the
+ * fill's and the seal's durations are printed, and the chain checked. Every event is a
  * `key.updated` carrying a value HMAC, as with `audit.hmac_key` set (the larger rows and one more index to fill). 10,000 refs:
  * 10 hot ones with 10,000 events each, 9,990 with ~90 each, their events scattered over the whole table as a
  * long-lived log's are. Then, after ANALYZE: the first page (limit 100) of random refs; a page below a random
@@ -48,6 +49,9 @@ try {
     );
   }
   const fillSeconds = (performance.now() - filling) / 1000;
+  const sealing = performance.now();
+  while ((await log.seal(db.sql, 50_000)) > 0);
+  const sealSeconds = (performance.now() - sealing) / 1000;
   await db.sql.exec('ANALYZE "attune"."audit_event"');
   const [facts] = await db.sql.query<{
     events: number;
@@ -60,7 +64,7 @@ try {
             count(*) FILTER (WHERE prev_hash <> coalesce(before, repeat('0', 64)))::int AS broken,
             pg_size_pretty(pg_table_size('"attune"."audit_event"')) AS "tableSize",
             pg_size_pretty(pg_relation_size('"attune"."audit_event_ref_idx"')) AS "indexSize"
-     FROM (SELECT ref, prev_hash, lag(hash) OVER (ORDER BY id) AS before FROM "attune"."audit_event") e`,
+     FROM (SELECT ref, prev_hash, lag(hash) OVER (ORDER BY seq) AS before FROM "attune"."audit_event") e`,
   );
 
   const coldRefs = Array.from({ length: COLD_REFS }, (_, n) => coldRef(n));
@@ -158,7 +162,8 @@ try {
   const baseP50 = p(results.get('newest page, whole log (baseline)')?.times ?? [], 0.5);
   const lines = [
     `@attune/audit — AuditLog.list by ref over ${facts?.events.toLocaleString('en')} events, ${facts?.refs.toLocaleString('en')} refs`,
-    `fill through the chaining trigger: ${fillSeconds.toFixed(1)} s (${((facts?.events ?? 0) / fillSeconds).toFixed(0)} events/s); ` +
+    `fill through the insert trigger: ${fillSeconds.toFixed(1)} s (${((facts?.events ?? 0) / fillSeconds).toFixed(0)} events/s); ` +
+      `sealed by attune.audit_seal: ${sealSeconds.toFixed(1)} s (${((facts?.events ?? 0) / sealSeconds).toFixed(0)} events/s); ` +
       `chain ${facts?.broken === 0 ? 'intact' : `BROKEN (${facts?.broken} events do not link to the one before)`}; table ${facts?.tableSize}, audit_event_ref_idx ${facts?.indexSize}`,
     '',
     `list, limit 100 (ms, ${SAMPLES} calls each, interleaved):`,
