@@ -1,13 +1,7 @@
-import { type Actor, AttuneError } from '@attune/core';
+import { type Actor, checkPage } from '@attune/core';
 import type { SqlExecutor } from '@attune/db';
 import { type AuditFilter, AuditLog, type VerifyReport } from './audit-log.js';
 import type { AuditEvent } from './audit-types.js';
-
-const MAX_ID = 2n ** 63n - 1n;
-
-function invalid(field: string, message: string): AttuneError {
-  return new AttuneError({ code: 'ATTUNE_AUDIT_INVALID', category: 'invalid', message, field });
-}
 
 /** A page of events and the cursor of the next (older) page, or null. */
 export interface AuditPage {
@@ -29,14 +23,7 @@ export class AuditService {
 
   /** Events, newest first, filtered; `next` continues below the last one. */
   async list(_actor: Actor, filter: AuditFilter): Promise<AuditPage> {
-    const limit = filter.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw invalid('limit', '`limit` must be a whole number from 1 to 1000.');
-    if (
-      filter.before !== undefined &&
-      !(/^[1-9][0-9]{0,18}$/.test(filter.before) && BigInt(filter.before) <= MAX_ID)
-    )
-      throw invalid('before', '`before` must be an event id (the `next` of the previous page).');
+    const { limit } = checkPage(filter, 'ATTUNE_AUDIT_INVALID', 'an event');
     const events = await this.#log.list({ ...filter, limit }, this.#sql);
     return { events, next: events.length === limit ? (events.at(-1) as AuditEvent).id : null };
   }

@@ -28,3 +28,4 @@ export {
   silentLogger,
   stderrDestination,
 } from './logger.js';
+export { checkPage } from './page.js';

@@ -1,8 +1,7 @@
-import { type Actor, AttuneError } from '@attune/core';
+import { type Actor, AttuneError, checkPage } from '@attune/core';
 import type { ExecutionStore, SecretUse, SecretUseCount } from './execution-store.js';
 
 const DAY_MS = 86_400_000;
-const MAX_ID = 2n ** 63n - 1n;
 
 /** What {@link SecretUsageService.usage} reports. */
 export interface SecretUsage {
@@ -69,15 +68,8 @@ export class SecretUsageService {
   ): Promise<{ executions: SecretUse[]; next: string | null }> {
     if (!Number.isInteger(version) || version < 1)
       throw invalid('version', '`version` must be a whole number ≥ 1.');
-    const limit = page.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw invalid('limit', '`limit` must be a whole number from 1 to 1000.');
-    if (
-      page.before !== undefined &&
-      !(/^[1-9][0-9]{0,18}$/.test(page.before) && BigInt(page.before) <= MAX_ID)
-    )
-      throw invalid('before', '`before` must be an execution id (the `next` of the previous page).');
-    const executions = await this.#executions.receivedVersion(ref, version, { before: page.before, limit });
+    const { limit, before } = checkPage(page, 'ATTUNE_EXECUTIONS_INVALID', 'an execution');
+    const executions = await this.#executions.receivedVersion(ref, version, { before, limit });
     return {
       executions,
       next: executions.length === limit ? (executions.at(-1) as SecretUse).executionId : null,
