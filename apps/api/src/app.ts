@@ -33,6 +33,13 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   acceptJsonAsFormBody(app);
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await registerOpenApi(app);
+  // The audit log's sealer. Registered before the authentication plugin: onClose hooks run in reverse order, so the
+  // last window of failed authentications is written first, then sealed.
+  const sealer = deps.auditSealer;
+  if (sealer) {
+    app.addHook('onReady', async () => sealer.start());
+    app.addHook('onClose', async () => sealer.stop());
+  }
   // Order matters: identify the caller, count it against its budget, then refuse the unauthenticated.
   registerAuthentication(app, deps.tokens, deps.authFailures);
   await registerRateLimit(app, {
@@ -48,11 +55,6 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   registerActionRoutes(app, deps.packs);
   registerExecutionRoutes(app, deps.executions);
   registerAuditRoutes(app, deps.audit);
-  const sealer = deps.auditSealer;
-  if (sealer) {
-    app.addHook('onReady', async () => sealer.start());
-    app.addHook('onClose', async () => sealer.stop());
-  }
   registerUsageRoutes(app, deps.usage);
   return app;
 }

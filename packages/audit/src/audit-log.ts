@@ -34,11 +34,18 @@ export interface VerifyReport {
 
 /** An event could not be recorded: the operation it records did not happen. */
 export class AuditWriteError extends AttuneError {
-  constructor(action: string, ref: string | null | undefined) {
+  /**
+   * `together`: the change and its event were one statement, and it failed: which of the two the database refused
+   * is not known, only that neither was written.
+   */
+  constructor(action: string, ref: string | null | undefined, together = false) {
+    const what = `${action}${ref ? ` of ${ref}` : ''}`;
     super({
       code: 'ATTUNE_AUDIT_WRITE_FAILED',
       category: 'unavailable',
-      message: `The audit log could not record ${action}${ref ? ` of ${ref}` : ''}, so it was not done: nothing was changed or revealed. Check the database (attune.audit_event) and try again.`,
+      message: together
+        ? `The change and its audit event (${what}) could not be written, so neither was: nothing was changed or revealed. Check the database and try again.`
+        : `The audit log could not record ${what}, so it was not done: nothing was changed or revealed. Check the database (attune.audit_event) and try again.`,
     });
   }
 }
@@ -250,13 +257,24 @@ export class AuditLog {
    * one before it in the chain; reports the first that does not: its content was changed, or an event before it was
    * removed, or events were inserted.
    */
-  async verify(q: SqlQueryable, onProgress?: (checked: number) => void): Promise<VerifyReport> {
-    while ((await this.seal(q)) > 0);
+  async verify(sql: SqlExecutor, onProgress?: (checked: number) => void): Promise<VerifyReport> {
+    while ((await this.seal(sql)) > 0);
+    // One snapshot for the whole walk: a prune or a seal committing meanwhile cannot look like tampering.
+    return sql.withSession((session) =>
+      session.transaction(async (q) => {
+        await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        return this.#walk(q, onProgress);
+      }),
+    );
+  }
+
+  async #walk(q: SqlQueryable, onProgress?: (checked: number) => void): Promise<VerifyReport> {
     const pruneRows = await q.query<{ id: string; at: Date; actor: string; detail: Record<string, unknown> }>(
       `SELECT id::text AS id, at, actor_type || ':' || actor_name AS actor, detail FROM "attune"."audit_event"
        WHERE action = 'audit.pruned' ORDER BY "attune"."audit_event".id DESC LIMIT 20`,
     );
-    const pruned = pruneRows[0] ? { anchor: String(pruneRows[0].detail.anchor) } : undefined;
+    const newest = pruneRows[0]?.detail;
+    const pruned = newest ? { anchor: String(newest.anchor) } : undefined;
     const prunes = pruneRows.map((p) => ({
       id: p.id,
       at: new Date(p.at),
@@ -264,6 +282,8 @@ export class AuditLog {
       count: Number(p.detail.count),
       before: String(p.detail.before),
     }));
+    // The chain's places follow one another from 1, or from just after the newest prune's last event.
+    let expectedSeq = BigInt(typeof newest?.up_to_seq === 'string' ? newest.up_to_seq : 0) + 1n;
     const seen = new Map<string, { id: string; seq: bigint }>();
     let previous: { id: string; hash: string } | null = null;
     let checked = 0;
@@ -275,35 +295,41 @@ export class AuditLog {
       );
       if (rows.length === 0) break;
       for (const r of rows) {
+        const broken = (
+          problem: 'changed' | 'removed' | 'inserted',
+          id: string,
+          detail: string,
+        ): VerifyReport => ({
+          checked,
+          prunes,
+          broken: { id, problem, detail },
+        });
         const expectedPrev = previous?.hash ?? pruned?.anchor ?? GENESIS_HASH;
         if (r.prev_hash !== expectedPrev && !(previous === null && r.prev_hash === GENESIS_HASH)) {
           const earlier = seen.get(r.prev_hash);
-          return {
-            checked,
-            prunes,
-            broken: earlier
-              ? {
-                  id: nextAfter(seen, earlier.seq) ?? r.id,
-                  problem: 'inserted',
-                  detail: `event ${r.id} follows event ${earlier.id} in the chain: what lies between was inserted`,
-                }
-              : {
-                  id: r.id,
-                  problem: 'removed',
-                  detail: `the event before event ${r.id} in the chain is missing`,
-                },
-          };
+          return earlier
+            ? broken(
+                'inserted',
+                nextAfter(seen, earlier.seq) ?? r.id,
+                `event ${r.id} follows event ${earlier.id} in the chain: what lies between was inserted`,
+              )
+            : broken('removed', r.id, `the event before event ${r.id} in the chain is missing`);
         }
-        if (eventHash(fieldsOf(r)) !== r.hash) {
-          return {
-            checked,
-            prunes,
-            broken: { id: r.id, problem: 'changed', detail: `event ${r.id} is not what was recorded` },
-          };
-        }
-        seen.set(r.hash, { id: r.id, seq: BigInt(r.seq) });
+        const seq = BigInt(r.seq);
+        if (seq !== expectedSeq)
+          return seq > expectedSeq
+            ? broken('removed', r.id, `event ${r.id} is at place ${seq} of the chain, not ${expectedSeq}`)
+            : broken(
+                'inserted',
+                r.id,
+                `event ${r.id} is at place ${seq} of the chain, before ${expectedSeq}`,
+              );
+        if (eventHash(fieldsOf(r)) !== r.hash)
+          return broken('changed', r.id, `event ${r.id} is not what was recorded`);
+        seen.set(r.hash, { id: r.id, seq });
         if (seen.size > SEEN) seen.delete(seen.keys().next().value as string);
         previous = { id: r.id, hash: r.hash };
+        expectedSeq = seq + 1n;
         checked++;
       }
       after = (rows.at(-1) as SealedRow).seq;
@@ -321,12 +347,15 @@ export class AuditLog {
     return sql.withSession((session) =>
       session.transaction(async (tx) => {
         await this.seal(tx, 2_147_483_647); // also holds the chain's lock to the end of this transaction
+        // The cut: just before the first sealed event not older than `before` (the chain's order is the order of
+        // commits, not of times: an older event sealed later stays, as do the events after it).
         const [last] = await tx.query<{ id: string; seq: string; hash: string; n: number }>(
-          `WITH last AS (SELECT id, seq, hash FROM "attune"."audit_event" WHERE at < $1 AND seq IS NOT NULL
-                         ORDER BY seq DESC LIMIT 1)
-           SELECT last.id::text AS id, last.seq::text AS seq, last.hash,
-                  (SELECT count(*)::int FROM "attune"."audit_event" e WHERE e.seq <= last.seq) AS n
-           FROM last`,
+          `WITH cut AS (
+             SELECT coalesce((SELECT min(seq) FROM "attune"."audit_event" WHERE seq IS NOT NULL AND at >= $1) - 1,
+                             (SELECT max(seq) FROM "attune"."audit_event")) AS seq)
+           SELECT e.id::text AS id, e.seq::text AS seq, e.hash,
+                  (SELECT count(*)::int FROM "attune"."audit_event" d WHERE d.seq <= cut.seq) AS n
+           FROM cut JOIN "attune"."audit_event" e ON e.seq = cut.seq`,
           [before],
         );
         if (!last) return 0;

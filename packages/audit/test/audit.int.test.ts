@@ -208,6 +208,18 @@ for (const kind of ['postgres', 'pglite'] as const) {
       }
     });
 
+    it('finds an event moved out of its place in the chain', async () => {
+      const fresh = await createTestDatabase({ kind });
+      try {
+        const ids = await record(fresh, 3);
+        // The newest event renumbered far away (its hashes untouched): the places must follow one another.
+        await asTamperer(fresh, 'UPDATE attune.audit_event SET seq = seq + 1000 WHERE id = $1', [ids[2]]);
+        expect((await audit.verify(fresh.sql)).broken).toMatchObject({ id: ids[2], problem: 'removed' });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
     it('finds an event that was inserted, even with a hash that matches its own content', async () => {
       const fresh = await createTestDatabase({ kind });
       try {
@@ -247,6 +259,39 @@ for (const kind of ['postgres', 'pglite'] as const) {
         await fresh.drop();
       }
     });
+
+    if (kind === 'postgres')
+      it('never prunes an event newer than the cut, even one sealed before an older one', async () => {
+        const fresh = await createTestDatabase({ kind });
+        try {
+          await record(fresh, 2, 'early.k');
+          // An event that commits late: written first (older), sealed after one written later.
+          let release = () => {};
+          const held = new Promise<void>((r) => {
+            release = r;
+          });
+          const slow = fresh.sql.withSession((s) =>
+            s.transaction(async (tx) => {
+              await audit.append({ actor, action: 'key.updated', ref: 'old.k', version: 1 }, tx);
+              await held;
+            }),
+          );
+          await new Promise((r) => setTimeout(r, 50));
+          const cut = new Date();
+          await new Promise((r) => setTimeout(r, 20));
+          await record(fresh, 1, 'new.k');
+          release();
+          await slow;
+          await audit.seal(fresh.sql);
+          // The cut falls before new.k's place: the two early events go; new.k and the late-sealed old.k stay.
+          expect(await audit.prune(actor, cut, fresh.sql)).toBe(2);
+          const left = (await audit.list({}, fresh.sql)).map((e) => e.ref ?? e.action).sort();
+          expect(left).toEqual(['audit.pruned', 'new.k', 'old.k']);
+          expect((await audit.verify(fresh.sql)).broken).toBeNull();
+        } finally {
+          await fresh.drop();
+        }
+      });
 
     it('prunes old events explicitly, recording the prune, and the rest still verifies', async () => {
       const fresh = await createTestDatabase({ kind });

@@ -1,4 +1,4 @@
-import { AuditLog } from '@attune/audit';
+import { AuditLog, AuditWriteError } from '@attune/audit';
 import { type Actor, actorFields, type Logger } from '@attune/core';
 import { ActionNotFoundError, type PackStore, resolveParameters } from '@attune/registry';
 import { EnqueueFailedError, ExecutionNotFoundError, InvalidExecutionIdError } from './errors.js';
@@ -77,11 +77,16 @@ export class ExecutionService {
     const params = resolveParameters(actionRef, action.parameters, parameters);
     const audit = this.#o.audit ?? DEFAULT_AUDIT;
     // The request and its audit event: one statement, so they commit together or not at all (one round trip).
-    const id = await this.#o.executions.create(
-      { actionId: action.id, actionRef, parameters: params },
-      undefined,
-      audit.along({ actor, action: 'execution.requested', ref: actionRef }, { execution: 'id' }),
-    );
+    let id: bigint;
+    try {
+      id = await this.#o.executions.create(
+        { actionId: action.id, actionRef, parameters: params },
+        undefined,
+        audit.along({ actor, action: 'execution.requested', ref: actionRef }, { execution: 'id' }),
+      );
+    } catch {
+      throw new AuditWriteError('execution.requested', actionRef, true);
+    }
     this.#o.logger.info(
       { ...actorFields(actor), executionId: String(id), action: actionRef },
       'execution requested',

@@ -64,7 +64,10 @@ describe('execution requests', () => {
       BEGIN RAISE EXCEPTION 'audit storage down'; END $$;
       CREATE TRIGGER test_audit_down BEFORE INSERT ON attune.audit_event FOR EACH ROW EXECUTE FUNCTION attune.test_audit_down();`);
     try {
-      await expect(service.request(actor, 'examples.check', {})).rejects.toThrow();
+      await expect(service.request(actor, 'examples.check', {})).rejects.toMatchObject({
+        code: 'ATTUNE_AUDIT_WRITE_FAILED',
+        category: 'unavailable',
+      });
     } finally {
       await db.sql.exec(
         'DROP TRIGGER test_audit_down ON attune.audit_event; DROP FUNCTION attune.test_audit_down();',

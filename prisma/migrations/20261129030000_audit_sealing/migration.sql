@@ -6,11 +6,13 @@
 -- The event's place in the chain (the order `verify` walks); null until sealed, as `prev_hash` and `hash` are.
 ALTER TABLE "attune"."audit_event" ADD COLUMN "seq" BIGINT;
 ALTER TABLE "attune"."audit_event" DISABLE TRIGGER "audit_event_append_only";
-UPDATE "attune"."audit_event" SET "seq" = "id"; -- chained in id order so far
+-- Chained in id order so far: numbered 1, 2, 3… in that order (verify checks the numbers follow one another).
+UPDATE "attune"."audit_event" AS t SET "seq" = n.seq
+  FROM (SELECT "id", row_number() OVER (ORDER BY "id") AS seq FROM "attune"."audit_event") AS n WHERE t."id" = n."id";
 ALTER TABLE "attune"."audit_event" ENABLE TRIGGER "audit_event_append_only";
 ALTER TABLE "attune"."audit_event" ALTER COLUMN "prev_hash" DROP NOT NULL, ALTER COLUMN "hash" DROP NOT NULL;
 ALTER TABLE "attune"."audit_event" ADD CONSTRAINT "audit_event_sealed"
-  CHECK (("seq" IS NULL) = ("hash" IS NULL) AND ("seq" IS NULL) = ("prev_hash" IS NULL));
+  CHECK (("seq" IS NULL) = ("hash" IS NULL) AND ("seq" IS NULL) = ("prev_hash" IS NULL) AND ("seq" IS NULL OR "seq" > 0));
 CREATE UNIQUE INDEX "audit_event_seq_key" ON "attune"."audit_event" ("seq");
 CREATE INDEX "audit_event_unsealed_idx" ON "attune"."audit_event" ("id") WHERE "seq" IS NULL;
 

@@ -102,9 +102,9 @@ export async function decryptRecordingRefusals<T>(
 }
 
 /**
- * Writes a version and the audit event of its change in one statement (one round trip; both or neither). The version
- * row cannot collide (its secret is locked, its number the next one), so a failure of the statement is the audit
- * log's: the change is not done ({@link AuditWriteError}).
+ * Writes a version and the audit event of its change in one statement (one round trip; both or neither). When that
+ * statement fails, neither is written and the change is not done ({@link AuditWriteError}, saying so: the version row
+ * cannot collide — its secret is locked, its number the next one — so the cause is the database or the audit log).
  */
 export async function insertVersionWithEvent(
   w: VersionWriter,
@@ -116,6 +116,6 @@ export async function insertVersionWithEvent(
     await w.versions.insert(version, tx, w.audit.along(event));
   } catch (error) {
     if (error instanceof AuditWriteError) throw error;
-    throw new AuditWriteError(event.action, event.ref);
+    throw new AuditWriteError(event.action, event.ref, true);
   }
 }
