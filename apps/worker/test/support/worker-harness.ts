@@ -135,6 +135,9 @@ export class WorkerHarness {
       ATTUNE__WORKER__ISOLATION: mode,
       ATTUNE__WORKER__SCRATCH_DIR: TEST_SCRATCH_BASE,
       ATTUNE__WORKER__KILL_GRACE_MS: '500',
+      // The probe prints up to ~50 KiB per process it can see: in the unconfined mode, on a machine running the whole
+      // test suite, that is every process of the host — more than the default 10 MiB cap, which would cut its JSON.
+      ATTUNE__WORKER__OUTPUT_CAP_BYTES: String(256 * 1024 * 1024),
       ...(mode === 'user' && USER_MODE_RUN_AS ? { ATTUNE__WORKER__RUN_AS: USER_MODE_RUN_AS } : {}),
       ...extra,
     });
