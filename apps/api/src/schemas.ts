@@ -344,3 +344,153 @@ export const listActionsQuery = {
   additionalProperties: false,
   properties: { pack: { ...ref, maxLength: 64, description: 'Pack ref.' } },
 } as const;
+
+/** Any JSON value (parameters, results, a structured secret value). */
+const anyJson = {} as const;
+
+export const keyPageDto = {
+  type: 'object',
+  properties: {
+    data: { type: 'array', items: keyDto },
+    pagination: {
+      type: 'object',
+      properties: {
+        page: { type: 'integer' },
+        per_page: { type: 'integer' },
+        total: { type: 'integer' },
+        total_pages: { type: 'integer' },
+      },
+    },
+  },
+} as const;
+
+export const packListDto = {
+  type: 'object',
+  properties: {
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          ref: { type: 'string' },
+          label: { type: 'string' },
+          version: { type: 'string' },
+          description: { type: ['string', 'null'] },
+        },
+      },
+    },
+  },
+} as const;
+
+export const actionListDto = {
+  type: 'object',
+  properties: {
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          ref: { type: 'string' },
+          runner_type: { type: 'string' },
+          entry_point: { type: 'string' },
+          parameters: anyJson,
+          timeout: { type: 'integer' },
+          secrets: { type: 'array', items: { type: 'string' } },
+          network: { type: 'boolean' },
+        },
+      },
+    },
+  },
+} as const;
+
+export const executionRequestedDto = {
+  type: 'object',
+  properties: {
+    data: {
+      type: 'object',
+      properties: { id: { type: 'string' }, action_ref: { type: 'string' }, status: { type: 'string' } },
+    },
+  },
+} as const;
+
+const warningDto = {
+  type: 'object',
+  properties: { kind: { type: 'string' }, ref: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+const secretReceivedDto = {
+  type: 'object',
+  description: 'The provenance of one secret the execution received; never a value.',
+  properties: {
+    env_name: { type: 'string' },
+    ref: { type: 'string' },
+    level: { type: 'string', enum: ['system', 'pack', 'action'] },
+    version: { type: 'integer' },
+    key_hash: { type: ['string', 'null'] },
+    data_key: { type: ['string', 'null'] },
+    overrides: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+export const executionDto = {
+  type: 'object',
+  properties: {
+    data: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        action_ref: { type: 'string' },
+        status: { type: 'string' },
+        parameters: anyJson,
+        result: anyJson,
+        stdout: { type: ['string', 'null'] },
+        stderr: { type: ['string', 'null'] },
+        stdout_truncated: { type: 'boolean' },
+        stderr_truncated: { type: 'boolean' },
+        exit_code: { type: ['integer', 'null'] },
+        duration_ms: { type: ['integer', 'null'] },
+        warnings: { type: 'array', items: warningDto },
+        secrets: { type: 'array', items: secretReceivedDto },
+        worker_id: { type: ['string', 'null'] },
+        created: { type: 'string', format: 'date-time' },
+        started_at: { type: ['string', 'null'], format: 'date-time' },
+        finished_at: { type: ['string', 'null'], format: 'date-time' },
+      },
+    },
+  },
+} as const;
+
+const auditEventDto = {
+  type: 'object',
+  description: 'An audit event; never a value, nor a value HMAC.',
+  properties: {
+    id: { type: 'string' },
+    at: { type: 'string', format: 'date-time' },
+    actor: {
+      type: 'object',
+      properties: { type: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' } },
+    },
+    source: { type: ['string', 'null'] },
+    request_id: { type: ['string', 'null'] },
+    action: { type: 'string' },
+    ref: { type: ['string', 'null'] },
+    version: { type: ['integer', 'null'] },
+    outcome: { type: 'string', enum: ['ok', 'refused', 'failed'] },
+    detail: { type: 'object', additionalProperties: true },
+    hash: { type: ['string', 'null'], description: 'Null until the event is sealed into the chain.' },
+  },
+} as const;
+
+export const auditPageDto = {
+  type: 'object',
+  properties: { data: { type: 'array', items: auditEventDto }, next: { type: ['string', 'null'] } },
+} as const;
+
+export const auditEventsDto = {
+  type: 'object',
+  properties: { data: { type: 'array', items: auditEventDto } },
+} as const;
+
+export const noContent = { type: 'null', description: 'No content.' } as const;

@@ -1,5 +1,9 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AuditLog } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
@@ -17,6 +21,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, createApiServices } from '../src/index.js';
 
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
+const REDOCLY = fileURLToPath(new URL('../node_modules/.bin/redocly', import.meta.url));
+const run = promisify(execFile);
 const isolated = isolatedBroker('apitest', AMQP_URL);
 const broker = isolated.config;
 const PASSWORD = 'api-test-encryption-key-0123456789abcdef';
@@ -719,6 +725,43 @@ describe('HTTP API', () => {
     expect((await call('GET', '/api/v1/usage/unused?days=0', tokens.read)).status).toBe(400);
     expect((await call('GET', `/api/v1/keys/${ref}/usage?from=soon`, tokens.read)).status).toBe(400);
     expect(JSON.stringify([u.body, v1.body])).not.toContain('usage-probe-value');
+  });
+
+  it('publishes an OpenAPI document a client can be generated from: operationIds, 2xx schemas, servers, lint clean', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      servers?: unknown[];
+      paths: Record<string, Record<string, { operationId?: string; summary?: string; responses?: object }>>;
+    };
+    expect(doc.servers?.length).toBeGreaterThan(0);
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ at: `${method.toUpperCase()} ${path}`, ...op })),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(19);
+    const ids = new Set<string>();
+    for (const op of operations) {
+      expect(op.operationId, op.at).toMatch(/^[a-z][A-Za-z]+$/);
+      ids.add(op.operationId as string);
+      expect(op.summary, op.at).toBeTruthy();
+      expect(
+        Object.keys(op.responses ?? {}).some((code) => /^2\d\d$/.test(code)),
+        op.at,
+      ).toBe(true);
+    }
+    expect(ids.size).toBe(operations.length);
+    // Redocly's recommended rules: no error.
+    const dir = mkdtempSync(join(tmpdir(), 'attune-openapi-'));
+    try {
+      writeFileSync(join(dir, 'openapi.json'), JSON.stringify(doc));
+      const lint = await run(REDOCLY, ['lint', join(dir, 'openapi.json'), '--format=summary']).catch(
+        (error: { stdout?: string; stderr?: string }) => ({
+          stdout: `${error.stdout}${error.stderr}`,
+          failed: true,
+        }),
+      );
+      expect(lint, JSON.stringify(lint)).not.toHaveProperty('failed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves the OpenAPI document and a browsable page, with security headers', async () => {

@@ -12,8 +12,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Attune secrets API',
         version: '1.0.0',
-        description: 'Keys (secrets), packs, actions and executions. See docs/api.md.',
+        description:
+          'Keys (secrets) and their versions, packs, actions, executions, who used which secret, and the audit log. See docs/api.md.',
+        license: { name: 'UNLICENSED' },
       },
+      // `attune api` listens here by default (api.host, api.port); a client sets its own base URL.
+      servers: [{ url: 'http://127.0.0.1:8080', description: 'attune api, default address' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

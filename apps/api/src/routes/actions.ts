@@ -10,9 +10,10 @@ export function registerActionRoutes(app: FastifyInstance, packs: Pick<PackServi
     {
       schema: {
         tags: ['packs'],
+        operationId: 'listActions',
         summary: 'List actions, optionally of one pack (any valid token)',
         querystring: s.listActionsQuery,
-        response: s.errorResponses,
+        response: { 200: s.actionListDto, ...s.errorResponses },
       },
     },
     async (req) => {

@@ -24,9 +24,10 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
     {
       schema: {
         tags: ['audit'],
+        operationId: 'listAuditEvents',
         summary: 'List audit events, newest first; never a value (scope audit:read)',
         querystring: s.auditQuery,
-        response: s.errorResponses,
+        response: { 200: s.auditPageDto, ...s.errorResponses },
       },
     },
     async (req) => {
@@ -50,10 +51,11 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
     {
       schema: {
         tags: ['audit'],
+        operationId: 'lookUpAuditValue',
         summary:
           'Was this string ever a stored value, and when: events whose value HMAC matches (scopes audit:read, keys:decrypt; needs audit.hmac_key)',
         body: s.auditHashBody,
-        response: s.errorResponses,
+        response: { 200: s.auditEventsDto, ...s.errorResponses },
       },
     },
     async (req) => {

@@ -10,9 +10,10 @@ export function registerExecutionRoutes(app: FastifyInstance, executions: Execut
     {
       schema: {
         tags: ['executions'],
+        operationId: 'requestExecution',
         summary: 'Request an execution; it is queued for the workers (scope executions:run)',
         body: s.createExecutionBody,
-        response: s.errorResponses,
+        response: { 202: s.executionRequestedDto, ...s.errorResponses },
       },
     },
     async (req, reply) => {
@@ -29,9 +30,10 @@ export function registerExecutionRoutes(app: FastifyInstance, executions: Execut
     {
       schema: {
         tags: ['executions'],
+        operationId: 'getExecution',
         summary: 'Read an execution; output and result are masked (scope executions:run)',
         params: s.executionParams,
-        response: s.errorResponses,
+        response: { 200: s.executionDto, ...s.errorResponses },
       },
     },
     async (req) => {

@@ -18,6 +18,7 @@ export function registerKeyVersionRoutes(app: FastifyInstance, keys: KeyService)
     {
       schema: {
         tags: ['keys'],
+        operationId: 'listKeyVersions',
         summary: 'List a key’s versions, newest first, without values (scope keys:read)',
         params: s.keyRefParams,
         response: {
@@ -37,6 +38,7 @@ export function registerKeyVersionRoutes(app: FastifyInstance, keys: KeyService)
     {
       schema: {
         tags: ['keys'],
+        operationId: 'getKeyVersion',
         summary: 'Read one version; ?decrypt=true returns its plaintext (scopes keys:read, keys:decrypt)',
         params: s.keyVersionParams,
         querystring: s.getKeyQuery,
@@ -57,6 +59,7 @@ export function registerKeyVersionRoutes(app: FastifyInstance, keys: KeyService)
     {
       schema: {
         tags: ['keys'],
+        operationId: 'rollbackKey',
         summary:
           'Make a version’s value current again, as a new version; answers no value (scope keys:write; If-Match or expected_version for check-and-set)',
         params: s.keyRefParams,
@@ -86,6 +89,7 @@ export function registerKeyVersionRoutes(app: FastifyInstance, keys: KeyService)
     {
       schema: {
         tags: ['keys'],
+        operationId: 'destroyKeyVersions',
         summary: 'Erase the values of versions for good; their metadata stays (scope keys:write)',
         params: s.keyRefParams,
         body: s.destroyVersionsBody,

@@ -14,6 +14,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     {
       schema: {
         tags: ['keys'],
+        operationId: 'createKey',
         summary: 'Create a key (scope keys:write)',
         body: s.createKeyBody,
         response: {
@@ -54,9 +55,10 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     {
       schema: {
         tags: ['keys'],
+        operationId: 'listKeys',
         summary: 'List keys, without encrypted values (scope keys:read)',
         querystring: s.listKeysQuery,
-        response: errors,
+        response: { 200: s.keyPageDto, ...errors },
       },
     },
     async (req) => {
@@ -87,6 +89,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     {
       schema: {
         tags: ['keys'],
+        operationId: 'getKey',
         summary: 'Read a key; ?decrypt=true returns the plaintext (scopes keys:read, keys:decrypt)',
         params: s.keyRefParams,
         querystring: s.getKeyQuery,
@@ -116,6 +119,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     {
       schema: {
         tags: ['keys'],
+        operationId: 'updateKey',
         summary:
           'Change a key’s value and/or encryption (scope keys:write; encrypted:false without a new value stores the plaintext, so it also needs keys:read and keys:decrypt)',
         params: s.keyRefParams,
@@ -154,11 +158,12 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     {
       schema: {
         tags: ['keys'],
+        operationId: 'deleteKey',
         summary:
           'Delete a key: softly (it stops resolving; versions kept; undelete brings it back), or for good with ?purge=true (scope keys:write)',
         params: s.keyRefParams,
         querystring: s.deleteKeyQuery,
-        response: errors,
+        response: { 204: s.noContent, ...errors },
       },
     },
     async (req, reply) => {
@@ -173,6 +178,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     {
       schema: {
         tags: ['keys'],
+        operationId: 'undeleteKey',
         summary: 'Bring a soft-deleted key back (scope keys:write)',
         params: s.keyRefParams,
         response: {

@@ -7,7 +7,14 @@ import * as s from '../schemas.js';
 export function registerPackRoutes(app: FastifyInstance, packs: Pick<PackService, 'listPacks'>): void {
   app.get(
     '/api/v1/packs',
-    { schema: { tags: ['packs'], summary: 'List packs (any valid token)', response: s.errorResponses } },
+    {
+      schema: {
+        tags: ['packs'],
+        operationId: 'listPacks',
+        summary: 'List packs (any valid token)',
+        response: { 200: s.packListDto, ...s.errorResponses },
+      },
+    },
     async (req) => ({ data: await packs.listPacks(actorOf(req)) }),
   );
 }

@@ -21,6 +21,7 @@ export function registerUsageRoutes(app: FastifyInstance, usage: SecretUsageServ
     {
       schema: {
         tags: ['usage'],
+        operationId: 'getKeyUsage',
         summary: 'A key’s last use, and the actions and versions that used it in a period (scope keys:read)',
         params: s.keyRefParams,
         querystring: s.keyUsageQuery,
@@ -43,6 +44,7 @@ export function registerUsageRoutes(app: FastifyInstance, usage: SecretUsageServ
     {
       schema: {
         tags: ['usage'],
+        operationId: 'listVersionExecutions',
         summary: 'Every execution that received this version of the key, newest first (scope keys:read)',
         params: s.keyVersionParams,
         querystring: s.versionExecutionsQuery,
@@ -64,6 +66,7 @@ export function registerUsageRoutes(app: FastifyInstance, usage: SecretUsageServ
     {
       schema: {
         tags: ['usage'],
+        operationId: 'listUnusedKeys',
         summary: 'Keys no execution received for at least N days (scope keys:read)',
         querystring: s.unusedKeysQuery,
         response: { 200: s.unusedKeysDto, ...errors },
