@@ -118,7 +118,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     level: cli.logLevel ?? 'warn',
     destination: stderrDestination(),
   });
-  const backend = new LocalBackend(cli, logger);
+  const backend = new LocalBackend(cli, logger, err);
   const ctx: CommandContext = {
     command,
     args,

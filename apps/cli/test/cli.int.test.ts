@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
@@ -67,7 +70,12 @@ describe('attune CLI', () => {
   });
 
   it('migrates and registers a pack, reporting changes', async () => {
-    expect((await attune(['db', 'migrate'])).code).toBe(0);
+    // The test database comes migrated: nothing to apply. Says where (the credentials never shown).
+    const migrated = await attune(['db', 'migrate']);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toMatch(
+      /^PostgreSQL 127\.0\.0\.1:5432\/\S+: up to date \(\d+ migrations applied before\)\n$/,
+    );
     const first = await attune(['pack', 'register', EXAMPLES, '--json']);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout).actions.created.sort()).toEqual(['examples.check', 'examples.report']);
@@ -148,6 +156,38 @@ describe('attune CLI', () => {
       JSON.parse((await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json'])).stdout).value,
     ).toBe('sk_live_abc123');
     expect((await attune(['keyring', 'destroy-data-key', '1'])).stderr).toContain('add --yes');
+  });
+
+  it('says so when it creates an embedded database, in the folder it runs in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attune-cli-embedded-'));
+    try {
+      const { DATABASE_URL: _unset, ...noDatabase } = env;
+      const inDir = () =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [BIN, 'db', 'migrate'], { env: noDatabase, cwd: dir });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => {
+            stdout += c.toString();
+          });
+          child.stderr.on('data', (c: Buffer) => {
+            stderr += c.toString();
+          });
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        });
+      const first = await inDir();
+      expect(first.code, first.stderr).toBe(0);
+      const where = join(realpathSync(dir), '.attune', 'pglite');
+      expect(first.stderr).toContain(
+        `attune: created the embedded database at ${where} (DATABASE_URL is not set`,
+      );
+      expect(first.stdout).toContain(`the embedded database at ${where}: applied`);
+      const second = await inDir();
+      expect(second.stderr).not.toContain('created');
+      expect(second.stdout).toContain(`the embedded database at ${where}: up to date`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('uses exit codes that mean something, and never takes a value from argv', async () => {

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { AuditLog, AuditService } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import type { CliConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
-import { type Database, type MigrationReport, migrate, openDatabase } from '@attune/db';
+import { type Database, type DatabaseConfig, type MigrationReport, migrate, openDatabase } from '@attune/db';
 import { ExecutionService, ExecutionStore, SecretUsageService } from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
 import { createSecretsServices, type KeyringService, type KeyService } from '@attune/secrets';
@@ -36,15 +37,32 @@ export class LocalBackend {
   #db: Database | undefined;
   #publisher: ExecutionPublisher | undefined;
 
-  constructor(config: CliConfig, logger: Logger) {
+  readonly #notice: (text: string) => void;
+
+  /** `notice`: a line for the person running the command (stderr), e.g. that an embedded database was created. */
+  constructor(config: CliConfig, logger: Logger, notice: (text: string) => void = () => {}) {
     this.#config = config;
     this.#logger = logger;
+    this.#notice = notice;
+  }
+
+  /** Where the database is, for a person: the embedded folder, or PostgreSQL's host and database (no credentials). */
+  get databaseLocation(): string {
+    return describeDatabase(this.#config.database);
   }
 
   /** Opens and migrates the database, and wires the services over it. */
   async services(): Promise<LocalServices> {
     if (this.#services) return this.#services;
-    const db = await openDatabase(this.#config.database);
+    const target = this.#config.database;
+    const creating =
+      target.kind === 'pglite' && target.dataDir !== 'memory://' && !existsSync(target.dataDir);
+    const db = await openDatabase(target);
+    // Never silently: a command run in a new folder without DATABASE_URL makes an embedded database there.
+    if (creating)
+      this.#notice(
+        `attune: created ${describeDatabase(target)} (DATABASE_URL is not set; set it to use PostgreSQL)`,
+      );
     try {
       const migrations = await migrate(db.sql, { logger: this.#logger });
       const packs = new PackStore(db.prisma);
@@ -98,5 +116,16 @@ export class LocalBackend {
           this.#logger.warn({ err: { message: error.message } }, 'could not seal the audit log'),
         );
     await this.#db?.close();
+  }
+}
+
+/** A database for a person: `the embedded database at <folder>`, or `PostgreSQL <host>:<port>/<database>`. */
+export function describeDatabase(config: DatabaseConfig): string {
+  if (config.kind === 'pglite') return `the embedded database at ${config.dataDir}`;
+  try {
+    const url = new URL(config.url);
+    return `PostgreSQL ${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`;
+  } catch {
+    return 'PostgreSQL';
   }
 }
