@@ -27,7 +27,15 @@ export const errorResponse = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+      properties: {
+        code: { type: 'string' },
+        category: {
+          type: 'string',
+          description: 'Decides the status and the CLI exit code (docs/api.md#errors).',
+        },
+        message: { type: 'string' },
+        field: { type: 'string' },
+      },
       required: ['code', 'message'],
     },
   },
@@ -152,6 +160,20 @@ export const createKeyBody = {
     value: secretValue,
     encrypted: { type: 'boolean', default: false },
     max_versions: maxVersions,
+  },
+} as const;
+
+/** `PUT /api/v1/keys`: create or write the next version (`KeyService.set`); check-and-set with `expected_version`. */
+export const setKeyBody = {
+  ...createKeyBody,
+  properties: {
+    ...createKeyBody.properties,
+    encrypted: { type: 'boolean' },
+    expected_version: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Write only if the key is at this version.',
+    },
   },
 } as const;
 

@@ -16,6 +16,7 @@ import { cryptoCli } from '@attune/crypto';
 import { runDemo, workerCli } from '@attune/worker';
 import { flag, type Parsed, parseArgs, UsageError } from './args.js';
 import { LocalBackend } from './backend/local.js';
+import { RemoteBackend } from './backend/remote.js';
 import { auditCommand } from './commands/audit.js';
 import type { CommandContext } from './commands/context.js';
 import { dbCommand } from './commands/db.js';
@@ -118,7 +119,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     level: cli.logLevel ?? 'warn',
     destination: stderrDestination(),
   });
-  const backend = new LocalBackend(cli, logger, err);
+  const backend = cli.remote ? new RemoteBackend(cli.remote, command) : new LocalBackend(cli, logger, err);
   const ctx: CommandContext = {
     command,
     args,

@@ -24,6 +24,7 @@ export type {
   IsolationConfig,
   LogConfig,
   MasterKeyConfig,
+  RemoteConfig,
   SecretsConfig,
   SecurityConfig,
   WorkerConfig,

@@ -24,6 +24,21 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
+describe('remote mode of the CLI', () => {
+  it('takes the API from ATTUNE_API_URL (or cli.api_url) and the token from ATTUNE_TOKEN only', () => {
+    const remote = cliConfigOf(
+      loadConfig({ env: { ATTUNE_API_URL: 'http://127.0.0.1:8080/', ATTUNE_TOKEN: 'attune_t0k3n' } }),
+    ).remote;
+    expect(remote).toEqual({ apiUrl: 'http://127.0.0.1:8080', token: 'attune_t0k3n' });
+    expect(cliConfigOf(loadConfig({ env: {} })).remote).toBeUndefined();
+    expect(() => loadConfig({ env: { ATTUNE_API_URL: 'ftp://x' } })).toThrow(/cli\.api_url: must be an http/);
+    expect(() => loadConfig({ env: { ATTUNE_API_URL: 'http://u:p@x' } })).toThrow(
+      /must not hold credentials/,
+    );
+    expect(() => loadConfig({ env: { ATTUNE_API_URL: 'not a url' } })).toThrow(/is not a URL/);
+  });
+});
+
 describe('audit HMAC key', () => {
   const HMAC = 'audit-hmac-key-for-config-tests-0123456789';
 
@@ -250,6 +265,7 @@ describe('sections and views', () => {
       'broker',
       'database',
       'log',
+      'remote',
       'sandbox',
       'secrets',
       'security',

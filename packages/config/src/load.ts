@@ -9,7 +9,7 @@ import { keyringOf } from './keyring.js';
 import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
 import { configSchema } from './schema.js';
 import { assertPrivate, credentialsIn } from './secret-files.js';
-import type { AttuneConfig } from './types.js';
+import type { AttuneConfig, RemoteConfig } from './types.js';
 
 /** Where configuration comes from: the environment, and a YAML file (else `ATTUNE_CONFIG`). */
 export interface ConfigSource {
@@ -171,6 +171,7 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
     },
     // `ATTUNE_LOG_LEVEL` is the first version's name for it, still honoured.
     log: { level: c.log.level ?? legacyLogLevel(env.ATTUNE_LOG_LEVEL) },
+    remote: remoteOf(env.ATTUNE_API_URL ?? c.cli.api_url, env.ATTUNE_TOKEN),
   };
 }
 
@@ -188,4 +189,23 @@ function legacyLogLevel(value: string | undefined): LogLevel | undefined {
   if (!(LOG_LEVELS as readonly string[]).includes(value))
     throw new ConfigError('log.level', `ATTUNE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   return value as LogLevel;
+}
+
+/** Remote mode: the API's URL (http or https) and the token (`ATTUNE_TOKEN`, never a file or argv); or undefined. */
+function remoteOf(apiUrl: string | undefined, token: string | undefined): RemoteConfig | undefined {
+  if (apiUrl === undefined || apiUrl === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    throw new ConfigError('cli.api_url', `${apiUrl} is not a URL (ATTUNE_API_URL or cli.api_url)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(
+      'cli.api_url',
+      'must be an http:// or https:// URL (ATTUNE_API_URL or cli.api_url)',
+    );
+  if (url.username || url.password)
+    throw new ConfigError('cli.api_url', 'must not hold credentials: give the token in ATTUNE_TOKEN');
+  return { apiUrl: url.toString().replace(/\/+$/, ''), token: token === '' ? undefined : token };
 }

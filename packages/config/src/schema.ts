@@ -117,6 +117,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    cli: z
+      .object({
+        // Remote mode (docs/cli.md#remote-mode): the API the CLI talks to; `ATTUNE_API_URL` overrides it.
+        api_url: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),

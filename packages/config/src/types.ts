@@ -101,6 +101,15 @@ export interface AttuneConfig {
   readonly api: ApiSection;
   readonly broker: BrokerConfig;
   readonly log: LogConfig;
+  /** Remote mode of the CLI: set when `ATTUNE_API_URL` (or `cli.api_url`) is. */
+  readonly remote: RemoteConfig | undefined;
+}
+
+/** The CLI's remote mode: the API it talks to, and its bearer token. */
+export interface RemoteConfig {
+  readonly apiUrl: string;
+  /** From `ATTUNE_TOKEN`; undefined when not set (requests are then refused by the API: 401). */
+  readonly token: string | undefined;
 }
 
 /** The worker's view: its own settings, how actions are confined, the key, the database and the broker. */
@@ -140,6 +149,8 @@ export interface ApiConfig extends SecurityConfig {
 /** The CLI's view (its local commands open the database and, for secrets, need the key). */
 export interface CliConfig extends SecurityConfig {
   readonly audit: AuditConfig;
+  /** Set in remote mode: commands go through the API with a token, never to the database. */
+  readonly remote: RemoteConfig | undefined;
   readonly secrets: SecretsConfig;
   readonly database: DatabaseConfig;
   readonly broker: BrokerConfig;

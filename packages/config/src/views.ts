@@ -36,7 +36,9 @@ export function apiConfigOf(c: AttuneConfig): ApiConfig {
 export function cliConfigOf(c: AttuneConfig): CliConfig {
   return {
     ...c.security,
-    audit: auditConfigOf(c),
+    // In remote mode the CLI holds no audit key (nor uses the database): the API records and compares.
+    audit: c.remote ? { hmacKey: undefined } : auditConfigOf(c),
+    remote: c.remote,
     secrets: c.secrets,
     database: c.database,
     broker: c.broker,

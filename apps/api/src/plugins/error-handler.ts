@@ -1,4 +1,4 @@
-import { AttuneError, categoryOf, httpStatusOf, isAttuneError } from '@attune/core';
+import { AttuneError, categoryOf, type ErrorCategory, httpStatusOf, isAttuneError } from '@attune/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -11,7 +11,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
   // Unknown paths count against the caller's budget too (the limit's global hook covers matched routes only).
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, (req, reply) => {
     void reply.code(404).send({
-      error: { code: 'ATTUNE_API_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}.` },
+      error: {
+        code: 'ATTUNE_API_NOT_FOUND',
+        category: 'not_found',
+        message: `No route ${req.method} ${req.url.split('?')[0]}.`,
+      },
     });
   });
 }
@@ -21,11 +25,16 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
     validation?: Array<{ instancePath?: string; params?: Record<string, unknown>; message?: string }>;
   };
   let status: number;
-  let body: { code: string; message: string; field?: string };
+  let body: { code: string; category: ErrorCategory; message: string; field?: string };
   if (isAttuneError(error) && categoryOf(error) !== 'internal') {
     status = httpStatusOf(error);
     const field = error instanceof AttuneError ? error.field : undefined;
-    body = { code: error.code, message: error.message, ...(field ? { field } : {}) };
+    body = {
+      code: error.code,
+      category: categoryOf(error),
+      message: error.message,
+      ...(field ? { field } : {}),
+    };
   } else if (e.validation) {
     const first = e.validation[0];
     const path = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
@@ -39,6 +48,7 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
     status = 400;
     body = {
       code: 'ATTUNE_API_INVALID',
+      category: 'invalid',
       message: `${e.validationContext ?? 'body'}: ${field} ${what}`,
       field,
     };
@@ -47,6 +57,7 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
     status = e.statusCode;
     body = {
       code: e.code ?? 'ATTUNE_API_BAD_REQUEST',
+      category: status === 413 ? 'too_large' : 'invalid',
       message:
         status === 413 ? 'The request body is larger than the limit.' : 'The request could not be read.',
     };
@@ -54,7 +65,11 @@ function sendError(error: unknown, req: FastifyRequest, reply: FastifyReply): vo
     // A bug, or an internal failure of ours: its message is for the log's reader at most, never for the caller.
     req.log.error({ err: { name: (error as Error)?.name, code: e.code } }, 'unexpected error');
     status = 500;
-    body = { code: 'ATTUNE_API_INTERNAL', message: 'Internal error; nothing was changed by this request.' };
+    body = {
+      code: 'ATTUNE_API_INTERNAL',
+      category: 'internal',
+      message: 'Internal error; nothing was changed by this request.',
+    };
   }
   void reply.code(status).send({ error: body });
 }

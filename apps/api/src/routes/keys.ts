@@ -41,6 +41,41 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     },
   );
 
+  app.put<{ Body: Record<string, unknown> }>(
+    '/api/v1/keys',
+    {
+      schema: {
+        tags: ['keys'],
+        operationId: 'setKey',
+        summary:
+          'Create a key, or write its next version if it exists with this owner and name — what `attune key set` does (scope keys:write)',
+        body: s.setKeyBody,
+        response: {
+          200: { type: 'object', properties: { data: s.keyDto, created: { type: 'boolean' } } },
+          201: { type: 'object', properties: { data: s.keyDto, created: { type: 'boolean' } } },
+          ...errors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const actor = need(req, 'keys:write');
+      const b = req.body;
+      const { key, created } = await keys.set(actor, {
+        ...(b.ref === undefined ? {} : { ref: b.ref as string }),
+        owner: ownerOf(b),
+        name: b.name as string,
+        value: b.value as SecretValue,
+        ...(b.encrypted === undefined ? {} : { encrypted: b.encrypted as boolean }),
+        ...(b.max_versions === undefined ? {} : { maxVersions: b.max_versions as number | null }),
+        ...(b.expected_version === undefined ? {} : { expectedVersion: b.expected_version as number }),
+      });
+      return reply
+        .code(created ? 201 : 200)
+        .header('etag', etag(key))
+        .send({ data: writeAnswer(key, true, req.principal), created });
+    },
+  );
+
   app.get<{
     Querystring: {
       owner_type?: 'system' | 'pack' | 'action';

@@ -4,25 +4,15 @@ import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import type { CliConfig } from '@attune/config';
 import type { Logger } from '@attune/core';
-import { type Database, type DatabaseConfig, type MigrationReport, migrate, openDatabase } from '@attune/db';
+import { type Database, type DatabaseConfig, migrate, openDatabase } from '@attune/db';
 import { ExecutionService, ExecutionStore, SecretUsageService } from '@attune/executions';
 import { PackService, PackStore } from '@attune/registry';
-import { createSecretsServices, type KeyringService, type KeyService } from '@attune/secrets';
+import { createSecretsServices } from '@attune/secrets';
+import type { Backend, CommandServices } from './services.js';
 
 /** The services a local command calls, over the database it opened. */
-export interface LocalServices {
-  /** What bringing the database up to date applied. */
-  readonly migrations: MigrationReport;
-  readonly keys: KeyService;
-  /** The master keys and data keys: status, rotations, upgrade, destruction. */
-  readonly keyring: KeyringService;
-  readonly tokens: TokenService;
-  readonly packs: PackService;
+export interface LocalServices extends CommandServices {
   readonly executions: ExecutionService;
-  /** The audit log: listing, verification, value lookups. */
-  readonly audit: AuditService;
-  /** Who used a secret, from the provenance executions store. */
-  readonly usage: SecretUsageService;
 }
 
 /**
@@ -30,7 +20,8 @@ export interface LocalServices {
  * the database up to date first: the embedded default has no separate install step. Opened on first use, closed
  * once by {@link LocalBackend.close}.
  */
-export class LocalBackend {
+export class LocalBackend implements Backend {
+  readonly mode = 'local';
   readonly #config: CliConfig;
   readonly #logger: Logger;
   #services: LocalServices | undefined;

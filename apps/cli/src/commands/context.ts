@@ -1,7 +1,7 @@
 import type { ApiConfig } from '@attune/config';
 import type { Actor, Logger } from '@attune/core';
 import type { Parsed } from '../args.js';
-import type { LocalBackend } from '../backend/local.js';
+import type { Backend } from '../backend/services.js';
 import type { CliIo } from '../io/cli-io.js';
 
 /** What a command gets: its arguments, where to write, the configuration, who runs it, and the services. */
@@ -17,7 +17,8 @@ export interface CommandContext {
   readonly logger: Logger;
   /** The operating-system user running the CLI. */
   readonly actor: Actor;
-  readonly backend: LocalBackend;
+  /** The database itself (local mode) or the HTTP API (remote mode, `ATTUNE_API_URL`). */
+  readonly backend: Backend;
   /** A line on stdout. */
   out(text: string): void;
   /** A line of progress on stderr, for a person at a terminal (never with --json). */

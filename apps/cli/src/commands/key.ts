@@ -1,4 +1,4 @@
-import type { KeyOwner, KeyRecord, SecretValue } from '@attune/secrets';
+import { type KeyOwner, type KeyRecord, type SecretValue, validateSecretName } from '@attune/secrets';
 import { type Parsed, positiveFlag, UsageError } from '../args.js';
 import { readSecret } from '../io/read-secret.js';
 import { iso, table } from '../io/table.js';
@@ -28,7 +28,8 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
           'expected: key set (--system | --pack PACK | --action ACTION) NAME — the value comes from stdin, never argv',
         );
       const owner = ownerFrom(ctx.args);
-      const name = pos[0] as string;
+      // Checked here, before the value is read, by the key service's own rule: the same answer in both modes.
+      const name = validateSecretName(pos[0] as string);
       const text = await readSecret(ctx.io, `value for ${name}: `);
       // An empty stdin is almost always a mistake (a pipe from a failed command), not an empty secret.
       if (text === '') throw new UsageError('no value was given (stdin was empty)');

@@ -1,0 +1,282 @@
+import type { RemoteConfig } from '@attune/config';
+import { type Actor, AttuneError, ERROR_CATEGORIES, type ErrorCategory } from '@attune/core';
+import { type ExecutionRecord, type ExecutionStatus, isTerminal, type WaitOptions } from '@attune/executions';
+import type {
+  CreateKeyInput,
+  KeyOwner,
+  KeyPage,
+  KeyRecord,
+  ListKeysInput,
+  SecretValue,
+} from '@attune/secrets';
+import createClient from 'openapi-fetch';
+import type { paths } from '../generated/api.js';
+import type { Backend, CommandServices, KeyCommands, RunCommands } from './services.js';
+
+type KeyDto = NonNullable<
+  paths['/api/v1/keys/{ref}']['get']['responses'][200]['content']['application/json']['data']
+>;
+type ExecutionDto = NonNullable<
+  paths['/api/v1/executions/{id}']['get']['responses'][200]['content']['application/json']['data']
+>;
+/** An error answer's body (`{"error": {code, category, message, field?}}`, docs/api.md#errors). */
+type ErrorBody = { error?: { code?: string; category?: string; message?: string; field?: string } };
+
+/** A command that needs the database or the encryption key, asked for in remote mode. */
+export class RemoteModeError extends AttuneError {
+  constructor(command: string) {
+    super({
+      code: 'ATTUNE_CLI_LOCAL_ONLY',
+      category: 'invalid',
+      message: `attune ${command} works on the database directly, which remote mode (ATTUNE_API_URL) does not reach: run it where DATABASE_URL and the keys are configured, without ATTUNE_API_URL.`,
+    });
+  }
+}
+
+/** The API could not be reached. */
+class ApiUnreachableError extends AttuneError {
+  constructor(url: string, cause: unknown) {
+    super({
+      code: 'ATTUNE_CLI_API_UNREACHABLE',
+      category: 'unavailable',
+      message: `The API at ${url} could not be reached (${(cause as Error)?.message ?? 'error'}); is \`attune api\` running there?`,
+    });
+  }
+}
+
+/** An error answer of the API, as the error the service would have thrown locally: same code, category, exit code. */
+function apiError(status: number, body: ErrorBody | undefined): AttuneError {
+  const e = body?.error;
+  const category: ErrorCategory = (ERROR_CATEGORIES as readonly string[]).includes(e?.category ?? '')
+    ? (e?.category as ErrorCategory)
+    : status === 401
+      ? 'unauthenticated'
+      : status === 403
+        ? 'denied'
+        : status === 404
+          ? 'not_found'
+          : status === 429
+            ? 'rate_limited'
+            : status >= 500
+              ? 'unavailable'
+              : 'invalid';
+  return new AttuneError({
+    code: e?.code ?? `ATTUNE_API_HTTP_${status}`,
+    category,
+    message: e?.message ?? `The API answered ${status}.`,
+    field: e?.field,
+  });
+}
+
+function toKeyRecord(k: KeyDto): KeyRecord {
+  return {
+    id: k.id as number,
+    ref: k.ref as string,
+    ownerType: k.owner_type as KeyRecord['ownerType'],
+    ownerPack: (k.owner_pack ?? null) as number | null,
+    ownerAction: (k.owner_action ?? null) as number | null,
+    name: k.name as string,
+    envName: k.env_name as string,
+    value: (k.value ?? null) as SecretValue | null,
+    encrypted: k.encrypted === true,
+    encryptionKeyHash: (k.encryption_key_hash ?? null) as string | null,
+    created: new Date(k.created as string),
+    updated: new Date(k.updated as string),
+    version: k.version as number,
+    dataKey: (k.data_key ?? null) as KeyRecord['dataKey'],
+    maxVersions: (k.max_versions ?? null) as number | null,
+    deletedAt: k.deleted_at ? new Date(k.deleted_at) : null,
+  };
+}
+
+function toExecutionRecord(e: ExecutionDto): ExecutionRecord {
+  return {
+    id: e.id as string,
+    actionRef: e.action_ref as string,
+    status: e.status as ExecutionStatus,
+    parameters: e.parameters,
+    result: e.result ?? null,
+    stdout: e.stdout ?? null,
+    stderr: e.stderr ?? null,
+    stdoutTruncated: e.stdout_truncated === true,
+    stderrTruncated: e.stderr_truncated === true,
+    exitCode: e.exit_code ?? null,
+    durationMs: e.duration_ms ?? null,
+    warnings: (e.warnings ?? []) as ExecutionRecord['warnings'],
+    secrets: (e.secrets ?? []) as ExecutionRecord['secrets'],
+    workerId: e.worker_id ?? null,
+    created: new Date(e.created as string),
+    startedAt: e.started_at ? new Date(e.started_at) : null,
+    finishedAt: e.finished_at ? new Date(e.finished_at) : null,
+  };
+}
+
+/** The owner fields of a key request body. */
+function ownerBody(owner: KeyOwner) {
+  if (owner.type === 'system') return { owner_type: 'system' as const };
+  if (owner.type === 'pack')
+    return typeof owner.pack === 'number'
+      ? { owner_type: 'pack' as const, owner_pack: owner.pack }
+      : { owner_type: 'pack' as const, owner_pack_ref: owner.pack };
+  return typeof owner.action === 'number'
+    ? { owner_type: 'action' as const, owner_action: owner.action }
+    : { owner_type: 'action' as const, owner_action_ref: owner.action };
+}
+
+/**
+ * Remote mode (docs/cli.md#remote-mode): the commands' services over the HTTP API, through a client typed from the
+ * API's own OpenAPI document (generated in the build). Only the API and the workers hold the database and the key;
+ * the token comes from `ATTUNE_TOKEN`. Errors come back as the API's codes and categories, so a command exits as it
+ * would locally. Commands that work on the database itself are refused ({@link RemoteModeError}).
+ */
+export class RemoteBackend implements Backend {
+  readonly mode = 'remote';
+  readonly #command: string;
+  readonly #config: RemoteConfig;
+  readonly #client: ReturnType<typeof createClient<paths>>;
+
+  /** `command`: the command being run, named when remote mode cannot serve it. */
+  constructor(config: RemoteConfig, command: string) {
+    this.#config = config;
+    this.#command = command;
+    this.#client = createClient<paths>({
+      baseUrl: config.apiUrl,
+      headers: config.token ? { authorization: `Bearer ${config.token}` } : {},
+    });
+  }
+
+  get databaseLocation(): string {
+    return `the API at ${this.#config.apiUrl}`;
+  }
+
+  /** Runs one request; answers its data, or throws the API's error as an {@link AttuneError}. */
+  async #call<T>(request: () => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+    let answer: { data?: T; error?: unknown; response: Response };
+    try {
+      answer = await request();
+    } catch (error) {
+      throw new ApiUnreachableError(this.#config.apiUrl, error);
+    }
+    if (!answer.response.ok) throw apiError(answer.response.status, answer.error as ErrorBody | undefined);
+    return answer.data as T;
+  }
+
+  readonly #keys: KeyCommands = {
+    get versions(): never {
+      throw new RemoteModeError('key versions');
+    },
+    set: async (_actor: Actor, input: CreateKeyInput) => {
+      const answer = await this.#call(() =>
+        this.#client.PUT('/api/v1/keys', {
+          body: {
+            ...ownerBody(input.owner),
+            ...(input.ref === undefined ? {} : { ref: input.ref }),
+            name: input.name,
+            value: input.value as never,
+            ...(input.encrypted === undefined ? {} : { encrypted: input.encrypted }),
+            ...(input.maxVersions === undefined ? {} : { max_versions: input.maxVersions }),
+            ...(input.expectedVersion === undefined ? {} : { expected_version: input.expectedVersion }),
+          },
+        }),
+      );
+      return { key: toKeyRecord(answer.data as KeyDto), created: answer.created === true };
+    },
+    get: async (_actor: Actor, ref: string, options: { decrypt?: boolean } = {}) => {
+      const answer = await this.#call(() =>
+        this.#client.GET('/api/v1/keys/{ref}', {
+          params: { path: { ref }, query: options.decrypt ? { decrypt: 'true' } : {} },
+        }),
+      );
+      return toKeyRecord(answer.data as KeyDto);
+    },
+    list: async (_actor: Actor, input: ListKeysInput = {}): Promise<KeyPage> => {
+      const query = {
+        ...(input.ownerType ? { owner_type: input.ownerType } : {}),
+        ...(input.pack === undefined ? {} : { owner_pack: String(input.pack) }),
+        ...(input.action === undefined ? {} : { owner_action: String(input.action) }),
+        ...(input.deleted ? { deleted: 'true' as const } : {}),
+        page: String(input.page ?? 1),
+        per_page: String(input.perPage ?? 50),
+      };
+      const answer = await this.#call(() => this.#client.GET('/api/v1/keys', { params: { query } }));
+      return {
+        items: (answer.data ?? []).map((k) => toKeyRecord(k as KeyDto)),
+        total: answer.pagination?.total ?? 0,
+        page: answer.pagination?.page ?? 1,
+        perPage: answer.pagination?.per_page ?? 50,
+      };
+    },
+    delete: async (_actor: Actor, ref: string, options: { purge?: boolean } = {}) => {
+      await this.#call(() =>
+        this.#client.DELETE('/api/v1/keys/{ref}', {
+          params: { path: { ref }, query: options.purge ? { purge: 'true' } : {} },
+        }),
+      );
+    },
+    undelete: async (_actor: Actor, ref: string) => {
+      const answer = await this.#call(() =>
+        this.#client.POST('/api/v1/keys/{ref}/undelete', { params: { path: { ref } } }),
+      );
+      return toKeyRecord(answer.data as KeyDto);
+    },
+  };
+
+  readonly #executions: RunCommands = {
+    request: async (_actor: Actor, actionRef: string, parameters: unknown) => {
+      const answer = await this.#call(() =>
+        this.#client.POST('/api/v1/executions', {
+          body: { action_ref: actionRef, parameters: (parameters ?? {}) as Record<string, never> },
+        }),
+      );
+      return BigInt(answer.data?.id as string);
+    },
+    waitFor: async (_actor: Actor, id: bigint | string, options: WaitOptions) => {
+      const deadline = Date.now() + options.timeoutMs;
+      let shown: ExecutionStatus | undefined;
+      for (;;) {
+        const answer = await this.#call(() =>
+          this.#client.GET('/api/v1/executions/{id}', { params: { path: { id: String(id) } } }),
+        );
+        const record = toExecutionRecord(answer.data as ExecutionDto);
+        if (record.status !== shown) {
+          shown = record.status;
+          options.onStatus?.(record.status, record.workerId);
+        }
+        if (isTerminal(record.status)) return record;
+        if (Date.now() >= deadline) return null;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    },
+  };
+
+  /** The services of the commands remote mode serves; any other refuses with what to do. */
+  async services(): Promise<CommandServices> {
+    const refuse = (): never => {
+      throw new RemoteModeError(this.#command);
+    };
+    return {
+      keys: this.#keys,
+      executions: this.#executions,
+      get migrations() {
+        return refuse();
+      },
+      get keyring() {
+        return refuse();
+      },
+      get tokens() {
+        return refuse();
+      },
+      get packs() {
+        return refuse();
+      },
+      get audit() {
+        return refuse();
+      },
+      get usage() {
+        return refuse();
+      },
+    } as CommandServices;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { isolatedBroker } from '@attune/broker/testing';
+import { DEFAULT_AMQP_URL } from '@attune/config';
+import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Remote mode: the same `attune key …` and `attune run` commands, once on the database (local mode) and once through
+ * a real `attune api` process (ATTUNE_API_URL + ATTUNE_TOKEN, with neither DATABASE_URL nor a key in the CLI's
+ * environment): same output, same exit codes.
+ */
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
+const broker = isolatedBroker('cliremote', process.env.AMQP_URL || DEFAULT_AMQP_URL);
+const KEY = 'cli-remote-encryption-key-0123456789abcdef';
+let db: TestDatabase;
+let local: Record<string, string>;
+let remote: Record<string, string>;
+let api: ChildProcess | undefined;
+
+type Result = { code: number | null; stdout: string; stderr: string };
+
+function attune(env: Record<string, string>, args: string[], input = ''): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  local = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    DATABASE_URL: db.url as string,
+    ...broker.env,
+    ATTUNE__SECURITY__ENCRYPTION_KEY: KEY,
+  };
+  expect((await attune(local, ['pack', 'register', EXAMPLES])).code).toBe(0);
+  const created = await attune(local, ['token', 'create', 'remote-cli', '--scopes', 'admin', '--json']);
+  const token = JSON.parse(created.stdout).token as string;
+  const server = spawn(process.execPath, [BIN, 'api'], {
+    env: { ...local, ATTUNE__API__PORT: '0', ATTUNE__API__HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  api = server;
+  let said = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the API did not start: ${said}`)), 30_000);
+    server.stderr?.on('data', (c: Buffer) => {
+      said += c.toString();
+      const match = /listening on (http:\/\/\S+?) /.exec(said);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] as string);
+      }
+    });
+  });
+  // Neither the database nor the encryption key: only the API's address and a token.
+  remote = {
+    PATH: local.PATH as string,
+    HOME: local.HOME as string,
+    ATTUNE_API_URL: url,
+    ATTUNE_TOKEN: token,
+  };
+});
+
+afterAll(async () => {
+  if (api && api.exitCode === null) {
+    api.kill('SIGTERM');
+    await new Promise((resolve) => api?.once('exit', resolve));
+  }
+  await broker.remove();
+  await db?.drop();
+});
+
+/** The output with the mode's own names made the same (each mode works on secrets of its own). */
+const same = (text: string, mode: string) =>
+  text
+    .replaceAll(mode, 'MODE')
+    .replaceAll(mode.toUpperCase(), 'MODE')
+    .replace(/"?id"?: ?"?\d+"?/g, 'id')
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME');
+
+describe('the CLI in both modes', () => {
+  it('sets, reads, lists, deletes and undeletes keys with the same output and exit codes', async () => {
+    const outputs: Record<string, string[]> = {};
+    for (const [mode, env] of [
+      ['local', local],
+      ['remote', remote],
+    ] as const) {
+      const seen: string[] = [];
+      const run = async (args: string[], input = '', code = 0) => {
+        const r = await attune(env, args, input);
+        expect(r.code, `${mode}: attune ${args.join(' ')}\n${r.stderr}`).toBe(code);
+        seen.push(same(`${r.code}\n${r.stdout}\n${r.stderr}`, mode));
+        return r;
+      };
+      const name = `${mode}_token`;
+      await run(['key', 'set', '--pack', 'examples', name], 'first-value-123');
+      await run(['key', 'set', '--pack', 'examples', name], 'second-value-456');
+      await run(['key', 'set', '--pack', 'examples', name, '--cas', '1'], 'lost-value-789', 4);
+      const got = await run(['key', 'get', `examples.${name}`, '--decrypt', '--json']);
+      expect(JSON.parse(got.stdout)).toMatchObject({
+        value: 'second-value-456',
+        version: 2,
+        encrypted: true,
+      });
+      await run(['key', 'get', `examples.${name}`]);
+      await run(['key', 'delete', `examples.${name}`]);
+      await run(['key', 'undelete', `examples.${name}`]);
+      await run(['key', 'get', 'examples.no_such_key'], '', 3);
+      await run(['key', 'set', '--pack', 'no_such_pack', name], 'x-value-0001', 3);
+      await run(['key', 'set', '--system', 'bad name!'], 'x-value-0002', 2);
+      outputs[mode] = seen;
+    }
+    expect(outputs.remote).toEqual(outputs.local);
+    // The listing holds both modes' secrets: the same in both modes.
+    const listed = await Promise.all(
+      [local, remote].map((env) => attune(env, ['key', 'list', '--pack', 'examples'])),
+    );
+    expect(listed[1]?.stdout).toBe(listed[0]?.stdout);
+    expect(listed[0]?.stdout).toContain('examples.remote_token');
+  });
+
+  it('requests a run the same way, and refuses, saying why, what needs the database', async () => {
+    const [l, r] = await Promise.all([local, remote].map((env) => attune(env, ['run', 'examples.check'])));
+    expect(l?.code).toBe(0);
+    expect(r?.code).toBe(0);
+    expect(Object.keys(JSON.parse(r?.stdout as string))).toEqual(
+      Object.keys(JSON.parse(l?.stdout as string)),
+    );
+    expect(JSON.parse(r?.stdout as string)).toMatchObject({
+      action_ref: 'examples.check',
+      status: 'requested',
+    });
+    const refused = await attune(remote, ['token', 'list']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('remote mode (ATTUNE_API_URL) does not reach');
+    const versions = await attune(remote, ['key', 'versions', 'examples.remote_token']);
+    expect(versions.code).toBe(2);
+    // No token: the API refuses (exit 5, as a refusal); a wrong address: unavailable (exit 1), saying where.
+    const { ATTUNE_TOKEN: _t, ...noToken } = remote;
+    expect((await attune(noToken, ['key', 'list'])).code).toBe(5);
+    const away = await attune({ ...remote, ATTUNE_API_URL: 'http://127.0.0.1:9' }, ['key', 'list']);
+    expect(away.code).toBe(1);
+    expect(away.stderr).toContain('http://127.0.0.1:9 could not be reached');
+  });
+});
