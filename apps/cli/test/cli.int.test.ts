@@ -94,7 +94,7 @@ describe('attune CLI', () => {
       ref: 'examples.api_key',
       encrypted: true,
       value: null,
-      envName: 'SECRET_API_KEY',
+      env_name: 'SECRET_API_KEY',
       version: 1,
     });
     expect(set.stdout + set.stderr).not.toContain('sk_live_abc123');
@@ -106,7 +106,7 @@ describe('attune CLI', () => {
     const list = await attune(['key', 'list', '--json']);
     expect(
       JSON.parse(list.stdout)
-        .items.map((k: { ref: string }) => k.ref)
+        .data.map((k: { ref: string }) => k.ref)
         .sort(),
     ).toEqual(['examples.api_key', 'system.settings']);
     const table = await attune(['key', 'list', '--owner-type', 'system']);

@@ -50,6 +50,7 @@ export {
 } from './keyring/reencrypt-rows.js';
 export { type RewrapReport, rotateMasterKey } from './keyring/rewrap.js';
 export { type SealedRow, type SealedValue, ValueCipher, valueContext } from './keyring/value-cipher.js';
+export { toKeyPageResource, toKeyResource, toKeyVersionResource } from './keys/key-dto.js';
 export { DEFAULT_MAX_VERSIONS, KeyService, type KeyServiceOptions } from './keys/key-service.js';
 export { KeyStore, type OwnerColumns } from './keys/key-store.js';
 export type {

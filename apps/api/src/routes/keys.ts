@@ -1,5 +1,5 @@
 import { type Actor, AttuneError } from '@attune/core';
-import type { KeyOwner, KeyService, SecretValue } from '@attune/secrets';
+import { type KeyOwner, type KeyService, type SecretValue, toKeyPageResource } from '@attune/secrets';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { may, need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
@@ -107,15 +107,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         perPage: Number(q.per_page ?? 50),
         deleted: q.deleted === 'true',
       });
-      return {
-        data: page.items.map(keyDto),
-        pagination: {
-          page: page.page,
-          per_page: page.perPage,
-          total: page.total,
-          total_pages: Math.ceil(page.total / page.perPage),
-        },
-      };
+      return toKeyPageResource(page);
     },
   );
 

@@ -1,4 +1,4 @@
-import type { KeyVersionRecord } from '@attune/secrets';
+import { type KeyVersionRecord, toKeyResource, toKeyVersionResource } from '@attune/secrets';
 import { flag, positiveFlag, UsageError } from '../args.js';
 import { iso, table } from '../io/table.js';
 import type { CommandContext } from './context.js';
@@ -16,7 +16,7 @@ export async function keyVersionCommand(ctx: CommandContext, sub: string, pos: s
   switch (sub) {
     case 'versions': {
       const list = await keys.versions.list(ctx.actor, ref);
-      if (ctx.json) out(JSON.stringify(list));
+      if (ctx.json) out(JSON.stringify({ data: list.map(toKeyVersionResource) }));
       else
         table(
           out,
@@ -50,7 +50,7 @@ export async function keyVersionCommand(ctx: CommandContext, sub: string, pos: s
         to,
         cas === undefined ? {} : { expectedVersion: cas },
       );
-      if (ctx.json) out(JSON.stringify(record));
+      if (ctx.json) out(JSON.stringify(toKeyResource(record)));
       else out(`rolled ${ref} back to the value of version ${to}, as version ${record.version}`);
       return 0;
     }
@@ -70,7 +70,7 @@ export async function keyVersionCommand(ctx: CommandContext, sub: string, pos: s
     }
     case 'undelete': {
       const record = await keys.undelete(ctx.actor, ref);
-      if (ctx.json) out(JSON.stringify(record));
+      if (ctx.json) out(JSON.stringify(toKeyResource(record)));
       else out(`undeleted ${ref} (version ${record.version})`);
       return 0;
     }
@@ -81,7 +81,7 @@ export async function keyVersionCommand(ctx: CommandContext, sub: string, pos: s
 
 function showVersion(ctx: CommandContext, v: KeyVersionRecord): void {
   if (ctx.json) {
-    ctx.out(JSON.stringify(v));
+    ctx.out(JSON.stringify(toKeyVersionResource(v)));
     return;
   }
   ctx.out(

@@ -1,4 +1,11 @@
-import { type KeyOwner, type KeyRecord, type SecretValue, validateSecretName } from '@attune/secrets';
+import {
+  type KeyOwner,
+  type KeyRecord,
+  type SecretValue,
+  toKeyPageResource,
+  toKeyResource,
+  validateSecretName,
+} from '@attune/secrets';
 import { type Parsed, positiveFlag, UsageError } from '../args.js';
 import { readSecret } from '../io/read-secret.js';
 import { iso, table } from '../io/table.js';
@@ -15,7 +22,7 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
   const { keys } = await ctx.backend.services();
   const out = (t: string) => ctx.out(t);
   const show = (k: KeyRecord) => {
-    if (ctx.json) return out(JSON.stringify(k));
+    if (ctx.json) return out(JSON.stringify(toKeyResource(k)));
     out(
       `${k.ref}  (${k.envName}, ${k.ownerType}${k.encrypted ? ', encrypted' : ''}, version ${k.version}${k.deletedAt ? ', deleted' : ''})`,
     );
@@ -54,7 +61,7 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
         ...(cas === undefined ? {} : { expectedVersion: cas }),
         ...(maxVersions === undefined ? {} : { maxVersions }),
       });
-      if (ctx.json) out(JSON.stringify(record));
+      if (ctx.json) out(JSON.stringify(toKeyResource(record)));
       else
         out(
           `stored ${record.ref} as version ${record.version} (${record.envName}${record.encrypted ? ', encrypted' : ', not encrypted'})`,
@@ -104,7 +111,7 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
         page: Number(ctx.args.flags.get('page') ?? 1),
         perPage: Number(ctx.args.flags.get('per-page') ?? 50),
       });
-      if (ctx.json) out(JSON.stringify(page));
+      if (ctx.json) out(JSON.stringify(toKeyPageResource(page)));
       else {
         table(
           out,
