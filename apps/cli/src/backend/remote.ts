@@ -6,6 +6,7 @@ import type {
   KeyOwner,
   KeyPage,
   KeyRecord,
+  KeyVersionRecord,
   ListKeysInput,
   SecretValue,
 } from '@attune/secrets';
@@ -15,6 +16,9 @@ import type { Backend, CommandServices, KeyCommands, RunCommands } from './servi
 
 type KeyDto = NonNullable<
   paths['/api/v1/keys/{ref}']['get']['responses'][200]['content']['application/json']['data']
+>;
+type VersionDto = NonNullable<
+  paths['/api/v1/keys/{ref}/versions/{version}']['get']['responses'][200]['content']['application/json']['data']
 >;
 type ExecutionDto = NonNullable<
   paths['/api/v1/executions/{id}']['get']['responses'][200]['content']['application/json']['data']
@@ -86,6 +90,24 @@ function toKeyRecord(k: KeyDto): KeyRecord {
     dataKey: (k.data_key ?? null) as KeyRecord['dataKey'],
     maxVersions: (k.max_versions ?? null) as number | null,
     deletedAt: k.deleted_at ? new Date(k.deleted_at) : null,
+  };
+}
+
+function toVersionRecord(ref: string, v: VersionDto): KeyVersionRecord {
+  return {
+    ref,
+    version: v.version as number,
+    current: v.current === true,
+    origin: v.origin as KeyVersionRecord['origin'],
+    sourceVersion: (v.source_version ?? null) as number | null,
+    actor: v.actor as KeyVersionRecord['actor'],
+    created: new Date(v.created as string),
+    valueType: v.value_type as KeyVersionRecord['valueType'],
+    encrypted: v.encrypted === true,
+    encryptionKeyHash: (v.encryption_key_hash ?? null) as string | null,
+    dataKey: (v.data_key ?? null) as KeyVersionRecord['dataKey'],
+    destroyedAt: v.destroyed_at ? new Date(v.destroyed_at) : null,
+    value: (v.value ?? null) as SecretValue | null,
   };
 }
 
@@ -161,10 +183,54 @@ export class RemoteBackend implements Backend {
     return answer.data as T;
   }
 
-  readonly #keys: KeyCommands = {
-    get versions(): never {
-      throw new RemoteModeError('key versions');
+  readonly #versions: KeyCommands['versions'] = {
+    list: async (_actor: Actor, ref: string) => {
+      const answer = await this.#call(() =>
+        this.#client.GET('/api/v1/keys/{ref}/versions', { params: { path: { ref } } }),
+      );
+      return (answer.data ?? []).map((v) => toVersionRecord(ref, v as VersionDto));
     },
+    get: async (_actor: Actor, ref: string, version: number, options: { decrypt?: boolean } = {}) => {
+      const answer = await this.#call(() =>
+        this.#client.GET('/api/v1/keys/{ref}/versions/{version}', {
+          params: {
+            path: { ref, version: String(version) },
+            query: options.decrypt ? { decrypt: 'true' } : {},
+          },
+        }),
+      );
+      return toVersionRecord(ref, answer.data as VersionDto);
+    },
+    rollback: async (
+      _actor: Actor,
+      ref: string,
+      version: number,
+      options: { expectedVersion?: number } = {},
+    ) => {
+      const answer = await this.#call(() =>
+        this.#client.POST('/api/v1/keys/{ref}/rollback', {
+          params: { path: { ref } },
+          body: {
+            version,
+            ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }),
+          },
+        }),
+      );
+      return toKeyRecord(answer.data as KeyDto);
+    },
+    destroy: async (_actor: Actor, ref: string, versions: readonly number[]) => {
+      const answer = await this.#call(() =>
+        this.#client.POST('/api/v1/keys/{ref}/versions/destroy', {
+          params: { path: { ref } },
+          body: { versions: [...versions] },
+        }),
+      );
+      return (answer.data?.destroyed ?? []) as number[];
+    },
+  };
+
+  readonly #keys: KeyCommands = {
+    versions: this.#versions,
     set: async (_actor: Actor, input: CreateKeyInput) => {
       const answer = await this.#call(() =>
         this.#client.PUT('/api/v1/keys', {
