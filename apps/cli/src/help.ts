@@ -9,6 +9,7 @@ Commands:
   pack register <folder>    register or update a pack
   run <action>              request an execution (--wait to wait for it)
   token create|list|revoke  API tokens
+  login / logout            keep (or remove) the API token remote mode uses (ATTUNE_API_URL)
   db migrate                apply database migrations
   worker                    start the worker service
   api                       start the HTTP API
@@ -90,6 +91,15 @@ the masked output and the warnings; with --json in the API's shape — and exits
   attune token revoke NAME
 
 The token is printed once, at creation; only its hash is stored. Example: attune token create ci --scopes keys:read
+`,
+  login: `Usage: printf '%s' "$TOKEN" | attune login      (or: attune login, at the hidden prompt)
+
+With ATTUNE_API_URL set, checks the token against the API and keeps it in $XDG_CONFIG_HOME/attune/token
+(~/.config/attune/token), readable by you only; remote mode uses it when ATTUNE_TOKEN is not set. Never from argv.
+`,
+  logout: `Usage: attune logout
+
+Removes the token attune login kept.
 `,
   db: `Usage: attune db migrate
 

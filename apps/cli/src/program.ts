@@ -22,6 +22,7 @@ import type { CommandContext } from './commands/context.js';
 import { dbCommand } from './commands/db.js';
 import { keyCommand } from './commands/key.js';
 import { keyringCommand } from './commands/keyring.js';
+import { loginCommand, logoutCommand } from './commands/login.js';
 import { packCommand } from './commands/pack.js';
 import { runCommand } from './commands/run.js';
 import { apiCommand } from './commands/services.js';
@@ -69,6 +70,8 @@ const COMMANDS: Record<
   db: { run: dbCommand, options: [] },
   run: { run: runCommand, options: ['params', 'wait', 'timeout'] },
   api: { run: apiCommand, options: [] },
+  login: { run: loginCommand, options: [] },
+  logout: { run: logoutCommand, options: [] },
 };
 
 /** Runs the CLI; returns the exit code. */

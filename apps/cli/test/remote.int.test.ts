@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
@@ -167,5 +170,35 @@ describe('the CLI in both modes', () => {
     const away = await attune({ ...remote, ATTUNE_API_URL: 'http://127.0.0.1:9' }, ['key', 'list']);
     expect(away.code).toBe(1);
     expect(away.stderr).toContain('http://127.0.0.1:9 could not be reached');
+  });
+  it('logs in (the token checked, then kept private to the user) and out', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'attune-login-'));
+    try {
+      const { ATTUNE_TOKEN: token, ...noToken } = remote;
+      const env = { ...noToken, HOME: home, XDG_CONFIG_HOME: join(home, 'config') };
+      const file = join(home, 'config', 'attune', 'token');
+      const wrong = await attune(env, ['login'], 'attune_not-a-valid-token\n');
+      expect(wrong.code).toBe(5);
+      expect(existsSync(file)).toBe(false);
+      const login = await attune(env, ['login'], `${token}\n`);
+      expect(login.code, login.stderr).toBe(0);
+      expect(login.stdout).toContain(`the token is kept in ${file}`);
+      expect(login.stdout + login.stderr).not.toContain(token as string);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect((await attune(env, ['key', 'list', '--pack', 'examples'])).code).toBe(0);
+      // A kept token others could read is refused, not used.
+      chmodSync(file, 0o644);
+      const exposed = await attune(env, ['key', 'list']);
+      expect(exposed.code).toBe(2);
+      expect(exposed.stderr).toContain('holds the API token');
+      chmodSync(file, 0o600);
+      const logout = await attune(env, ['logout']);
+      expect(logout.stdout).toContain(`removed ${file}`);
+      expect(existsSync(file)).toBe(false);
+      expect((await attune(env, ['key', 'list'])).code).toBe(5);
+      expect((await attune(local, ['login'], 'x')).stderr).toContain('needs ATTUNE_API_URL');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -14,6 +14,7 @@ export { SINGLE_KEY_ID } from './keyring.js';
 export { type ConfigSource, DEFAULT_AMQP_URL, loadConfig } from './load.js';
 export { BASE_CHILD_ENV } from './passthrough.js';
 export { ISOLATION_SETTINGS } from './schema.js';
+export { readTokenFile, tokenFilePath } from './token-file.js';
 export type {
   ApiConfig,
   ApiSection,

@@ -9,6 +9,7 @@ import { keyringOf } from './keyring.js';
 import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
 import { configSchema } from './schema.js';
 import { assertPrivate, credentialsIn } from './secret-files.js';
+import { readTokenFile } from './token-file.js';
 import type { AttuneConfig, RemoteConfig } from './types.js';
 
 /** Where configuration comes from: the environment, and a YAML file (else `ATTUNE_CONFIG`). */
@@ -171,7 +172,7 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
     },
     // `ATTUNE_LOG_LEVEL` is the first version's name for it, still honoured.
     log: { level: c.log.level ?? legacyLogLevel(env.ATTUNE_LOG_LEVEL) },
-    remote: remoteOf(env.ATTUNE_API_URL ?? c.cli.api_url, env.ATTUNE_TOKEN),
+    remote: remoteOf(env.ATTUNE_API_URL ?? c.cli.api_url, () => env.ATTUNE_TOKEN || readTokenFile(env)),
   };
 }
 
@@ -191,8 +192,11 @@ function legacyLogLevel(value: string | undefined): LogLevel | undefined {
   return value as LogLevel;
 }
 
-/** Remote mode: the API's URL (http or https) and the token (`ATTUNE_TOKEN`, never a file or argv); or undefined. */
-function remoteOf(apiUrl: string | undefined, token: string | undefined): RemoteConfig | undefined {
+/**
+ * Remote mode: the API's URL (http or https) and the token — `ATTUNE_TOKEN`, else the file `attune login` wrote
+ * (private to its user), never argv; or undefined when no API is configured.
+ */
+function remoteOf(apiUrl: string | undefined, tokenOf: () => string | undefined): RemoteConfig | undefined {
   if (apiUrl === undefined || apiUrl === '') return undefined;
   let url: URL;
   try {
@@ -207,5 +211,5 @@ function remoteOf(apiUrl: string | undefined, token: string | undefined): Remote
     );
   if (url.username || url.password)
     throw new ConfigError('cli.api_url', 'must not hold credentials: give the token in ATTUNE_TOKEN');
-  return { apiUrl: url.toString().replace(/\/+$/, ''), token: token === '' ? undefined : token };
+  return { apiUrl: url.toString().replace(/\/+$/, ''), token: tokenOf() };
 }

@@ -167,6 +167,20 @@ export class RemoteBackend implements Backend {
     });
   }
 
+  /** The API this backend talks to. */
+  get apiUrl(): string {
+    return this.#config.apiUrl;
+  }
+
+  /** Checks that the API accepts `token` (any valid token may list packs). @throws the API's refusal */
+  async checkToken(token: string): Promise<void> {
+    const client = createClient<paths>({
+      baseUrl: this.#config.apiUrl,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await this.#call(() => client.GET('/api/v1/packs'));
+  }
+
   get databaseLocation(): string {
     return `the API at ${this.#config.apiUrl}`;
   }
