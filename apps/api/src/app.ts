@@ -12,6 +12,7 @@ import { registerExecutionRoutes } from './routes/executions.js';
 import { registerKeyVersionRoutes } from './routes/key-versions.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerPackRoutes } from './routes/packs.js';
+import { registerTokenRoutes } from './routes/tokens.js';
 import { registerUsageRoutes } from './routes/usage.js';
 
 /**
@@ -55,6 +56,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   registerActionRoutes(app, deps.packs);
   registerExecutionRoutes(app, deps.executions);
   registerAuditRoutes(app, deps.audit);
+  registerTokenRoutes(app, deps.tokens);
   registerUsageRoutes(app, deps.usage);
   return app;
 }

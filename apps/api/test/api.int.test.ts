@@ -656,6 +656,35 @@ describe('HTTP API', () => {
     expect((await call('GET', '/api/v1/audit?limit=0', tokens.auditor)).status).toBe(400);
   });
 
+  it('manages tokens for an admin token only, answering a new token once', async () => {
+    expect((await call('GET', '/api/v1/tokens', tokens.write)).status).toBe(403);
+    expect(
+      (await call('POST', '/api/v1/tokens', tokens.auditor, { name: 'x', scopes: ['keys:read'] })).status,
+    ).toBe(403);
+    const created = await call('POST', '/api/v1/tokens', tokens.admin, {
+      name: 'deploy-bot',
+      scopes: ['keys:read'],
+    });
+    expect(created.status).toBe(201);
+    const token = created.body?.data.token as string;
+    expect(token).toMatch(/^attune_/);
+    expect((await call('GET', '/api/v1/packs', token)).status).toBe(200);
+    const listed = await call('GET', '/api/v1/tokens', tokens.admin);
+    expect(listed.body?.data.map((t: { name: string }) => t.name)).toContain('deploy-bot');
+    expect(JSON.stringify(listed.body)).not.toContain(token);
+    expect((await call('POST', '/api/v1/tokens', tokens.admin, { name: 'y', scopes: ['root'] })).status).toBe(
+      400,
+    );
+    expect(
+      (await call('POST', '/api/v1/tokens', tokens.admin, { name: 'deploy-bot', scopes: ['keys:read'] }))
+        .status,
+    ).toBe(409);
+    const revoked = await call('DELETE', '/api/v1/tokens/deploy-bot', tokens.admin);
+    expect(revoked.body?.data).toMatchObject({ name: 'deploy-bot', revoked_at: expect.any(String) });
+    expect((await call('GET', '/api/v1/packs', token)).status).toBe(401);
+    expect((await call('DELETE', '/api/v1/tokens/deploy-bot', tokens.admin)).status).toBe(404);
+  });
+
   it('records failed authentications aggregated per address, never the token sent', async () => {
     const bad = 'atk_not-a-real-token-5d1c';
     await services.authFailures?.flush(); // what earlier tests sent

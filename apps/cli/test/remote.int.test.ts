@@ -159,7 +159,7 @@ describe('the CLI in both modes', () => {
       action_ref: 'examples.check',
       status: 'requested',
     });
-    const refused = await attune(remote, ['token', 'list']);
+    const refused = await attune(remote, ['pack', 'register', EXAMPLES]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('remote mode (ATTUNE_API_URL) does not reach');
     const usage = await attune(remote, ['key', 'usage', 'examples.remote_token']);
@@ -171,6 +171,34 @@ describe('the CLI in both modes', () => {
     expect(away.code).toBe(1);
     expect(away.stderr).toContain('http://127.0.0.1:9 could not be reached');
   });
+  it('creates, lists and revokes tokens the same way, showing each token once', async () => {
+    const outputs: Record<string, string[]> = {};
+    for (const [mode, env] of [
+      ['local', local],
+      ['remote', remote],
+    ] as const) {
+      const seen: string[] = [];
+      const run = async (args: string[], code = 0) => {
+        const r = await attune(env, args);
+        expect(r.code, `${mode}: attune ${args.join(' ')}\n${r.stderr}`).toBe(code);
+        seen.push(
+          same(`${r.code}\n${r.stdout}\n${r.stderr}`, mode).replace(/attune_[A-Za-z0-9_-]+/g, 'TOKEN'),
+        );
+        return r;
+      };
+      const created = await run(['token', 'create', `${mode}-ci`, '--scopes', 'keys:read']);
+      const token = created.stdout.split('\n')[0] as string;
+      expect(token).toMatch(/^attune_/);
+      const listed = await run(['token', 'list', '--json']);
+      expect(listed.stdout).not.toContain(token);
+      await run(['token', 'revoke', `${mode}-ci`]);
+      await run(['token', 'revoke', `${mode}-ci`], 3);
+      await run(['token', 'create', 'x', '--scopes', 'root'], 2);
+      outputs[mode] = seen.filter((_, i) => i !== 1); // the listing holds both modes' tokens
+    }
+    expect(outputs.remote).toEqual(outputs.local);
+  });
+
   it('logs in (the token checked, then kept private to the user) and out', async () => {
     const home = mkdtempSync(join(tmpdir(), 'attune-login-'));
     try {

@@ -4,5 +4,6 @@
  */
 export { TokenError } from './errors.js';
 export { hasScope, type Principal, SCOPES, type Scope } from './scopes.js';
+export { toTokenResource } from './token-dto.js';
 export { TOKEN_PREFIX, TokenService } from './token-service.js';
 export { type TokenRecord, type TokenRow, TokenStore } from './token-store.js';

@@ -1,3 +1,4 @@
+import type { TokenRecord } from '@attune/auth';
 import type { RemoteConfig } from '@attune/config';
 import { type Actor, AttuneError, ERROR_CATEGORIES, type ErrorCategory } from '@attune/core';
 import { type ExecutionRecord, type ExecutionStatus, isTerminal, type WaitOptions } from '@attune/executions';
@@ -12,13 +13,16 @@ import type {
 } from '@attune/secrets';
 import createClient from 'openapi-fetch';
 import type { paths } from '../generated/api.js';
-import type { Backend, CommandServices, KeyCommands, RunCommands } from './services.js';
+import type { Backend, CommandServices, KeyCommands, RunCommands, TokenCommands } from './services.js';
 
 type KeyDto = NonNullable<
   paths['/api/v1/keys/{ref}']['get']['responses'][200]['content']['application/json']['data']
 >;
 type VersionDto = NonNullable<
   paths['/api/v1/keys/{ref}/versions/{version}']['get']['responses'][200]['content']['application/json']['data']
+>;
+type TokenDto = NonNullable<
+  paths['/api/v1/tokens/{name}']['delete']['responses'][200]['content']['application/json']['data']
 >;
 type ExecutionDto = NonNullable<
   paths['/api/v1/executions/{id}']['get']['responses'][200]['content']['application/json']['data']
@@ -108,6 +112,17 @@ function toVersionRecord(ref: string, v: VersionDto): KeyVersionRecord {
     dataKey: (v.data_key ?? null) as KeyVersionRecord['dataKey'],
     destroyedAt: v.destroyed_at ? new Date(v.destroyed_at) : null,
     value: (v.value ?? null) as SecretValue | null,
+  };
+}
+
+function toTokenRecord(t: TokenDto): TokenRecord {
+  return {
+    id: t.id as number,
+    name: t.name as string,
+    scopes: (t.scopes ?? []) as TokenRecord['scopes'],
+    created: new Date(t.created as string),
+    lastUsedAt: t.last_used_at ? new Date(t.last_used_at) : null,
+    revokedAt: t.revoked_at ? new Date(t.revoked_at) : null,
   };
 }
 
@@ -301,6 +316,26 @@ export class RemoteBackend implements Backend {
     },
   };
 
+  readonly #tokens: TokenCommands = {
+    create: async (_actor: Actor, name: string, scopes: readonly string[]) => {
+      const answer = await this.#call(() =>
+        this.#client.POST('/api/v1/tokens', { body: { name, scopes: [...scopes] } }),
+      );
+      const { token, ...record } = answer.data as TokenDto & { token: string };
+      return { token, record: toTokenRecord(record) };
+    },
+    list: async () => {
+      const answer = await this.#call(() => this.#client.GET('/api/v1/tokens'));
+      return (answer.data ?? []).map((t) => toTokenRecord(t as TokenDto));
+    },
+    revoke: async (_actor: Actor, nameOrId: string | number) => {
+      const answer = await this.#call(() =>
+        this.#client.DELETE('/api/v1/tokens/{name}', { params: { path: { name: String(nameOrId) } } }),
+      );
+      return toTokenRecord(answer.data as TokenDto);
+    },
+  };
+
   readonly #executions: RunCommands = {
     request: async (_actor: Actor, actionRef: string, parameters: unknown) => {
       const answer = await this.#call(() =>
@@ -337,13 +372,11 @@ export class RemoteBackend implements Backend {
     return {
       keys: this.#keys,
       executions: this.#executions,
+      tokens: this.#tokens,
       get migrations() {
         return refuse();
       },
       get keyring() {
-        return refuse();
-      },
-      get tokens() {
         return refuse();
       },
       get packs() {

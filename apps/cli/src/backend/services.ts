@@ -10,6 +10,9 @@ export type KeyCommands = Pick<KeyService, 'set' | 'get' | 'list' | 'delete' | '
   readonly versions: Pick<KeyService['versions'], 'list' | 'get' | 'rollback' | 'destroy'>;
 };
 
+/** What `attune token` calls. */
+export type TokenCommands = Pick<TokenService, 'create' | 'list' | 'revoke'>;
+
 /** What `attune run` calls. */
 export type RunCommands = Pick<ExecutionService, 'request' | 'waitFor'>;
 
@@ -20,7 +23,7 @@ export interface CommandServices {
   readonly keys: KeyCommands;
   /** The master keys and data keys: status, rotations, upgrade, destruction. */
   readonly keyring: KeyringService;
-  readonly tokens: TokenService;
+  readonly tokens: TokenCommands;
   readonly packs: PackService;
   readonly executions: RunCommands;
   /** The audit log: listing, verification, value lookups. */

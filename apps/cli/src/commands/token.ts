@@ -1,3 +1,4 @@
+import { toTokenResource } from '@attune/auth';
 import { flag, UsageError } from '../args.js';
 import { iso, table } from '../io/table.js';
 import type { CommandContext } from './context.js';
@@ -20,7 +21,7 @@ export async function tokenCommand(ctx: CommandContext): Promise<number> {
           .map((s) => s.trim())
           .filter(Boolean),
       );
-      if (ctx.json) out(JSON.stringify({ token, ...record }));
+      if (ctx.json) out(JSON.stringify({ token, ...toTokenResource(record) }));
       else
         out(
           `${token}\n(token '${record.name}' with scopes ${record.scopes.join(', ')}; shown once — store it now)`,
@@ -29,7 +30,7 @@ export async function tokenCommand(ctx: CommandContext): Promise<number> {
     }
     case 'list': {
       const list = await tokens.list(ctx.actor);
-      if (ctx.json) out(JSON.stringify(list));
+      if (ctx.json) out(JSON.stringify({ data: list.map(toTokenResource) }));
       else
         table(
           out,
@@ -47,7 +48,7 @@ export async function tokenCommand(ctx: CommandContext): Promise<number> {
     case 'revoke': {
       if (pos.length !== 1) throw new UsageError('expected: token revoke NAME');
       const record = await tokens.revoke(ctx.actor, pos[0] as string);
-      if (ctx.json) out(JSON.stringify(record));
+      if (ctx.json) out(JSON.stringify(toTokenResource(record)));
       else out(`revoked token '${record.name}'`);
       return 0;
     }
