@@ -162,8 +162,9 @@ describe('the CLI in both modes', () => {
     const refused = await attune(remote, ['pack', 'register', EXAMPLES]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('remote mode (ATTUNE_API_URL) does not reach');
-    const usage = await attune(remote, ['key', 'usage', 'examples.remote_token']);
-    expect(usage.code).toBe(2);
+    const keyring = await attune(remote, ['keyring', 'status']);
+    expect(keyring.code).toBe(2);
+    expect(keyring.stderr).toContain('attune keyring works on the database directly');
     // No token: the API refuses (exit 5, as a refusal); a wrong address: unavailable (exit 1), saying where.
     const { ATTUNE_TOKEN: _t, ...noToken } = remote;
     expect((await attune(noToken, ['key', 'list'])).code).toBe(5);
@@ -171,6 +172,33 @@ describe('the CLI in both modes', () => {
     expect(away.code).toBe(1);
     expect(away.stderr).toContain('http://127.0.0.1:9 could not be reached');
   });
+  it('reads the audit log and who used a secret the same way', async () => {
+    const outputs: Record<string, string[]> = {};
+    for (const [mode, env] of [
+      ['local', local],
+      ['remote', remote],
+    ] as const) {
+      const seen: string[] = [];
+      const run = async (args: string[], code = 0, input = '') => {
+        const r = await attune(env, args, input);
+        expect(r.code, `${mode}: attune ${args.join(' ')}\n${r.stderr}`).toBe(code);
+        seen.push(same(`${r.code}\n${r.stdout}\n${r.stderr}`, mode).replace(/\b\d+\b/g, 'N'));
+        return r;
+      };
+      const events = await run(['audit', 'list', '--ref', `examples.${mode}_token`, '--json']);
+      const actions = JSON.parse(events.stdout).data.map((e: { action: string }) => e.action);
+      expect(actions).toContain('key.created');
+      expect(actions).toContain('key.rolled_back');
+      await run(['key', 'usage', `examples.${mode}_token`]);
+      await run(['key', 'executions', `examples.${mode}_token`, '--version', '1', '--json']);
+      await run(['key', 'unused', '--days', '1']);
+      await run(['audit', 'hash'], 5, 'some-leaked-string'); // no audit HMAC key configured, in either place
+      outputs[mode] = seen.slice(1); // the events themselves name each mode's actor
+    }
+    expect(outputs.remote).toEqual(outputs.local);
+    expect((await attune(remote, ['audit', 'verify'])).code).toBe(2);
+  });
+
   it('creates, lists and revokes tokens the same way, showing each token once', async () => {
     const outputs: Record<string, string[]> = {};
     for (const [mode, env] of [

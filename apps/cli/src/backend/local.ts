@@ -13,6 +13,7 @@ import type { Backend, CommandServices } from './services.js';
 /** The services a local command calls, over the database it opened. */
 export interface LocalServices extends CommandServices {
   readonly executions: ExecutionService;
+  readonly audit: AuditService;
 }
 
 /**

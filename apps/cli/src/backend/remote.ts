@@ -1,7 +1,14 @@
+import type { AuditEvent, AuditFilter } from '@attune/audit';
 import type { TokenRecord } from '@attune/auth';
 import type { RemoteConfig } from '@attune/config';
 import { type Actor, AttuneError, ERROR_CATEGORIES, type ErrorCategory } from '@attune/core';
-import { type ExecutionRecord, type ExecutionStatus, isTerminal, type WaitOptions } from '@attune/executions';
+import {
+  type ExecutionRecord,
+  type ExecutionStatus,
+  isTerminal,
+  type SecretUse,
+  type WaitOptions,
+} from '@attune/executions';
 import type {
   CreateKeyInput,
   KeyOwner,
@@ -13,7 +20,15 @@ import type {
 } from '@attune/secrets';
 import createClient from 'openapi-fetch';
 import type { paths } from '../generated/api.js';
-import type { Backend, CommandServices, KeyCommands, RunCommands, TokenCommands } from './services.js';
+import type {
+  AuditCommands,
+  Backend,
+  CommandServices,
+  KeyCommands,
+  RunCommands,
+  TokenCommands,
+  UsageCommands,
+} from './services.js';
 
 type KeyDto = NonNullable<
   paths['/api/v1/keys/{ref}']['get']['responses'][200]['content']['application/json']['data']
@@ -24,6 +39,15 @@ type VersionDto = NonNullable<
 type TokenDto = NonNullable<
   paths['/api/v1/tokens/{name}']['delete']['responses'][200]['content']['application/json']['data']
 >;
+type AuditDto = NonNullable<
+  paths['/api/v1/audit']['get']['responses'][200]['content']['application/json']['data']
+>[number];
+type UsageDto = NonNullable<
+  paths['/api/v1/keys/{ref}/usage']['get']['responses'][200]['content']['application/json']['data']
+>;
+type UseDto = NonNullable<
+  paths['/api/v1/keys/{ref}/versions/{version}/executions']['get']['responses'][200]['content']['application/json']['data']
+>[number];
 type ExecutionDto = NonNullable<
   paths['/api/v1/executions/{id}']['get']['responses'][200]['content']['application/json']['data']
 >;
@@ -123,6 +147,34 @@ function toTokenRecord(t: TokenDto): TokenRecord {
     created: new Date(t.created as string),
     lastUsedAt: t.last_used_at ? new Date(t.last_used_at) : null,
     revokedAt: t.revoked_at ? new Date(t.revoked_at) : null,
+  };
+}
+
+function toAuditEvent(e: AuditDto): AuditEvent {
+  return {
+    id: e.id as string,
+    at: new Date(e.at as string),
+    actor: e.actor as AuditEvent['actor'],
+    source: e.source ?? null,
+    requestId: e.request_id ?? null,
+    action: e.action as string,
+    ref: e.ref ?? null,
+    version: e.version ?? null,
+    outcome: e.outcome as AuditEvent['outcome'],
+    detail: (e.detail ?? {}) as Record<string, unknown>,
+    seq: null,
+    prevHash: null,
+    hash: e.hash ?? null,
+  };
+}
+
+function toSecretUse(u: UseDto): SecretUse {
+  return {
+    executionId: u.execution_id as string,
+    actionRef: u.action_ref as string,
+    version: u.version as number,
+    at: u.at ? new Date(u.at) : null,
+    ...(u.status === undefined ? {} : { status: u.status as ExecutionStatus, workerId: u.worker_id ?? null }),
   };
 }
 
@@ -336,6 +388,91 @@ export class RemoteBackend implements Backend {
     },
   };
 
+  readonly #audit: AuditCommands = {
+    list: async (_actor: Actor, filter: AuditFilter) => {
+      const query = {
+        ...(filter.ref === undefined ? {} : { ref: filter.ref }),
+        ...(filter.actor === undefined ? {} : { actor: filter.actor }),
+        ...(filter.action === undefined ? {} : { action: filter.action }),
+        ...(filter.from === undefined ? {} : { from: filter.from.toISOString() }),
+        ...(filter.to === undefined ? {} : { to: filter.to.toISOString() }),
+        ...(filter.before === undefined ? {} : { before: filter.before }),
+        ...(filter.limit === undefined ? {} : { limit: String(filter.limit) }),
+      };
+      const answer = await this.#call(() => this.#client.GET('/api/v1/audit', { params: { query } }));
+      return {
+        events: (answer.data ?? []).map((e) => toAuditEvent(e as AuditDto)),
+        next: answer.next ?? null,
+      };
+    },
+    lookUpValue: async (_actor: Actor, value: string) => {
+      const answer = await this.#call(() => this.#client.POST('/api/v1/audit/hash', { body: { value } }));
+      return (answer.data ?? []).map((e) => toAuditEvent(e as AuditDto));
+    },
+    verify: async () => {
+      throw new RemoteModeError('audit verify');
+    },
+    prune: async () => {
+      throw new RemoteModeError('audit prune');
+    },
+  };
+
+  readonly #usage: UsageCommands = {
+    usage: async (_actor: Actor, ref: string, period: { from?: Date; to?: Date } = {}) => {
+      const query = {
+        ...(period.from ? { from: period.from.toISOString() } : {}),
+        ...(period.to ? { to: period.to.toISOString() } : {}),
+      };
+      const answer = await this.#call(() =>
+        this.#client.GET('/api/v1/keys/{ref}/usage', { params: { path: { ref }, query } }),
+      );
+      const u = answer.data as UsageDto;
+      return {
+        ref: u.ref as string,
+        from: new Date(u.from as string),
+        to: new Date(u.to as string),
+        lastUse: u.last_use ? toSecretUse(u.last_use as UseDto) : null,
+        byAction: (u.actions ?? []).map((a) => ({
+          actionRef: a.action_ref as string,
+          version: a.version as number,
+          executions: a.executions as number,
+          lastAt: new Date(a.last_at as string),
+        })),
+      };
+    },
+    receivedVersion: async (
+      _actor: Actor,
+      ref: string,
+      version: number,
+      page: { before?: string; limit?: number } = {},
+    ) => {
+      const query = {
+        ...(page.before === undefined ? {} : { before: page.before }),
+        ...(page.limit === undefined ? {} : { limit: String(page.limit) }),
+      };
+      const answer = await this.#call(() =>
+        this.#client.GET('/api/v1/keys/{ref}/versions/{version}/executions', {
+          params: { path: { ref, version: String(version) }, query },
+        }),
+      );
+      return {
+        executions: (answer.data ?? []).map((e) => toSecretUse(e as UseDto)),
+        next: answer.next ?? null,
+      };
+    },
+    unused: async (_actor: Actor, days: number) => {
+      const answer = await this.#call(() =>
+        this.#client.GET('/api/v1/usage/unused', { params: { query: { days: String(days) } } }),
+      );
+      return (answer.data ?? []).map((u) => ({
+        ref: u.ref as string,
+        level: u.level as string,
+        created: new Date(u.created as string),
+        lastUsedAt: u.last_used_at ? new Date(u.last_used_at) : null,
+      }));
+    },
+  };
+
   readonly #executions: RunCommands = {
     request: async (_actor: Actor, actionRef: string, parameters: unknown) => {
       const answer = await this.#call(() =>
@@ -373,6 +510,8 @@ export class RemoteBackend implements Backend {
       keys: this.#keys,
       executions: this.#executions,
       tokens: this.#tokens,
+      audit: this.#audit,
+      usage: this.#usage,
       get migrations() {
         return refuse();
       },
@@ -380,12 +519,6 @@ export class RemoteBackend implements Backend {
         return refuse();
       },
       get packs() {
-        return refuse();
-      },
-      get audit() {
-        return refuse();
-      },
-      get usage() {
         return refuse();
       },
     } as CommandServices;

@@ -13,6 +13,12 @@ export type KeyCommands = Pick<KeyService, 'set' | 'get' | 'list' | 'delete' | '
 /** What `attune token` calls. */
 export type TokenCommands = Pick<TokenService, 'create' | 'list' | 'revoke'>;
 
+/** What `attune audit` calls. */
+export type AuditCommands = Pick<AuditService, 'list' | 'lookUpValue' | 'verify' | 'prune'>;
+
+/** What `attune key usage|executions|unused` calls. */
+export type UsageCommands = Pick<SecretUsageService, 'usage' | 'receivedVersion' | 'unused'>;
+
 /** What `attune run` calls. */
 export type RunCommands = Pick<ExecutionService, 'request' | 'waitFor'>;
 
@@ -27,9 +33,9 @@ export interface CommandServices {
   readonly packs: PackService;
   readonly executions: RunCommands;
   /** The audit log: listing, verification, value lookups. */
-  readonly audit: AuditService;
+  readonly audit: AuditCommands;
   /** Who used a secret, from the provenance executions store. */
-  readonly usage: SecretUsageService;
+  readonly usage: UsageCommands;
 }
 
 /** How the CLI reaches the services: the database itself (local mode) or the HTTP API (remote mode). */
