@@ -6,6 +6,7 @@
 # With --test-identity, also the user `attune-test-action`, which the tests run `user`-mode workers as: a `user`-mode
 # worker kills every leftover process of its identity after each execution, so it must not share one with the
 # sandbox-mode workers of tests running at the same time (docs/worker.md#security-model).
+# With --test-tools, also zsh, which the CLI's completion tests run (bash is always there).
 # Idempotent. Needs root for what is missing; without root it only reports. Exits non-zero if something is still
 # missing afterwards. CI (.ci/run) runs it so that the tests exercise the sandbox.
 set -u
@@ -17,7 +18,8 @@ for arg in "$@"; do
   case "$arg" in
     --bench-tools) packages+=(hyperfine); commands+=(hyperfine) ;;
     --test-identity) users+=(attune-test-action) ;;
-    *) echo "usage: $0 [--bench-tools] [--test-identity]" >&2; exit 2 ;;
+    --test-tools) packages+=(zsh); commands+=(zsh) ;;
+    *) echo "usage: $0 [--bench-tools] [--test-identity] [--test-tools]" >&2; exit 2 ;;
   esac
 done
 

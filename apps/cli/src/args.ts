@@ -13,57 +13,6 @@ export interface Parsed {
   readonly flags: Map<string, string | true>;
 }
 
-/** Options that take a value (every other `--option` is a switch). */
-const VALUED = [
-  'ref',
-  'pack',
-  'action',
-  'owner-type',
-  'page',
-  'per-page',
-  'params',
-  'timeout',
-  'scopes',
-  'config',
-  'cas',
-  'to',
-  'version',
-  'versions',
-  'max-versions',
-  'actor',
-  'from',
-  'before',
-  'limit',
-  'days',
-];
-
-/** Options every command takes. */
-const GLOBAL = ['json', 'config', 'help'];
-
-/**
- * Splits a command's arguments, refusing any option the command does not take (a typo such as `--wiat` must not
- * quietly change what runs). @throws {UsageError}
- */
-export function parseArgs(argv: readonly string[], allowed: readonly string[]): Parsed {
-  const positionals: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '-h') flags.set('help', true);
-    else if (arg.startsWith('--')) {
-      const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-      if (!allowed.includes(name) && !GLOBAL.includes(name)) throw new UsageError(`unknown option --${name}`);
-      if (VALUED.includes(name)) {
-        const value = inline ?? argv[++i];
-        if (value === undefined) throw new UsageError(`--${name} needs a value`);
-        flags.set(name, value);
-      } else if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
-      else flags.set(name, true);
-    } else positionals.push(arg);
-  }
-  return { positionals, flags };
-}
-
 /** A flag's value, when it has one. */
 export function flag(args: Parsed, name: string): string | undefined {
   const value = args.flags.get(name);

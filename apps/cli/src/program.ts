@@ -12,101 +12,70 @@ import {
   isAttuneError,
   stderrDestination,
 } from '@attune/core';
-import { cryptoCli } from '@attune/crypto';
-import { runDemo, workerCli } from '@attune/worker';
-import { flag, type Parsed, parseArgs, UsageError } from './args.js';
-import { LocalBackend } from './backend/local.js';
-import { RemoteBackend } from './backend/remote.js';
-import { auditCommand } from './commands/audit.js';
+import { flag, type Parsed, UsageError } from './args.js';
+import type { Backend } from './backend/services.js';
 import type { CommandContext } from './commands/context.js';
-import { dbCommand } from './commands/db.js';
-import { keyCommand } from './commands/key.js';
-import { keyringCommand } from './commands/keyring.js';
-import { loginCommand, logoutCommand } from './commands/login.js';
-import { packCommand } from './commands/pack.js';
-import { runCommand } from './commands/run.js';
-import { apiCommand } from './commands/services.js';
-import { tokenCommand } from './commands/token.js';
-import { HELP } from './help.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 import { type CliIo, line } from './io/cli-io.js';
+import { parseCommandLine } from './parser.js';
 
 export type { CliIo } from './io/cli-io.js';
 
-/** The commands that run in this process with a configuration and a database, and the options each takes. */
-const COMMANDS: Record<
-  string,
-  { run: (ctx: CommandContext) => Promise<number>; options: readonly string[] }
-> = {
-  key: {
-    run: keyCommand,
-    options: [
-      'system',
-      'pack',
-      'action',
-      'ref',
-      'plain',
-      'value-json',
-      'decrypt',
-      'owner-type',
-      'page',
-      'per-page',
-      'cas',
-      'max-versions',
-      'version',
-      'versions',
-      'to',
-      'purge',
-      'deleted',
-      'from',
-      'limit',
-      'before',
-      'days',
-    ],
-  },
-  audit: { run: auditCommand, options: ['ref', 'actor', 'action', 'from', 'to', 'before', 'limit', 'yes'] },
-  keyring: { run: keyringCommand, options: ['system', 'pack', 'action', 'yes'] },
-  token: { run: tokenCommand, options: ['scopes'] },
-  pack: { run: packCommand, options: [] },
-  db: { run: dbCommand, options: [] },
-  run: { run: runCommand, options: ['params', 'wait', 'timeout'] },
-  api: { run: apiCommand, options: [] },
-  login: { run: loginCommand, options: [] },
-  logout: { run: logoutCommand, options: [] },
+type Handler = (ctx: CommandContext) => Promise<number>;
+
+/**
+ * The commands that run with a configuration and a backend (the database, or the API in remote mode). Each is
+ * loaded when it runs, so that `--help`, completion and remote mode do not load the database client or the services.
+ */
+const HANDLERS: Readonly<Record<string, () => Promise<Handler>>> = {
+  key: async () => (await import('./commands/key.js')).keyCommand,
+  audit: async () => (await import('./commands/audit.js')).auditCommand,
+  keyring: async () => (await import('./commands/keyring.js')).keyringCommand,
+  token: async () => (await import('./commands/token.js')).tokenCommand,
+  pack: async () => (await import('./commands/pack.js')).packCommand,
+  db: async () => (await import('./commands/db.js')).dbCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  api: async () => (await import('./commands/services.js')).apiCommand,
+  login: async () => (await import('./commands/login.js')).loginCommand,
+  logout: async () => (await import('./commands/login.js')).logoutCommand,
 };
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
   const out = (text: string) => line(io.stdout, text);
   const err = (text: string) => line(io.stderr, text);
-  // Commands with a CLI of their own.
-  if (command === 'crypto')
-    return cryptoCli(rest, {
-      stdin: io.stdin as AsyncIterable<Buffer>,
-      stdout: io.stdout,
-      stderr: io.stderr,
-      env: io.env,
-    });
-  if (command === 'worker') return workerCli(['start', ...rest], io.env);
-  if (command === 'demo') return runDemo();
-  const asksHelp = command === undefined || ['--help', '-h', 'help'].includes(command);
-  if (asksHelp || !Object.hasOwn(COMMANDS, command)) {
-    if (asksHelp) out(HELP.main as string);
-    else err(`attune: unknown command '${command}'\n\n${HELP.main}`);
-    return asksHelp ? 0 : EXIT_CODE.invalid;
+  const parsed = await parseCommandLine(argv, io);
+  if (typeof parsed === 'number') return parsed;
+  const { command, path, args } = parsed;
+  // Commands that need neither a configuration nor a backend here.
+  switch (command) {
+    case 'crypto':
+      return (await import('@attune/crypto')).cryptoCli(cryptoArgv(args), {
+        stdin: io.stdin as AsyncIterable<Buffer>,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        env: io.env,
+      });
+    case 'worker': {
+      const file = flag(args, 'config');
+      const { workerCli } = await import('@attune/worker');
+      return workerCli(['start', ...(file === undefined ? [] : ['--config', file])], io.env);
+    }
+    case 'demo':
+      return (await import('@attune/worker')).runDemo();
+    case 'completion': {
+      const shell = args.positionals[0] as Shell;
+      if (!SHELLS.includes(shell)) {
+        err(`attune: completion: no completion for '${shell}' (${SHELLS.join(' or ')})`);
+        return EXIT_CODE.invalid;
+      }
+      io.stdout.write(completionScript(shell));
+      return 0;
+    }
   }
-  const { run, options } = COMMANDS[command] as (typeof COMMANDS)[string];
-  let args: Parsed;
-  try {
-    args = parseArgs(rest, options);
-  } catch (error) {
-    err(`attune ${command}: ${(error as Error).message}\n\n${HELP[command]}`);
-    return EXIT_CODE.invalid;
-  }
-  if (args.flags.has('help')) {
-    out(HELP[command] as string);
-    return 0;
-  }
+  const load = HANDLERS[command];
+  if (load === undefined) throw new Error(`no handler for the command ${command}`);
+  const run = await load();
   const json = args.flags.has('json');
   let config: AttuneConfig;
   try {
@@ -122,7 +91,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     level: cli.logLevel ?? 'warn',
     destination: stderrDestination(),
   });
-  const backend = cli.remote ? new RemoteBackend(cli.remote, command) : new LocalBackend(cli, logger, err);
+  const backend: Backend = cli.remote
+    ? new (await import('./backend/remote.js')).RemoteBackend(cli.remote, command)
+    : new (await import('./backend/local.js')).LocalBackend(cli, logger, err);
   const ctx: CommandContext = {
     command,
     args,
@@ -141,14 +112,24 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return await run(ctx);
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`attune ${command}: ${error.message}\n\n${HELP[command] ?? ''}`);
+      err(`attune: ${path.join(' ')}: ${error.message}\n(attune ${path.join(' ')} --help for usage)`);
       return exitCodeOf(error);
     }
     if (!isAttuneError(error)) throw error;
     if (json) out(JSON.stringify({ error: { code: error.code, message: error.message } }));
-    else err(`attune ${command}: ${error.message} [${error.code}]`);
+    else err(`attune: ${error.message} [${error.code}]`);
     return exitCodeOf(error);
   } finally {
     await backend.close();
   }
+}
+
+/** `attune crypto SUB [--context C] [--raw]` as attune-crypto's own command line. */
+function cryptoArgv(args: Parsed): string[] {
+  const argv = [...args.positionals];
+  for (const [name, value] of args.flags) {
+    if (name === 'json' || name === 'config') continue;
+    argv.push(`--${name}`, ...(value === true ? [] : [value]));
+  }
+  return argv;
 }

@@ -35,9 +35,17 @@ afterAll(async () => {
 });
 
 /** Runs `attune …` as a user would: a process, stdin, stdout, stderr, exit code. */
-function attune(args: string[], input: string | Buffer = '', extraEnv: Record<string, string> = {}) {
+function attune(
+  args: string[],
+  input: string | Buffer = '',
+  extraEnv: Record<string, string | undefined> = {},
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv } });
+    // A variable given as undefined is left out.
+    const merged = Object.fromEntries(
+      Object.entries({ ...env, ...extraEnv }).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    const child = spawn(process.execPath, [BIN, ...args], { env: merged });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -53,20 +61,45 @@ function attune(args: string[], input: string | Buffer = '', extraEnv: Record<st
   });
 }
 
+/** Every field name in a JSON value, at any depth. */
+function fieldNames(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(fieldNames);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([name, v]) => [name, ...fieldNames(v)]);
+}
+
 describe('attune CLI', () => {
   it('explains itself', async () => {
     const help = await attune(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('key set|get|list|delete');
+    expect(help.stdout).toMatch(/^ {2}key {2,}secrets: set, read, list, delete/m);
+    expect(help.stdout).toContain('completion <shell>');
     const keyHelp = await attune(['key', '--help']);
     expect(keyHelp.stdout).toContain("printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key");
-    expect((await attune(['frobnicate'])).code).toBe(2);
+    // Each subcommand's help comes from the same definition as its parsing.
+    const setHelp = await attune(['key', 'set', '--help']);
+    expect(setHelp.code).toBe(0);
+    expect(setHelp.stdout).toContain('Usage: attune key set [options] <name>');
+    expect(setHelp.stdout).toMatch(/--cas <version> +write only if the key is at this version/);
+    expect((await attune(['help', 'run'])).stdout).toContain('Usage: attune run [options] <action>');
+    const unknown = await attune(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^attune: unknown command 'frobnicate'/);
     // Names an object has by inheritance are no commands either.
     for (const name of ['toString', 'constructor', 'main']) expect((await attune([name])).code).toBe(2);
     // An option the command does not take is refused before anything runs: a typo never changes what happens.
     const typo = await attune(['run', 'examples.check', '--wiat']);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain('unknown option --wiat');
+    expect(typo.stderr).toMatch(/^attune: unknown option '--wiat'\n\(Did you mean --wait\?\)/);
+    // Arguments are counted; a command with subcommands wants one.
+    const missing = await attune(['key', 'get']);
+    expect([missing.code, missing.stderr.split('\n')[0]]).toEqual([
+      2,
+      "attune: missing required argument 'ref'",
+    ]);
+    expect((await attune(['key', 'get', 'a.b', 'c.d'])).code).toBe(2);
+    expect((await attune(['key'])).code).toBe(2);
+    expect((await attune(['key', 'frobnicate'])).stderr).toMatch(/^attune: unknown command 'frobnicate'/);
   });
 
   it('migrates and registers a pack, reporting changes', async () => {
@@ -152,6 +185,26 @@ describe('attune CLI', () => {
     const rotated = await attune(['keyring', 'rotate-data-key', '--pack', 'examples', '--json']);
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout)).toMatchObject({ rotation: { resumed: false }, failed: [] });
+    // One JSON convention, the API's: snake_case field names in every command's --json output.
+    for (const args of [
+      ['keyring', 'status'],
+      ['keyring', 'rotate-data-key', '--pack', 'examples'],
+      ['pack', 'register', EXAMPLES],
+      ['key', 'list'],
+      ['key', 'versions', 'examples.api_key'],
+      ['audit', 'list', '--limit', '5'],
+      ['audit', 'verify'],
+      ['db', 'migrate'],
+    ]) {
+      const shown = await attune([...args, '--json']);
+      expect(shown.code, shown.stderr).toBe(0);
+      const names = fieldNames(JSON.parse(shown.stdout));
+      expect(names.length, args.join(' ')).toBeGreaterThan(2);
+      expect(
+        names.filter((n) => /[A-Z]/.test(n)),
+        args.join(' '),
+      ).toEqual([]);
+    }
     expect(
       JSON.parse((await attune(['key', 'get', 'examples.api_key', '--decrypt', '--json'])).stdout).value,
     ).toBe('sk_live_abc123');
@@ -200,10 +253,28 @@ describe('attune CLI', () => {
     );
     expect(collision.code).toBe(4);
     expect(collision.stderr).toContain('maps to the same env var SECRET_API_KEY');
-    const noKey = await attune(['key', 'set', '--system', 'needs_key'], 'v', {
+    // An empty key variable is a configuration error that names the variable; no key at all, a refusal that says
+    // where to configure one.
+    const emptyKey = await attune(['key', 'set', '--system', 'needs_key'], 'v', {
       ATTUNE__SECURITY__ENCRYPTION_KEY: '',
     });
-    expect(noKey.code).not.toBe(0);
+    expect(emptyKey.code).toBe(2);
+    expect(emptyKey.stderr).toContain('(in environment variable ATTUNE__SECURITY__ENCRYPTION_KEY)');
+    const noKey = await attune(['key', 'set', '--system', 'needs_key'], 'v', {
+      ATTUNE__SECURITY__ENCRYPTION_KEY: undefined,
+    });
+    expect(noKey.code).toBe(5); // refused: encryption needed, no key
+    expect(noKey.stderr).toContain('--config FILE or ATTUNE_CONFIG');
+    // Unknown owners and actions are "not found", as docs/cli.md says.
+    const noPack = await attune(['key', 'set', '--pack', 'no_such_pack', 'k'], 'v');
+    expect([noPack.code, noPack.stderr]).toEqual([3, expect.stringContaining('no_such_pack')]);
+    const noAction = await attune(['key', 'set', '--action', 'examples.no_such_action', 'k'], 'v');
+    expect(noAction.code).toBe(3);
+    const noRun = await attune(['run', 'examples.no_such_action']);
+    expect(noRun.code).toBe(3);
+    // Every error says whose it is.
+    for (const failed of [argv, collision, emptyKey, noKey, noPack, noAction, noRun])
+      expect(failed.stderr, failed.stderr).toMatch(/^attune: /);
     const empty = await attune(['key', 'set', '--system', 'empty_value'], '');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('stdin was empty');

@@ -101,7 +101,9 @@ const same = (text: string, mode: string) =>
     .replace(/ {2,}/g, '  '); // table columns as wide as the names in them
 
 describe('the CLI in both modes', () => {
-  it('sets, reads, lists, versions, rolls back, destroys, deletes and undeletes keys: same output and exit codes', async () => {
+  it('sets, reads, lists, versions, rolls back, destroys, deletes and undeletes keys: same output and exit codes', {
+    timeout: 180_000,
+  }, async () => {
     const outputs: Record<string, string[]> = {};
     for (const [mode, env] of [
       ['local', local],
@@ -149,7 +151,13 @@ describe('the CLI in both modes', () => {
   });
 
   it('requests a run the same way, and refuses, saying why, what needs the database', async () => {
-    const [l, r] = await Promise.all([local, remote].map((env) => attune(env, ['run', 'examples.check'])));
+    const [l, r] = await Promise.all(
+      [local, remote].map((env) => attune(env, ['run', 'examples.check', '--json'])),
+    );
+    // Without --json: a line of text, the same in both modes.
+    const texts = await Promise.all([local, remote].map((env) => attune(env, ['run', 'examples.check'])));
+    expect(texts[0]?.stdout).toMatch(/^requested execution \d+ of examples\.check/);
+    expect(texts[1]?.stdout.replace(/\d+/, 'N')).toBe(texts[0]?.stdout.replace(/\d+/, 'N'));
     expect(l?.code).toBe(0);
     expect(r?.code).toBe(0);
     expect(Object.keys(JSON.parse(r?.stdout as string))).toEqual(
@@ -164,7 +172,7 @@ describe('the CLI in both modes', () => {
     expect(refused.stderr).toContain('remote mode (ATTUNE_API_URL) does not reach');
     const keyring = await attune(remote, ['keyring', 'status']);
     expect(keyring.code).toBe(2);
-    expect(keyring.stderr).toContain('attune keyring works on the database directly');
+    expect(keyring.stderr).toContain('`attune keyring` works on the database directly');
     // No token: the API refuses (exit 5, as a refusal); a wrong address: unavailable (exit 1), saying where.
     const { ATTUNE_TOKEN: _t, ...noToken } = remote;
     expect((await attune(noToken, ['key', 'list'])).code).toBe(5);
@@ -172,6 +180,50 @@ describe('the CLI in both modes', () => {
     expect(away.code).toBe(1);
     expect(away.stderr).toContain('http://127.0.0.1:9 could not be reached');
   });
+  it('runs and waits for an action the same way: text, JSON and exit code', {
+    timeout: 180_000,
+  }, async () => {
+    const worker = spawn(process.execPath, [BIN, 'worker'], {
+      env: { ...local, ATTUNE__WORKER__ID: 'remote-cli-worker', ATTUNE__WORKER__HTTP_PORT: '-1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    worker.stdout?.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
+    try {
+      for (let i = 0; i < 300 && !log.includes('consuming executions'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const outputs: Record<string, string[]> = {};
+      for (const [mode, env] of [
+        ['local', local],
+        ['remote', remote],
+      ] as const) {
+        const seen: string[] = [];
+        for (const extra of [[], ['--json']]) {
+          const args = ['run', 'examples.check', '--params', '{"host":"db1"}', '--wait', '--timeout', '60'];
+          const r = await attune(env, [...args, ...extra]);
+          expect(r.code, `${mode}: ${r.stderr}`).toBe(0);
+          if (extra.length) expect(JSON.parse(r.stdout)).toMatchObject({ status: 'succeeded' });
+          else expect(r.stdout).toMatch(/━━ execution \d+: examples\.check → succeeded/);
+          expect(r.stdout).toContain('parameters: {');
+          // The action receives both modes' secrets (their names differ): both names made the same.
+          const text = same(same(`${r.code}\n${r.stdout}\n${r.stderr}`, 'local'), 'remote');
+          seen.push(text.replace(/\b\d+(\.\d+)?\b/g, 'N'));
+        }
+        // An action that does not exist: not found, in both modes.
+        const missing = await attune(env, ['run', 'examples.no_such_action', '--wait']);
+        seen.push(`${missing.code}`);
+        outputs[mode] = seen;
+      }
+      expect(outputs.local?.[2]).toBe('3');
+      expect(outputs.remote).toEqual(outputs.local);
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+    }
+  });
+
   it('reads the audit log and who used a secret the same way', async () => {
     const outputs: Record<string, string[]> = {};
     for (const [mode, env] of [

@@ -9,11 +9,18 @@ export {
   dropCredentialEnvironment,
   processEnvironment,
 } from './environment.js';
-export { ConfigError } from './errors.js';
+export {
+  ConfigError,
+  type ConfigErrorDetails,
+  describeSource,
+  missingSettingHint,
+  type SettingSource,
+} from './errors.js';
 export { SINGLE_KEY_ID } from './keyring.js';
 export { type ConfigSource, DEFAULT_AMQP_URL, loadConfig } from './load.js';
 export { BASE_CHILD_ENV } from './passthrough.js';
 export { ISOLATION_SETTINGS } from './schema.js';
+export { CONFIG_FILE_NAME } from './setting-sources.js';
 export { readTokenFile, tokenFilePath } from './token-file.js';
 export type {
   ApiConfig,
@@ -22,6 +29,7 @@ export type {
   AuditConfig,
   AuditSection,
   CliConfig,
+  ConfigFileInfo,
   IsolationConfig,
   LogConfig,
   MasterKeyConfig,

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { CONFIG_FILE_OPTIONS, ConfigError, missingSettingHint } from './errors.js';
 import type { ConfigFile } from './schema.js';
 import { readKeyFile } from './secret-files.js';
 import type { MasterKeyConfig } from './types.js';
@@ -36,6 +36,10 @@ export function keyringOf(security: ConfigFile['security']): {
       throw new ConfigError(
         'security.active_key',
         'names a key of security.encryption_keys, which is not set',
+        {
+          // The list exists in the file only: most likely the file that holds it was not read.
+          hint: `security.encryption_keys is read from the configuration file only (${CONFIG_FILE_OPTIONS})`,
+        },
       );
     if (!single) return { keys: [], activeKeyId: undefined };
     const fromFile = security.encryption_key_file !== undefined;
@@ -68,6 +72,7 @@ export function keyringOf(security: ConfigFile['security']): {
     throw new ConfigError(
       'security.active_key',
       'is required with more than one key: name the key that encrypts',
+      { hint: missingSettingHint('ATTUNE__SECURITY__ACTIVE_KEY') },
     );
   if (!keys.some((k) => k.id === activeKeyId))
     throw new ConfigError(

@@ -1,53 +1,46 @@
-import { readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '@attune/core';
-import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db';
-import { parse as parseYaml } from 'yaml';
+import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db/config';
+import type { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { keyringOf } from './keyring.js';
+import { closest, knownKeysAt, settingKeys } from './near-miss.js';
 import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
-import { configSchema } from './schema.js';
+import { type ConfigFile, configSchema } from './schema.js';
 import { assertPrivate, credentialsIn } from './secret-files.js';
+import { type LoadedConfigFile, readConfigFile, SettingSources } from './setting-sources.js';
 import { readTokenFile } from './token-file.js';
 import type { AttuneConfig, RemoteConfig } from './types.js';
 
-/** Where configuration comes from: the environment, and a YAML file (else `ATTUNE_CONFIG`). */
+/**
+ * Where configuration comes from: the environment, and a YAML file — `file` (the `--config` option), else
+ * `ATTUNE_CONFIG`, else `attune.yaml` in `cwd` when it exists; an empty `file` or `ATTUNE_CONFIG` reads none.
+ */
 export interface ConfigSource {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly file?: string | undefined;
+  /** Where `attune.yaml` is looked for, and relative paths of `file` are read from; default: `process.cwd()`. */
+  readonly cwd?: string | undefined;
 }
 
 /** The broker when none is configured: RabbitMQ on loopback with its default account. */
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 /**
- * Reads the configuration: the YAML file (if any), then `ATTUNE__SECTION__KEY` env overrides (the seed's
- * convention, e.g. `ATTUNE__SECURITY__ENCRYPTION_KEY`), plus `DATABASE_URL` and `AMQP_URL`. Validated in one place,
- * once; each process then takes its view (`views.ts`).
- * @throws {ConfigError} naming the key and the problem.
+ * Reads the configuration: the YAML file (if any: `file`, else `ATTUNE_CONFIG`, else `./attune.yaml`), then
+ * `ATTUNE__SECTION__KEY` env overrides (the seed's convention, e.g. `ATTUNE__SECURITY__ENCRYPTION_KEY`), plus
+ * `DATABASE_URL` and `AMQP_URL`. Validated in one place, once; each process then takes its view (`views.ts`).
+ * @throws {ConfigError} naming the key, the problem and, when known, where the setting was given (file:line or
+ * environment variable) — never a value.
  */
 export function loadConfig(options: ConfigSource): AttuneConfig {
   const { env } = options;
-  let fromFile: Record<string, unknown> = {};
-  const file = options.file ?? env.ATTUNE_CONFIG;
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      throw new ConfigError('file', `cannot read ${file}`);
-    }
-    try {
-      fromFile = (parseYaml(text) as Record<string, unknown> | null) ?? {};
-    } catch (error) {
-      throw new ConfigError('file', `${file} is not valid YAML (${(error as Error).message.split('\n')[0]})`);
-    }
-    if (typeof fromFile !== 'object' || Array.isArray(fromFile))
-      throw new ConfigError('file', `${file} must hold a mapping`);
-  }
+  const file = readConfigFile(options.file, env.ATTUNE_CONFIG, options.cwd ?? process.cwd());
+  const fromFile = file?.values ?? {};
   const held = file ? credentialsIn(fromFile) : undefined;
-  if (file && held) assertPrivate(file, held, 'holds credentials');
+  if (file && held) assertPrivate(file.absolutePath, held, 'holds credentials');
+  const sources = new SettingSources(file);
   const merged = structuredClone(fromFile) as Record<string, Record<string, unknown>>;
   for (const [name, value] of Object.entries(env)) {
     const match = /^ATTUNE__([A-Z0-9_]+)__([A-Z0-9_]+)$/.exec(name);
@@ -55,18 +48,56 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
     const section = (match[1] as string).toLowerCase();
     const key = (match[2] as string).toLowerCase();
     merged[section] = { ...(merged[section] ?? {}), [key]: value };
+    sources.setByEnv(`${section}.${key}`, name);
   }
+  // The settings that older variables give when neither the file nor an ATTUNE__ variable does.
+  for (const [key, name] of [
+    ['database.url', 'DATABASE_URL'],
+    ['broker.url', 'AMQP_URL'],
+  ] as const) {
+    if (env[name] !== undefined && !sources.has(key)) sources.setByEnv(key, name);
+  }
+  if (env.ATTUNE_API_URL !== undefined) sources.setByEnv('cli.api_url', 'ATTUNE_API_URL');
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join('.') || 'config';
-    const problem =
-      issue?.code === 'unrecognized_keys'
-        ? `unknown key(s) ${issue.keys.join(', ')}`
-        : (issue?.message ?? 'is invalid').replace(/received .*/, 'got another value');
-    throw new ConfigError(key, problem);
+  if (!parsed.success) throw issueError(parsed.error.issues[0], sources);
+  try {
+    return settle(parsed.data, env, file);
+  } catch (error) {
+    // Checks past the schema name a key; say where it was set (a key of two segments or more: a section names
+    // no one place).
+    const source = error instanceof ConfigError && !error.source ? sources.of(error.key, 2) : undefined;
+    throw source ? (error as ConfigError).at(source) : error;
   }
-  const c = parsed.data;
+}
+
+/** The schema's first complaint as a {@link ConfigError}: the key, the problem, where it was set, a near miss. */
+function issueError(issue: z.core.$ZodIssue | undefined, sources: SettingSources): ConfigError {
+  if (issue?.code === 'unrecognized_keys') {
+    const name = issue.keys[0] as string;
+    const parent = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+    // An unknown section from the environment: the variable names a key too.
+    const fromEnv = parent.length === 0 ? sources.envInSection(name) : undefined;
+    if (fromEnv) {
+      const near = closest(fromEnv.key, settingKeys());
+      return new ConfigError(fromEnv.key, 'unknown key', {
+        source: { env: fromEnv.name },
+        hint: near && `did you mean ${near}?`,
+      });
+    }
+    const key = [...parent, name].join('.');
+    const near = closest(name, knownKeysAt(parent));
+    return new ConfigError(key, 'unknown key', {
+      source: sources.of(key),
+      hint: near && `did you mean ${[...parent, near].join('.')}?`,
+    });
+  }
+  const key = issue?.path.join('.') || 'config';
+  const problem = (issue?.message ?? 'is invalid').replace(/received .*/, 'got another value');
+  return new ConfigError(key, problem, { source: sources.of(key) });
+}
+
+/** The cross-field checks, and the sections. */
+function settle(c: ConfigFile, env: ConfigSource['env'], file: LoadedConfigFile | undefined): AttuneConfig {
   for (const name of c.worker.passthrough_env) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
       throw new ConfigError('worker.passthrough_env', `'${name}' is not an env var name`);
@@ -92,7 +123,7 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
       c.audit.hmac_key_file,
       ...(c.security.encryption_keys ?? []).map((k) => k.key_file),
     ];
-    for (const secret of [...keyFiles, file]) {
+    for (const secret of [...keyFiles, file?.absolutePath]) {
       if (secret && (secret === shown || secret.startsWith(`${shown.replace(/\/+$/, '')}/`))) {
         throw new ConfigError(
           'worker.sandbox_ro_paths',
@@ -173,6 +204,7 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
     // `ATTUNE_LOG_LEVEL` is the first version's name for it, still honoured.
     log: { level: c.log.level ?? legacyLogLevel(env.ATTUNE_LOG_LEVEL) },
     remote: remoteOf(env.ATTUNE_API_URL ?? c.cli.api_url, () => env.ATTUNE_TOKEN || readTokenFile(env)),
+    configFile: file?.info,
   };
 }
 
@@ -202,7 +234,7 @@ function remoteOf(apiUrl: string | undefined, tokenOf: () => string | undefined)
   try {
     url = new URL(apiUrl);
   } catch {
-    throw new ConfigError('cli.api_url', `${apiUrl} is not a URL (ATTUNE_API_URL or cli.api_url)`);
+    throw new ConfigError('cli.api_url', 'is not a URL (ATTUNE_API_URL or cli.api_url)');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ConfigError(

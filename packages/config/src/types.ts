@@ -103,6 +103,16 @@ export interface AttuneConfig {
   readonly log: LogConfig;
   /** Remote mode of the CLI: set when `ATTUNE_API_URL` (or `cli.api_url`) is. */
   readonly remote: RemoteConfig | undefined;
+  /** The configuration file that was read; undefined when none was (settings from the environment only). */
+  readonly configFile: ConfigFileInfo | undefined;
+}
+
+/** The configuration file that was read, and how it was chosen (so that a process can say which it used). */
+export interface ConfigFileInfo {
+  /** As given (`--config`, `ATTUNE_CONFIG`), or the absolute path of the `attune.yaml` found. */
+  readonly path: string;
+  /** `option`: `--config FILE` (`loadConfig`'s `file`); `env`: `ATTUNE_CONFIG`; `discovered`: `./attune.yaml`. */
+  readonly via: 'option' | 'env' | 'discovered';
 }
 
 /** The CLI's remote mode: the API it talks to, and its bearer token. */

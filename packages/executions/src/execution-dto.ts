@@ -49,7 +49,16 @@ export function toExecutionResource(r: ExecutionRecord): ExecutionResource {
     exit_code: r.exitCode,
     duration_ms: r.durationMs,
     warnings: r.warnings,
-    secrets: r.secrets,
+    // In one order whatever the source (PostgreSQL's jsonb reorders keys; the API's schema has its own).
+    secrets: r.secrets.map((s) => ({
+      env_name: s.env_name,
+      ref: s.ref,
+      level: s.level,
+      version: s.version,
+      ...(s.key_hash === undefined ? {} : { key_hash: s.key_hash }),
+      ...(s.data_key === undefined ? {} : { data_key: s.data_key }),
+      ...(s.overrides === undefined ? {} : { overrides: s.overrides }),
+    })),
     worker_id: r.workerId,
     created: r.created.toISOString(),
     started_at: r.startedAt?.toISOString() ?? null,

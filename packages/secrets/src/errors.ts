@@ -92,8 +92,9 @@ export class EncryptionKeyRequiredError extends SecretsError {
     super(
       SecretsErrorCode.EncryptionKeyRequired,
       'refused',
-      `Cannot ${action} key '${ref}': no encryption key is configured. Set security.encryption_key ` +
-        '(ATTUNE__SECURITY__ENCRYPTION_KEY).',
+      `Cannot ${action} key '${ref}': no encryption key is configured. Set security.encryption_key_file ` +
+        '(recommended) or security.encryption_key in the configuration file (--config FILE or ATTUNE_CONFIG; ' +
+        './attune.yaml is read when present), or ATTUNE__SECURITY__ENCRYPTION_KEY_FILE in the environment.',
     );
   }
 }

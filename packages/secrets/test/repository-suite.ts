@@ -141,7 +141,9 @@ export function repositorySuite(getDb: () => Database): void {
           value: SECRET,
           encrypted: true,
         }),
-      ).rejects.toThrow(/no encryption key is configured.*ATTUNE__SECURITY__ENCRYPTION_KEY/);
+      ).rejects.toThrow(
+        /no encryption key is configured.*--config FILE or ATTUNE_CONFIG.*ATTUNE__SECURITY__ENCRYPTION_KEY_FILE/,
+      );
       expect(await getDb().prisma.key.count({ where: { ownerPack: pack.id } })).toBe(0);
     });
 

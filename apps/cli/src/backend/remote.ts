@@ -60,7 +60,7 @@ export class RemoteModeError extends AttuneError {
     super({
       code: 'ATTUNE_CLI_LOCAL_ONLY',
       category: 'invalid',
-      message: `attune ${command} works on the database directly, which remote mode (ATTUNE_API_URL) does not reach: run it where DATABASE_URL and the keys are configured, without ATTUNE_API_URL.`,
+      message: `\`attune ${command}\` works on the database directly, which remote mode (ATTUNE_API_URL) does not reach: run it where DATABASE_URL and the keys are configured, without ATTUNE_API_URL.`,
     });
   }
 }

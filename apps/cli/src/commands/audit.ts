@@ -1,6 +1,7 @@
 import { type AuditEvent, toAuditEventResource } from '@attune/audit';
 import { EXIT_FAILED } from '@attune/core';
 import { flag, positiveFlag, UsageError } from '../args.js';
+import { snakeJson } from '../io/json.js';
 import { progressBar } from '../io/progress.js';
 import { readSecret } from '../io/read-secret.js';
 import { iso, table } from '../io/table.js';
@@ -39,10 +40,10 @@ export async function auditCommand(ctx: CommandContext): Promise<number> {
       const bar = progressBar(ctx.io, 'verifying the audit log', !ctx.json);
       const report = await audit.verify(ctx.actor, (checked) => bar.update(checked, 0));
       bar.end();
-      if (ctx.json) out(JSON.stringify(report));
+      if (ctx.json) out(snakeJson(report));
       else if (report.broken)
         ctx.io.stderr.write(
-          `attune audit: the chain breaks at event ${report.broken.id} (${report.broken.problem}): ${report.broken.detail}; ${report.checked} event(s) before it verified\n`,
+          `attune: audit verify: the chain breaks at event ${report.broken.id} (${report.broken.problem}): ${report.broken.detail}; ${report.checked} event(s) before it verified\n`,
         );
       else out(`audit log intact: ${report.checked} event(s) verified`);
       if (!ctx.json)

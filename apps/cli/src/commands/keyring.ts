@@ -1,5 +1,6 @@
 import type { KeyOwner } from '@attune/secrets';
 import { UsageError } from '../args.js';
+import { snakeJson } from '../io/json.js';
 import { progressBar } from '../io/progress.js';
 import { table } from '../io/table.js';
 import type { CommandContext } from './context.js';
@@ -16,7 +17,7 @@ export async function keyringCommand(ctx: CommandContext): Promise<number> {
     case 'status': {
       const status = await keyring.status(ctx.actor);
       if (ctx.json) {
-        out(JSON.stringify(status));
+        out(snakeJson(status));
         return 0;
       }
       table(
@@ -45,7 +46,7 @@ export async function keyringCommand(ctx: CommandContext): Promise<number> {
       const bar = progressBar(ctx.io, 'rewrapping data keys', !ctx.json);
       const report = await keyring.rotateMasterKey(ctx.actor, (done, total) => bar.update(done, total));
       bar.end();
-      if (ctx.json) out(JSON.stringify(report));
+      if (ctx.json) out(snakeJson(report));
       else {
         out(
           `${report.rewrapped} data key(s) rewrapped under master key ${report.activeKey.id} in ${report.seconds.toFixed(2)} s`,
@@ -74,7 +75,7 @@ export async function keyringCommand(ctx: CommandContext): Promise<number> {
           ? await keyring.upgrade(ctx.actor, progress)
           : await keyring.rotateDataKey(ctx.actor, ownerOf(ctx), progress);
       bar.end();
-      if (ctx.json) out(JSON.stringify(report));
+      if (ctx.json) out(snakeJson(report));
       else {
         if (report.rotation)
           out(
@@ -100,7 +101,7 @@ export async function keyringCommand(ctx: CommandContext): Promise<number> {
         );
       }
       const report = await keyring.destroyDataKey(ctx.actor, Number(id));
-      if (ctx.json) out(JSON.stringify(report));
+      if (ctx.json) out(snakeJson(report));
       else
         out(
           report.destroyed

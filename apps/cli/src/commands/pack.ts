@@ -1,4 +1,5 @@
 import { UsageError } from '../args.js';
+import { snakeJson } from '../io/json.js';
 import type { CommandContext } from './context.js';
 
 /** `attune pack register FOLDER`: registers or updates a pack, and reports what changed. */
@@ -10,7 +11,7 @@ export async function packCommand(ctx: CommandContext): Promise<number> {
   ctx.progress(`registering ${folder}…`);
   const report = await packs.register(ctx.actor, folder);
   if (ctx.json) {
-    ctx.out(JSON.stringify(report));
+    ctx.out(snakeJson(report));
     return 0;
   }
   const a = report.actions;

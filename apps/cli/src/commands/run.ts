@@ -31,7 +31,11 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
       action_ref: actionRef,
       status: 'requested',
     };
-    ctx.out(JSON.stringify(requested));
+    ctx.out(
+      ctx.json
+        ? JSON.stringify(requested)
+        : `requested execution ${requested.id} of ${actionRef} (attune run … --wait waits for it)`,
+    );
     return 0;
   }
   const record = await executions.waitFor(ctx.actor, id, {
@@ -41,7 +45,7 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
   });
   if (!record) {
     ctx.io.stderr.write(
-      `attune run: execution ${id} did not finish within ${timeoutSeconds} s (still queued or running)\n`,
+      `attune: run: execution ${id} did not finish within ${timeoutSeconds} s (still queued or running)\n`,
     );
     return EXIT_FAILED;
   }

@@ -101,7 +101,9 @@ export class KeyringIncompleteError extends AttuneError {
       message:
         (noKeyAtAll
           ? `No encryption key is configured, and encrypted secrets need one: ${what}. Configure ` +
-            'security.encryption_key_file (or security.encryption_keys), or run this process where the key is. '
+            'security.encryption_key_file (or security.encryption_keys) in the configuration file (--config FILE or ' +
+            'ATTUNE_CONFIG; ./attune.yaml is read when present) or ATTUNE__SECURITY__ENCRYPTION_KEY_FILE, or run this ' +
+            'process where the key is. '
           : '') +
         `The keyring lacks a master key that secrets still need: ${what}. Put it back in security.encryption_keys ` +
         '(not as active_key), start again, and run `attune keyring rotate` (and `attune keyring upgrade` for values ' +

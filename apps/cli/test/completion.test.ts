@@ -1,0 +1,130 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS, type CommandSpec } from '../src/spec.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
+// CI installs zsh (scripts/install-test-tools.sh) and requires these tests to run.
+const zshRequired = process.env.ATTUNE_TEST_ZSH === 'required';
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'attune-completion-'));
+  for (const shell of ['bash', 'zsh'])
+    writeFileSync(join(dir, `attune.${shell}`), execFileSync(process.execPath, [BIN, 'completion', shell]));
+  // zsh's completion system is interactive: its two functions the script calls are recorded instead.
+  writeFileSync(
+    join(dir, 'complete.zsh'),
+    `compdef() { :; }
+_describe() { print -rl -- "\${(@P)4%%:*}"; }
+_files() { print -r -- '<files>'; }
+source ${dir}/attune.zsh
+words=("$@"); CURRENT=\${#words}; PREFIX=\${words[CURRENT]}
+_attune
+`,
+  );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What bash offers for the last word of `words`, filtered by it as bash does. */
+function bash(...words: string[]): string[] {
+  const script = `source ${dir}/attune.bash; COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _attune; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  return execFileSync('bash', ['-c', script, 'attune-test', ...words], { cwd: dir })
+    .toString()
+    .split('\n')
+    .filter(Boolean);
+}
+
+/** What zsh offers for the last word (before zsh filters by the prefix typed). */
+function zsh(...words: string[]): string[] {
+  return execFileSync('zsh', [join(dir, 'complete.zsh'), ...words], { cwd: dir })
+    .toString()
+    .split('\n')
+    .filter(Boolean);
+}
+
+/** Every command path of the definition, with the long options it takes. */
+function leaves(specs: readonly CommandSpec[], path: string[] = []): { path: string[]; options: string[] }[] {
+  return specs.flatMap((spec) =>
+    spec.subcommands
+      ? leaves(spec.subcommands, [...path, spec.name])
+      : [
+          {
+            path: [...path, spec.name],
+            options: (spec.options ?? []).map((o) => /--[a-z-]+/.exec(o.flags)?.[0] as string),
+          },
+        ],
+  );
+}
+
+describe('attune completion', () => {
+  it('bash: commands, subcommands and options from the one definition', () => {
+    expect(bash('attune', '')).toEqual(COMMANDS.map((c) => c.name));
+    expect(bash('attune', 'key', 's')).toEqual(['set']);
+    expect(bash('attune', 'key', 'set', '--p')).toEqual(['--pack', '--plain']);
+    expect(bash('attune', 'keyring', 'ro')).toEqual(['rotate', 'rotate-data-key']);
+    // Global options before the command, and options with their values, are skipped on the way.
+    expect(bash('attune', '--json', 'key', '--config', 'x.yaml', 'ver')).toEqual(['versions']);
+    expect(bash('attune', 'key', 'set', '--pack', 'key', '')).toEqual([]);
+    // An option's value is not completed as a command; --config completes files.
+    expect(bash('attune', 'key', 'set', '--pack', '')).toEqual([]);
+    writeFileSync(join(dir, 'my-config.yaml'), '');
+    expect(bash('attune', '--config', 'my-c')).toEqual(['my-config.yaml']);
+    expect(bash('attune', 'pack', 'register', 'my-c')).toEqual(['my-config.yaml']);
+    expect(bash('attune', 'completion', '')).toEqual([]);
+    // Every option of every command completes.
+    for (const leaf of leaves(COMMANDS)) {
+      const offered = bash('attune', ...leaf.path, '--');
+      for (const option of [...leaf.options, '--json', '--config', '--help'])
+        expect(offered, leaf.path.join(' ')).toContain(option);
+    }
+  });
+
+  it.runIf(hasZsh || zshRequired)('zsh: the same tree, with descriptions', () => {
+    expect(spawnSync('zsh', ['-n', join(dir, 'attune.zsh')]).status).toBe(0);
+    expect(zsh('attune', '')).toEqual(COMMANDS.map((c) => c.name));
+    expect(zsh('attune', 'key', 's')).toContain('rollback');
+    expect(zsh('attune', 'key', 'set', '--p')).toEqual([
+      '--system',
+      '--pack',
+      '--action',
+      '--ref',
+      '--plain',
+      '--value-json',
+      '--cas',
+      '--max-versions',
+      '--json',
+      '--config',
+      '--help',
+    ]);
+    expect(zsh('attune', '--json', 'audit', '--config', 'f', '')).toEqual([
+      'list',
+      'verify',
+      'hash',
+      'prune',
+    ]);
+    expect(zsh('attune', 'pack', 'register', '')).toEqual(['<files>']);
+    expect(zsh('attune', 'key', 'get', '--version', '')).toEqual([]);
+    for (const leaf of leaves(COMMANDS)) {
+      const offered = zsh('attune', ...leaf.path, '-');
+      for (const option of [...leaf.options, '--json', '--config', '--help'])
+        expect(offered, leaf.path.join(' ')).toContain(option);
+    }
+    const descriptions = execFileSync('zsh', [
+      '-c',
+      `source ${dir}/attune.zsh 2>/dev/null; _attune_subcommands key`,
+    ]).toString();
+    expect(descriptions).toContain('set:create the key, or write its next version');
+  });
+
+  it('refuses a shell it does not know', () => {
+    const fish = spawnSync(process.execPath, [BIN, 'completion', 'fish']);
+    expect(fish.status).toBe(2);
+    expect(fish.stderr.toString()).toContain("no completion for 'fish' (bash or zsh)");
+  });
+});
