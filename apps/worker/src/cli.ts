@@ -3,6 +3,7 @@
  * packs are `attune run` and `attune pack register`: one implementation each. Usage: docs/deployment.md.
  */
 import {
+  type AttuneConfig,
   ConfigError,
   dropCredentialEnvironment,
   loadConfig,
@@ -18,7 +19,8 @@ const USAGE = `Usage: attune-worker start [--config FILE]
 Runs the worker service until SIGTERM/SIGINT (drains, then exits 0).
 
 Options:
-  --config FILE               config.yaml (default: $ATTUNE_CONFIG); ATTUNE__SECTION__KEY env vars override it
+  --config FILE               the configuration file (default: $ATTUNE_CONFIG, else ./attune.yaml when present);
+                              ATTUNE__SECTION__KEY env vars override it
 
 Example:
   ATTUNE__SECURITY__ENCRYPTION_KEY_FILE=/etc/attune/key DATABASE_URL=postgresql://… attune-worker start
@@ -56,8 +58,11 @@ export async function main(
     }
   }
   let config: WorkerConfig;
+  let configFile: AttuneConfig['configFile'];
   try {
-    config = workerConfigOf(loadConfig({ env, file }));
+    const loaded = loadConfig({ env, file });
+    config = workerConfigOf(loaded);
+    configFile = loaded.configFile;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`attune-worker: ${error.message}\n`);
@@ -67,6 +72,8 @@ export async function main(
   // this process starts later can inherit it, whatever environment it is given (actions get an allowlist anyway).
   if (env === processEnvironment()) dropCredentialEnvironment();
   const logger = createLogger({ name: 'attune-worker', level: config.logLevel ?? 'info' });
+  // Which file configured this worker (an operator must never have to guess), or none.
+  logger.info({ configFile: configFile ?? null }, 'configuration read');
   let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
     worker = await startWorker(config, logger, env);

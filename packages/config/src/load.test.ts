@@ -435,6 +435,32 @@ describe('where the configuration comes from', () => {
   });
 });
 
+describe("a discovered attune.yaml that is not the user's own", () => {
+  it('is refused when others may write it or another user owns it, and read again once fixed', () => {
+    const dir = tempDir();
+    const found = join(dir, 'attune.yaml');
+    writeFileSync(found, 'cli:\n  api_url: http://attacker.example\n');
+    chmodSync(found, 0o666);
+    const writable = failure(() => loadConfig({ env: {}, cwd: dir }));
+    expect(writable.message).toBe(
+      `Configuration file: ${found} (found in the working directory) may be written by other users: it is not read. Make it yours and not writable by others (chown; chmod go-w), name a file with --config or ATTUNE_CONFIG, or set ATTUNE_CONFIG= (empty) to read none`,
+    );
+    chmodSync(found, 0o644);
+    expect(loadConfig({ env: {}, cwd: dir }).configFile?.via).toBe('discovered');
+    // Another user's file (this test runs as root, which may give it away; elsewhere the check is the same code).
+    if (process.getuid?.() === 0) {
+      chownSync(found, 4242, 4242);
+      expect(failure(() => loadConfig({ env: {}, cwd: dir })).message).toContain(
+        'belongs to another user (uid 4242): it is not read',
+      );
+      // Named explicitly, the operator chose it: read.
+      expect(loadConfig({ env: { ATTUNE_CONFIG: found }, cwd: dir }).configFile?.via).toBe('env');
+      // Reading none is always possible.
+      expect(loadConfig({ env: { ATTUNE_CONFIG: '' }, cwd: dir }).configFile).toBeUndefined();
+    }
+  });
+});
+
 describe('errors name where the setting was given', () => {
   it('gives file:line for an unknown key of the file', () => {
     const dir = tempDir();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type SettingSource } from './errors.js';
@@ -37,15 +37,24 @@ export function readConfigFile(
   const path = named?.path ?? resolve(cwd, CONFIG_FILE_NAME);
   const absolutePath = resolve(cwd, path);
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(absolutePath, 'utf8');
+    fd = openSync(absolutePath, 'r');
+    // A file found by looking (not named) is read only if no one else could have put it there or changed it: the
+    // working directory may be anyone's (/tmp), and the file could point remote mode at another server, which would
+    // receive the token, or local mode at another database. Checked on the descriptor that is read: no race.
+    if (!named) assertOwnFile(fstatSync(fd), path);
+    text = readFileSync(fd, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     if (!named && (code === 'ENOENT' || code === 'ENOTDIR')) return undefined;
     throw new ConfigError(
       'file',
       `cannot read ${path} (${code}), ${named?.by ?? 'found in the working directory'}`,
     );
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
@@ -130,4 +139,26 @@ export class SettingSources {
     }
     return undefined;
   }
+}
+
+/**
+ * Refuses a discovered configuration file that another user owns or that others may write (as git refuses a
+ * repository another user owns): it is not this user's configuration.
+ * @throws {ConfigError}
+ */
+function assertOwnFile(stat: { uid: number; mode: number; isFile(): boolean }, path: string): void {
+  const uid = process.getuid?.();
+  const problem = !stat.isFile()
+    ? 'is not a regular file'
+    : uid !== undefined && stat.uid !== uid && stat.uid !== 0
+      ? `belongs to another user (uid ${stat.uid})`
+      : (stat.mode & 0o022) !== 0
+        ? 'may be written by other users'
+        : undefined;
+  if (problem)
+    throw new ConfigError(
+      'file',
+      `${path} (found in the working directory) ${problem}: it is not read. Make it yours and not writable by others ` +
+        '(chown; chmod go-w), name a file with --config or ATTUNE_CONFIG, or set ATTUNE_CONFIG= (empty) to read none',
+    );
 }
