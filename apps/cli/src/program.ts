@@ -35,6 +35,7 @@ const HANDLERS: Readonly<Record<string, () => Promise<Handler>>> = {
   pack: async () => (await import('./commands/pack.js')).packCommand,
   db: async () => (await import('./commands/db.js')).dbCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
+  execution: async () => (await import('./commands/execution.js')).executionCommand,
   api: async () => (await import('./commands/services.js')).apiCommand,
   login: async () => (await import('./commands/login.js')).loginCommand,
   logout: async () => (await import('./commands/login.js')).logoutCommand,

@@ -264,6 +264,19 @@ export const COMMANDS: readonly CommandSpec[] = [
 execution once it ends: each secret it received (ref, level, version, what it overrode), the masked output and the
 warnings. Example: attune run examples.check --params '{"host":"db1"}' --wait`,
   },
+  {
+    name: 'execution',
+    summary: 'executions',
+    subcommands: [
+      {
+        name: 'get',
+        args: ['<id>'],
+        summary:
+          'an execution, whatever its status: the secrets it received (provenance), masked output, warnings',
+        help: 'As attune run --wait prints it; --json: the API shape (GET /api/v1/executions/{id}).',
+      },
+    ],
+  },
   TOKEN,
   {
     name: 'login',

@@ -214,9 +214,32 @@ describe('the CLI in both modes', () => {
         // An action that does not exist: not found, in both modes.
         const missing = await attune(env, ['run', 'examples.no_such_action', '--wait']);
         seen.push(`${missing.code}`);
+        // The last execution, read back by id: as --wait printed it; an unknown id is not found, a bad one invalid.
+        const last = await attune(env, [
+          'run',
+          'examples.check',
+          '--params',
+          '{"host":"db1"}',
+          '--wait',
+          '--json',
+        ]);
+        const id = JSON.parse(last.stdout).id as string;
+        for (const extra of [[], ['--json']]) {
+          const got = await attune(env, ['execution', 'get', id, ...extra]);
+          expect(got.code, got.stderr).toBe(0);
+          if (extra.length) expect(JSON.parse(got.stdout).id).toBe(id);
+          else expect(got.stdout).toContain(`━━ execution ${id}: examples.check → succeeded`);
+          seen.push(same(same(got.stdout, 'local'), 'remote').replace(/\b\d+(\.\d+)?\b/g, 'N'));
+        }
+        expect(JSON.parse((await attune(env, ['execution', 'get', id, '--json'])).stdout)).toEqual(
+          JSON.parse(last.stdout),
+        );
+        seen.push(`${(await attune(env, ['execution', 'get', '987654321'])).code}`);
+        seen.push(`${(await attune(env, ['execution', 'get', 'abc'])).code}`);
         outputs[mode] = seen;
       }
       expect(outputs.local?.[2]).toBe('3');
+      expect(outputs.local?.slice(5)).toEqual(['3', '2']);
       expect(outputs.remote).toEqual(outputs.local);
     } finally {
       worker.kill('SIGTERM');

@@ -482,14 +482,17 @@ export class RemoteBackend implements Backend {
       );
       return BigInt(answer.data?.id as string);
     },
-    waitFor: async (_actor: Actor, id: bigint | string, options: WaitOptions) => {
+    get: async (_actor: Actor, id: bigint | string) => {
+      const answer = await this.#call(() =>
+        this.#client.GET('/api/v1/executions/{id}', { params: { path: { id: String(id) } } }),
+      );
+      return toExecutionRecord(answer.data as ExecutionDto);
+    },
+    waitFor: async (actor: Actor, id: bigint | string, options: WaitOptions) => {
       const deadline = Date.now() + options.timeoutMs;
       let shown: ExecutionStatus | undefined;
       for (;;) {
-        const answer = await this.#call(() =>
-          this.#client.GET('/api/v1/executions/{id}', { params: { path: { id: String(id) } } }),
-        );
-        const record = toExecutionRecord(answer.data as ExecutionDto);
+        const record = await this.#executions.get(actor, id);
         if (record.status !== shown) {
           shown = record.status;
           options.onStatus?.(record.status, record.workerId);

@@ -20,7 +20,7 @@ export type AuditCommands = Pick<AuditService, 'list' | 'lookUpValue' | 'verify'
 export type UsageCommands = Pick<SecretUsageService, 'usage' | 'receivedVersion' | 'unused'>;
 
 /** What `attune run` calls. */
-export type RunCommands = Pick<ExecutionService, 'request' | 'waitFor'>;
+export type RunCommands = Pick<ExecutionService, 'request' | 'waitFor' | 'get'>;
 
 /** The services a command calls, whichever way the CLI reaches them. */
 export interface CommandServices {
