@@ -683,6 +683,30 @@ describe('HTTP API', () => {
     expect(revoked.body?.data).toMatchObject({ name: 'deploy-bot', revoked_at: expect.any(String) });
     expect((await call('GET', '/api/v1/packs', token)).status).toBe(401);
     expect((await call('DELETE', '/api/v1/tokens/deploy-bot', tokens.admin)).status).toBe(404);
+    // A name no token could have (a NUL): invalid input, not a server error.
+    const nul = await call('DELETE', '/api/v1/tokens/%00', tokens.admin);
+    expect([nul.status, nul.body?.error.code]).toEqual([400, 'ATTUNE_AUTH_INVALID']);
+  });
+
+  it('PUT /api/v1/keys honours If-Match as the key routes do', async () => {
+    const put = (ifMatch: string | undefined, value: string) =>
+      fetch(`${base}/api/v1/keys`, {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${tokens.write}`,
+          'content-type': 'application/json',
+          ...(ifMatch === undefined ? {} : { 'if-match': ifMatch }),
+        },
+        body: JSON.stringify({ owner_type: 'system', name: 'put_cas', value, encrypted: true }),
+      });
+    expect((await put(undefined, 'first-value-0001')).status).toBe(201);
+    expect((await put('"1"', 'second-value-0002')).status).toBe(200);
+    const stale = await put('"1"', 'lost-value-0003');
+    expect(stale.status).toBe(409);
+    expect(await stale.text()).not.toContain('lost-value-0003');
+    expect((await put('"two"', 'bad-value-0004')).status).toBe(400);
+    const current = await call('GET', '/api/v1/keys/system.put_cas', tokens.admin);
+    expect(current.body?.data.version).toBe(2);
   });
 
   it('records failed authentications aggregated per address, never the token sent', async () => {

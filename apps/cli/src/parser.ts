@@ -28,7 +28,9 @@ export function buildProgram(io: CliIo, onSelect: (invocation: Invocation) => vo
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(`attune: ${text.replace(/^error: /, '')}`),
+      // `--valu=SECRET`: the option is named, never what follows its `=` (it could be a value typed in the wrong place).
+      outputError: (text, write) =>
+        write(`attune: ${text.replace(/^error: /, '').replace(/'(--?[^'=\s]+)=[^']*'/g, "'$1=…'")}`),
     })
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(add --help for usage)')
@@ -100,6 +102,16 @@ export async function parseCommandLine(argv: readonly string[], io: CliIo): Prom
   if (selected === undefined) {
     line(io.stderr, 'attune: no command given (attune --help lists them)');
     return EXIT_CODE.invalid;
+  }
+  // `--pack --system`: commander takes the next word as the value; an option there is a mistake, not a value.
+  for (const [name, value] of selected.args.flags) {
+    if (typeof value === 'string' && value.startsWith('--')) {
+      line(
+        io.stderr,
+        `attune: ${selected.path.join(' ')}: option '--${name}' needs a value, and '${value.replace(/=.*/s, '=…')}' is an option\n(add --help for usage)`,
+      );
+      return EXIT_CODE.invalid;
+    }
   }
   return selected;
 }

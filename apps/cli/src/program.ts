@@ -17,6 +17,7 @@ import type { Backend } from './backend/services.js';
 import type { CommandContext } from './commands/context.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { type CliIo, line } from './io/cli-io.js';
+import { printable } from './io/printable.js';
 import { parseCommandLine } from './parser.js';
 
 export type { CliIo } from './io/cli-io.js';
@@ -83,9 +84,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     config = loadConfig({ env: io.env, file: flag(args, 'config') });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    err(`attune: ${error.message}`);
+    if (json) out(JSON.stringify({ error: { code: error.code, message: error.message } }));
+    else err(`attune: ${printable(error.message)}`);
     return exitCodeOf(error);
   }
+  // A file found by looking is named, every time: no one should be configured by a file they did not know about.
+  if (config.configFile?.via === 'discovered')
+    err(
+      `attune: using the configuration in ${printable(config.configFile.path)} (found in the working directory)`,
+    );
   const cli = cliConfigOf(config);
   const logger = createLogger({
     name: 'attune',
@@ -113,12 +120,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return await run(ctx);
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`attune: ${path.join(' ')}: ${error.message}\n(attune ${path.join(' ')} --help for usage)`);
+      err(
+        `attune: ${path.join(' ')}: ${printable(error.message)}\n(attune ${path.join(' ')} --help for usage)`,
+      );
       return exitCodeOf(error);
     }
     if (!isAttuneError(error)) throw error;
     if (json) out(JSON.stringify({ error: { code: error.code, message: error.message } }));
-    else err(`attune: ${error.message} [${error.code}]`);
+    else err(`attune: ${printable(error.message)} [${printable(error.code)}]`);
     return exitCodeOf(error);
   } finally {
     await backend.close();

@@ -36,9 +36,7 @@ export class TokenService {
     name: string,
     scopes: readonly string[],
   ): Promise<{ token: string; record: TokenRecord }> {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-      throw new TokenError('ATTUNE_AUTH_INVALID', 'A token name is 1–64 characters of A–Z a–z 0–9 _ . -');
-    }
+    assertTokenName(name);
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (scopes.length === 0 || unknown.length > 0) {
       throw new TokenError(
@@ -80,6 +78,8 @@ export class TokenService {
 
   /** Revokes the active token with this name (or id). */
   async revoke(actor: Actor, nameOrId: string | number): Promise<TokenRecord> {
+    // An id, or a name of the form names have (anything else — a NUL, say — could never be one).
+    if (typeof nameOrId === 'string' && !/^[0-9]{1,18}$/.test(nameOrId)) assertTokenName(nameOrId);
     const record = await this.#store.transaction(async (tx) => {
       const active = await this.#store.findActive(nameOrId, tx);
       if (!active) throw new TokenError('ATTUNE_AUTH_NOT_FOUND', `No active token '${nameOrId}'.`);
@@ -105,4 +105,10 @@ export class TokenService {
     void this.#store.markUsed(row.id).catch(() => undefined);
     return { tokenId: row.id, name: row.name, scopes: new Set(row.scopes) };
   }
+}
+
+/** A token name: 1–64 characters of A–Z a–z 0–9 _ . - (never echoed when it is not one). @throws {TokenError} */
+function assertTokenName(name: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    throw new TokenError('ATTUNE_AUTH_INVALID', 'A token name is 1–64 characters of A–Z a–z 0–9 _ . -');
 }

@@ -21,7 +21,7 @@ export { type ConfigSource, DEFAULT_AMQP_URL, loadConfig } from './load.js';
 export { BASE_CHILD_ENV } from './passthrough.js';
 export { ISOLATION_SETTINGS } from './schema.js';
 export { CONFIG_FILE_NAME } from './setting-sources.js';
-export { readTokenFile, tokenFilePath } from './token-file.js';
+export { isTokenFormat, readTokenFile, tokenFilePath, writeTokenFile } from './token-file.js';
 export type {
   ApiConfig,
   ApiSection,

@@ -10,7 +10,7 @@ import { FORBIDDEN_PASSTHROUGH } from './passthrough.js';
 import { type ConfigFile, configSchema } from './schema.js';
 import { assertPrivate, credentialsIn } from './secret-files.js';
 import { type LoadedConfigFile, readConfigFile, SettingSources } from './setting-sources.js';
-import { readTokenFile } from './token-file.js';
+import { isTokenFormat, readTokenFile } from './token-file.js';
 import type { AttuneConfig, RemoteConfig } from './types.js';
 
 /**
@@ -42,6 +42,19 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
   if (file && held) assertPrivate(file.absolutePath, held, 'holds credentials');
   const sources = new SettingSources(file);
   const merged = structuredClone(fromFile) as Record<string, Record<string, unknown>>;
+  // The environment overrides the file: first the plain variables (set and not empty), then `ATTUNE__` ones. An
+  // empty ATTUNE_API_URL means local mode, whatever the file says.
+  for (const [section, key, name] of [
+    ['database', 'url', 'DATABASE_URL'],
+    ['broker', 'url', 'AMQP_URL'],
+    ['cli', 'api_url', 'ATTUNE_API_URL'],
+  ] as const) {
+    const value = env[name];
+    if (value === undefined || (value === '' && name !== 'ATTUNE_API_URL')) continue;
+    const { [key]: _fromFile, ...rest } = merged[section] ?? {};
+    merged[section] = value === '' ? rest : { ...rest, [key]: value };
+    sources.setByEnv(`${section}.${key}`, name);
+  }
   for (const [name, value] of Object.entries(env)) {
     const match = /^ATTUNE__([A-Z0-9_]+)__([A-Z0-9_]+)$/.exec(name);
     if (!match || value === undefined) continue;
@@ -50,14 +63,6 @@ export function loadConfig(options: ConfigSource): AttuneConfig {
     merged[section] = { ...(merged[section] ?? {}), [key]: value };
     sources.setByEnv(`${section}.${key}`, name);
   }
-  // The settings that older variables give when neither the file nor an ATTUNE__ variable does.
-  for (const [key, name] of [
-    ['database.url', 'DATABASE_URL'],
-    ['broker.url', 'AMQP_URL'],
-  ] as const) {
-    if (env[name] !== undefined && !sources.has(key)) sources.setByEnv(key, name);
-  }
-  if (env.ATTUNE_API_URL !== undefined) sources.setByEnv('cli.api_url', 'ATTUNE_API_URL');
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) throw issueError(parsed.error.issues[0], sources);
   try {
@@ -138,13 +143,13 @@ function settle(c: ConfigFile, env: ConfigSource['env'], file: LoadedConfigFile 
       'must be at least 3 × worker.heartbeat_interval_ms, or live workers are declared dead',
     );
   }
-  const brokerUrl = c.broker.url ?? env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  const brokerUrl = c.broker.url ?? DEFAULT_AMQP_URL;
   if (!/^amqps?:\/\//.test(brokerUrl))
     throw new ConfigError('broker.url', 'must be an amqp:// or amqps:// URL');
   let database: DatabaseConfig;
   try {
     database = databaseConfigFromEnv({
-      DATABASE_URL: c.database.url ?? env.DATABASE_URL,
+      DATABASE_URL: c.database.url,
       ATTUNE__DATABASE__EMBEDDED_DIR: c.database.embedded_dir,
       ATTUNE__DATABASE__POOL_SIZE:
         c.database.pool_size === undefined ? undefined : String(c.database.pool_size),
@@ -203,7 +208,7 @@ function settle(c: ConfigFile, env: ConfigSource['env'], file: LoadedConfigFile 
     },
     // `ATTUNE_LOG_LEVEL` is the first version's name for it, still honoured.
     log: { level: c.log.level ?? legacyLogLevel(env.ATTUNE_LOG_LEVEL) },
-    remote: remoteOf(env.ATTUNE_API_URL ?? c.cli.api_url, () => env.ATTUNE_TOKEN || readTokenFile(env)),
+    remote: remoteOf(c.cli.api_url, env),
     configFile: file?.info,
   };
 }
@@ -225,10 +230,11 @@ function legacyLogLevel(value: string | undefined): LogLevel | undefined {
 }
 
 /**
- * Remote mode: the API's URL (http or https) and the token — `ATTUNE_TOKEN`, else the file `attune login` wrote
- * (private to its user), never argv; or undefined when no API is configured.
+ * Remote mode: the API's URL and the token — `ATTUNE_TOKEN`, else the one `attune login` kept for this API (private
+ * to its user), never argv; or undefined when no API is configured. `http://` only to a loopback address: elsewhere
+ * the token and values would cross the network in clear.
  */
-function remoteOf(apiUrl: string | undefined, tokenOf: () => string | undefined): RemoteConfig | undefined {
+function remoteOf(apiUrl: string | undefined, env: ConfigSource['env']): RemoteConfig | undefined {
   if (apiUrl === undefined || apiUrl === '') return undefined;
   let url: URL;
   try {
@@ -243,5 +249,31 @@ function remoteOf(apiUrl: string | undefined, tokenOf: () => string | undefined)
     );
   if (url.username || url.password)
     throw new ConfigError('cli.api_url', 'must not hold credentials: give the token in ATTUNE_TOKEN');
-  return { apiUrl: url.toString().replace(/\/+$/, ''), token: tokenOf() };
+  if (url.protocol === 'http:' && !isLoopback(url.hostname))
+    throw new ConfigError(
+      'cli.api_url',
+      `must be https:// for ${url.hostname}: over http:// the token and values would cross the network in clear (http:// is for 127.0.0.1, ::1 and localhost)`,
+    );
+  if (url.search || url.hash) throw new ConfigError('cli.api_url', 'must not hold a query or a fragment');
+  const base = url.toString().replace(/\/+$/, '');
+  const fromEnv = env.ATTUNE_TOKEN;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!isTokenFormat(fromEnv))
+      throw new ConfigError('cli.token', 'ATTUNE_TOKEN is not an Attune API token (attune_… ; never shown)');
+    return { apiUrl: base, token: () => fromEnv };
+  }
+  let kept: { token: string | undefined } | undefined;
+  return {
+    apiUrl: base,
+    token: () => {
+      kept ??= { token: readTokenFile(env, base) };
+      return kept.token;
+    },
+  };
+}
+
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
 }

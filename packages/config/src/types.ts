@@ -118,8 +118,12 @@ export interface ConfigFileInfo {
 /** The CLI's remote mode: the API it talks to, and its bearer token. */
 export interface RemoteConfig {
   readonly apiUrl: string;
-  /** From `ATTUNE_TOKEN`; undefined when not set (requests are then refused by the API: 401). */
-  readonly token: string | undefined;
+  /**
+   * The token: `ATTUNE_TOKEN`, else the one `attune login` kept for this API; undefined when neither (requests are
+   * then refused by the API: 401). Read when first needed, so that `attune login` and `logout` work whatever is
+   * kept. @throws {ConfigError} when the kept token cannot be used (not private, a link, kept for another API).
+   */
+  readonly token: () => string | undefined;
 }
 
 /** The worker's view: its own settings, how actions are confined, the key, the database and the broker. */

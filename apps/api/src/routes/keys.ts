@@ -60,6 +60,10 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
     async (req, reply) => {
       const actor = need(req, 'keys:write');
       const b = req.body;
+      const expectedVersion = expectedVersionOf(
+        req.headers['if-match'],
+        b.expected_version as number | undefined,
+      );
       const { key, created } = await keys.set(actor, {
         ...(b.ref === undefined ? {} : { ref: b.ref as string }),
         owner: ownerOf(b),
@@ -67,7 +71,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         value: b.value as SecretValue,
         ...(b.encrypted === undefined ? {} : { encrypted: b.encrypted as boolean }),
         ...(b.max_versions === undefined ? {} : { maxVersions: b.max_versions as number | null }),
-        ...(b.expected_version === undefined ? {} : { expectedVersion: b.expected_version as number }),
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
       });
       return reply
         .code(created ? 201 : 200)

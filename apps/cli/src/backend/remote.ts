@@ -20,6 +20,7 @@ import type {
 } from '@attune/secrets';
 import createClient from 'openapi-fetch';
 import type { paths } from '../generated/api.js';
+import { printable } from '../io/printable.js';
 import type {
   AuditCommands,
   Backend,
@@ -65,15 +66,81 @@ export class RemoteModeError extends AttuneError {
   }
 }
 
-/** The API could not be reached. */
+/** The API could not be reached. Names the address and the system's reason (a code), never a message of a library. */
 class ApiUnreachableError extends AttuneError {
   constructor(url: string, cause: unknown) {
+    const c = cause as { code?: unknown; cause?: { code?: unknown } } | undefined;
+    const code = [c?.cause?.code, c?.code].find(
+      (x): x is string => typeof x === 'string' && /^[A-Z_]+$/.test(x),
+    );
     super({
       code: 'ATTUNE_CLI_API_UNREACHABLE',
       category: 'unavailable',
-      message: `The API at ${url} could not be reached (${(cause as Error)?.message ?? 'error'}); is \`attune api\` running there?`,
+      message: `The API at ${url} could not be reached${code ? ` (${code})` : ''}; is \`attune api\` running there?`,
     });
   }
+}
+
+/** The API answered something the CLI cannot take: a redirect, no body, or more than it could ever send. */
+class BadAnswerError extends AttuneError {
+  constructor(url: string, what: string) {
+    super({
+      code: 'ATTUNE_CLI_API_BAD_ANSWER',
+      category: 'unavailable',
+      message: `The API at ${url} ${what}`,
+    });
+  }
+}
+
+/** The largest answer read (an execution with both outputs at their cap is far below it). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * `fetch` as remote mode uses it: redirects are refused, not followed (a redirect could send a value, or with a
+ * same-origin hop the token, somewhere else), and an answer is read up to {@link MAX_ANSWER_BYTES}.
+ */
+function guardedFetch(apiUrl: string): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const response = await fetch(request, { redirect: 'manual' });
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw new BadAnswerError(
+        apiUrl,
+        `answered with a redirect (${response.status}), which attune does not follow: set ATTUNE_API_URL to the API's own address`,
+      );
+    }
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    const tooLarge = () =>
+      new BadAnswerError(
+        apiUrl,
+        `answered more than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; nothing of it was used`,
+      );
+    if (declared > MAX_ANSWER_BYTES) {
+      await response.body?.cancel();
+      throw tooLarge();
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    if (response.body) {
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > MAX_ANSWER_BYTES) {
+          await reader.cancel();
+          throw tooLarge();
+        }
+        chunks.push(value);
+      }
+    }
+    const empty = response.status === 204 || response.status === 304;
+    return new Response(empty ? null : Buffer.concat(chunks), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
 }
 
 /** An error answer of the API, as the error the service would have thrown locally: same code, category, exit code. */
@@ -93,9 +160,11 @@ function apiError(status: number, body: ErrorBody | undefined): AttuneError {
               ? 'unavailable'
               : 'invalid';
   return new AttuneError({
-    code: e?.code ?? `ATTUNE_API_HTTP_${status}`,
+    code:
+      typeof e?.code === 'string' && /^[A-Z0-9_]{1,80}$/.test(e.code) ? e.code : `ATTUNE_API_HTTP_${status}`,
     category,
-    message: e?.message ?? `The API answered ${status}.`,
+    // The server's words, made printable: an answer must not drive the terminal.
+    message: printable(typeof e?.message === 'string' ? e.message : `The API answered ${status}.`),
     field: e?.field,
   });
 }
@@ -222,15 +291,28 @@ export class RemoteBackend implements Backend {
   readonly mode = 'remote';
   readonly #command: string;
   readonly #config: RemoteConfig;
-  readonly #client: ReturnType<typeof createClient<paths>>;
+  #clientWithToken: ReturnType<typeof createClient<paths>> | undefined;
 
   /** `command`: the command being run, named when remote mode cannot serve it. */
   constructor(config: RemoteConfig, command: string) {
     this.#config = config;
     this.#command = command;
-    this.#client = createClient<paths>({
-      baseUrl: config.apiUrl,
-      headers: config.token ? { authorization: `Bearer ${config.token}` } : {},
+  }
+
+  /** The client, with the token read when first needed (`attune login` never reads a kept one). */
+  get #client(): ReturnType<typeof createClient<paths>> {
+    if (!this.#clientWithToken) {
+      const token = this.#config.token();
+      this.#clientWithToken = this.#clientFor(token);
+    }
+    return this.#clientWithToken;
+  }
+
+  #clientFor(token: string | undefined): ReturnType<typeof createClient<paths>> {
+    return createClient<paths>({
+      baseUrl: this.#config.apiUrl,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      fetch: guardedFetch(this.#config.apiUrl),
     });
   }
 
@@ -241,10 +323,7 @@ export class RemoteBackend implements Backend {
 
   /** Checks that the API accepts `token` (any valid token may list packs). @throws the API's refusal */
   async checkToken(token: string): Promise<void> {
-    const client = createClient<paths>({
-      baseUrl: this.#config.apiUrl,
-      headers: { authorization: `Bearer ${token}` },
-    });
+    const client = this.#clientFor(token);
     await this.#call(() => client.GET('/api/v1/packs'));
   }
 
@@ -258,9 +337,15 @@ export class RemoteBackend implements Backend {
     try {
       answer = await request();
     } catch (error) {
+      if (error instanceof AttuneError) throw error;
       throw new ApiUnreachableError(this.#config.apiUrl, error);
     }
     if (!answer.response.ok) throw apiError(answer.response.status, answer.error as ErrorBody | undefined);
+    if (answer.data === undefined && answer.response.status !== 204)
+      throw new BadAnswerError(
+        this.#config.apiUrl,
+        `answered ${answer.response.status} without a body attune understands`,
+      );
     return answer.data as T;
   }
 

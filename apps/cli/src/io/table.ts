@@ -1,5 +1,8 @@
-/** Prints rows as aligned columns under a header; `(none)` when there are none. */
-export function table(out: (t: string) => unknown, head: string[], rows: string[][]): void {
+import { printable } from './printable.js';
+
+/** Prints rows as aligned columns under a header; `(none)` when there are none. Cells are made printable. */
+export function table(out: (t: string) => unknown, head: string[], cells: string[][]): void {
+  const rows = cells.map((r) => r.map((c) => printable(c).replaceAll('\n', '\\n').replaceAll('\t', ' ')));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   out(
     head
