@@ -26,9 +26,9 @@ let api: ChildProcess | undefined;
 
 type Result = { code: number | null; stdout: string; stderr: string };
 
-function attune(env: Record<string, string>, args: string[], input = ''): Promise<Result> {
+function attune(env: Record<string, string>, args: string[], input = '', cwd?: string): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
+    const child = spawn(process.execPath, [BIN, ...args], { env, ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -422,20 +422,7 @@ describe('the CLI in both modes', () => {
     try {
       chmodSync(dir, 0o1777);
       writeFileSync(join(dir, 'attune.yaml'), 'cli:\n  api_url: http://127.0.0.1:9\n', { mode: 0o644 });
-      const run = (args: string[]) =>
-        new Promise<Result>((resolve) => {
-          const child = spawn(process.execPath, [BIN, ...args], { env: local, cwd: dir });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (c: Buffer) => {
-            stdout += c.toString();
-          });
-          child.stderr.on('data', (c: Buffer) => {
-            stderr += c.toString();
-          });
-          child.stdin.end();
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        });
+      const run = (args: string[]) => attune(local, args, '', dir);
       const mine = await run(['key', 'list']);
       expect(mine.stderr).toContain(`attune: using the configuration in ${join(dir, 'attune.yaml')}`);
       expect(mine.code).toBe(1); // it pointed at 127.0.0.1:9
