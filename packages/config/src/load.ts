@@ -178,6 +178,7 @@ function settle(c: ConfigFile, env: ConfigSource['env'], file: LoadedConfigFile 
       killGraceMs: c.worker.kill_grace_ms,
       maskMinLength: c.worker.mask_min_length,
       passthroughEnv: c.worker.passthrough_env,
+      secretsPolicy: c.worker.secrets_policy,
       spawner: c.worker.spawner,
       concurrency: c.worker.concurrency,
       heartbeatIntervalMs: c.worker.heartbeat_interval_ms,

@@ -83,6 +83,8 @@ export const configSchema = z
         mask_min_length: z.coerce.number().int().min(1).max(64).default(6),
         passthrough_env: listSetting,
         spawner: z.enum(['helper', 'direct']).default('helper'),
+        // Which secrets an action receives unless its pack or itself says (docs/secrets-management.md#least-privilege).
+        secrets_policy: z.enum(['all', 'declared'], { error: "must be 'all' or 'declared'" }).default('all'),
         isolation: z
           .enum(ISOLATION_SETTINGS, { error: `must be one of ${ISOLATION_SETTINGS.join(', ')}` })
           .default('auto'),

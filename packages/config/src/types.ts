@@ -50,6 +50,11 @@ export interface WorkerSection {
   readonly killGraceMs: number;
   readonly maskMinLength: number;
   readonly passthroughEnv: readonly string[];
+  /**
+   * Which secrets an action receives when neither it nor its pack says: `all` (the seed's behaviour) or `declared`
+   * (only those its metadata declares).
+   */
+  readonly secretsPolicy: 'all' | 'declared';
   readonly spawner: 'helper' | 'direct';
   /** Executions run at once; also the broker prefetch. */
   readonly concurrency: number;

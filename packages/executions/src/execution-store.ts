@@ -32,7 +32,10 @@ export interface ClaimedExecution {
   runner_type: 'python' | 'shell' | null;
   entry_point: string | null;
   timeout_seconds: number | null;
-  expected_secrets: string[] | null;
+  /** The secrets the action declares, as stored (read with `declaredSecretsOf` of @attune/secrets). */
+  expected_secrets: unknown;
+  /** The action's secrets policy, else its pack's; null: the worker's (`worker.secrets_policy`). */
+  secrets_policy: string | null;
   network: boolean | null;
   pack_ref: string | null;
   pack_path: string | null;
@@ -103,7 +106,8 @@ WITH claimed AS (
   RETURNING id, action_id, action_ref, parameters
 )
 SELECT c.id::text AS id, c.action_ref, c.parameters, a.runner_type, a.entry_point, a.timeout_seconds,
-       a.expected_secrets, a.network, p.ref AS pack_ref, p.path AS pack_path
+       a.expected_secrets, COALESCE(a.secrets_policy, p.secrets_policy) AS secrets_policy, a.network,
+       p.ref AS pack_ref, p.path AS pack_path
 FROM claimed c
 LEFT JOIN "attune"."action" a ON a.id = c.action_id
 LEFT JOIN "attune"."pack" p ON p.id = a.pack_id`;

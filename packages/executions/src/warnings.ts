@@ -7,6 +7,8 @@ export const WARNING_KINDS = [
   'secret_skipped',
   /** A secret the action's metadata lists was not found. */
   'secret_missing',
+  /** A secret the action declares `required` was missing or unusable: the action was not started. */
+  'secret_required',
   /** A secret too short or too common to mask safely (its value may appear in output). */
   'secret_not_masked',
   /** Output over `worker.output_cap_bytes` was cut. */

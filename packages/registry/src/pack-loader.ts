@@ -10,7 +10,14 @@ import {
   statSync,
 } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { findUnstorable, validateSecretName } from '@attune/secrets';
+import {
+  type DeclaredSecret,
+  envVarName,
+  findUnstorable,
+  SECRETS_POLICIES,
+  type SecretsPolicy,
+  validateSecretName,
+} from '@attune/secrets';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidPackError } from './errors.js';
@@ -35,8 +42,10 @@ export interface ActionDefinition {
   readonly description: string | undefined;
   readonly parameters: Record<string, ParameterSpec>;
   readonly timeoutSeconds: number;
-  /** Secret names the action expects (a missing one is a warning on the execution). */
-  readonly secrets: readonly string[];
+  /** Secrets the action declares (a missing optional one is a warning; a missing required one fails the execution). */
+  readonly secrets: readonly DeclaredSecret[];
+  /** Which secrets it receives, when it says (else its pack's, else the worker's). */
+  readonly secretsPolicy: SecretsPolicy | undefined;
   /** Whether the action may use the network (`network: false` cuts it off; sandbox isolation only). */
   readonly network: boolean;
   /** The metadata file, relative to the pack folder. */
@@ -51,6 +60,8 @@ export interface PackDefinition {
   readonly description: string | undefined;
   /** Absolute, real path of the pack folder. */
   readonly path: string;
+  /** Which secrets its actions receive, when it says (else the worker's); an action may override it. */
+  readonly secretsPolicy: SecretsPolicy | undefined;
   readonly actions: readonly ActionDefinition[];
 }
 
@@ -68,6 +79,7 @@ const packSchema = z.object(
       .string()
       .regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.0.0'),
     description: z.string().optional(),
+    secrets_policy: z.enum(SECRETS_POLICIES, { error: "must be 'all' or 'declared'" }).optional(),
   },
   { error: 'must be a mapping with ref, label and version' },
 );
@@ -94,7 +106,23 @@ const actionSchema = z
         parameterSchema,
       )
       .default({}),
-    secrets: z.array(z.string()).default([]),
+    secrets: z
+      .array(
+        z.union(
+          [
+            z.string(),
+            z
+              .object({
+                name: z.string(),
+                required: z.boolean({ error: 'must be true or false' }).optional(),
+              })
+              .strict(),
+          ],
+          { error: 'each is a name, or {name, required: true|false}' },
+        ),
+      )
+      .default([]),
+    secrets_policy: z.enum(SECRETS_POLICIES, { error: "must be 'all' or 'declared'" }).optional(),
     network: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .strict();
@@ -145,12 +173,29 @@ export function loadPack(dir: string): PackDefinition {
         );
       }
     }
-    for (const [i, secret] of raw.secrets.entries()) {
+    const secrets: DeclaredSecret[] = [];
+    const envNames = new Map<string, string>();
+    for (const [i, entry] of raw.secrets.entries()) {
+      const declared =
+        typeof entry === 'string'
+          ? { name: entry, required: false }
+          : { name: entry.name, required: entry.required === true };
+      const field = typeof entry === 'string' ? `secrets[${i}]` : `secrets[${i}].name`;
       try {
-        validateSecretName(secret);
+        validateSecretName(declared.name);
       } catch (error) {
-        throw new InvalidPackError(file, `secrets[${i}]`, (error as Error).message);
+        throw new InvalidPackError(file, field, (error as Error).message);
       }
+      const envName = envVarName(declared.name);
+      const twin = envNames.get(envName);
+      if (twin !== undefined)
+        throw new InvalidPackError(
+          file,
+          field,
+          `'${declared.name}' and '${twin}' are one secret (${envName}): declare it once`,
+        );
+      envNames.set(envName, declared.name);
+      secrets.push(declared);
     }
     actions.push({
       name: raw.name,
@@ -159,7 +204,8 @@ export function loadPack(dir: string): PackDefinition {
       description: raw.description,
       parameters: raw.parameters as Record<string, ParameterSpec>,
       timeoutSeconds: raw.timeout,
-      secrets: raw.secrets,
+      secrets,
+      secretsPolicy: raw.secrets_policy,
       network: raw.network,
       file,
     });
@@ -170,6 +216,7 @@ export function loadPack(dir: string): PackDefinition {
     version: pack.version,
     description: pack.description,
     path: root,
+    secretsPolicy: pack.secrets_policy,
     actions,
   };
 }

@@ -36,7 +36,7 @@ export interface ActionRecord {
   readonly entryPoint: string;
   readonly parameters: Record<string, ParameterSpec>;
   readonly timeoutSeconds: number;
-  /** Secret names the action's metadata lists (documentation only today). */
+  /** The secrets the action's metadata declares, as stored (read with `declaredSecretsOf`). */
   readonly expectedSecrets: unknown;
   readonly network: boolean;
 }
@@ -118,6 +118,7 @@ export class PackStore implements OwnerDirectory {
         version: def.version,
         description: def.description ?? null,
         path: def.path,
+        secretsPolicy: def.secretsPolicy ?? null,
       };
       const existing = await tx.pack.findUnique({ where: { ref: def.ref }, include: { actions: true } });
       let packId: number;
@@ -131,7 +132,8 @@ export class PackStore implements OwnerDirectory {
           existing.label === packData.label &&
           existing.version === packData.version &&
           existing.description === packData.description &&
-          existing.path === packData.path;
+          existing.path === packData.path &&
+          existing.secretsPolicy === packData.secretsPolicy;
         if (!same) await tx.pack.update({ where: { id: packId }, data: packData });
         packChange = same ? 'unchanged' : 'updated';
       }
@@ -148,7 +150,8 @@ export class PackStore implements OwnerDirectory {
           description: action.description ?? null,
           parameters: action.parameters as unknown as Prisma.InputJsonValue,
           timeoutSeconds: action.timeoutSeconds,
-          expectedSecrets: [...action.secrets] as Prisma.InputJsonValue,
+          expectedSecrets: action.secrets.map((d) => ({ name: d.name, required: d.required })),
+          secretsPolicy: action.secretsPolicy ?? null,
           network: action.network,
         };
         const before = current.get(action.name);
@@ -164,6 +167,7 @@ export class PackStore implements OwnerDirectory {
           before.description === data.description &&
           before.timeoutSeconds === data.timeoutSeconds &&
           before.network === data.network &&
+          before.secretsPolicy === data.secretsPolicy &&
           canonical(before.parameters) === canonical(data.parameters) &&
           canonical(before.expectedSecrets) === canonical(data.expectedSecrets);
         if (same) {

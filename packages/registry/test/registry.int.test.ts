@@ -18,6 +18,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
+function copyDir(from: string): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'attune-pack-')), 'copy');
+  cpSync(from, dir, { recursive: true });
+  return dir;
+}
+
 function copyExamples(): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'attune-pack-')), 'examples');
   cpSync(EXAMPLES, dir, { recursive: true });
@@ -48,9 +54,71 @@ describe('pack registration', () => {
       timeoutSeconds: 15,
       runnerType: 'shell',
       entryPoint: 'check.sh',
-      expectedSecrets: ['api_key', 'db-password'],
+      expectedSecrets: [
+        { name: 'api_key', required: false },
+        { name: 'db-password', required: false },
+      ],
+      secretsPolicy: null,
     });
     expect(action.parameters).toEqual({ host: { type: 'string', default: 'db.internal' } });
+  });
+
+  it('stores declared secrets (required or not) and the secrets policy of the pack and of each action', async () => {
+    const dir = copyExamples();
+    edit(dir, 'pack.yaml', 'ref: examples', 'ref: policied\nsecrets_policy: declared');
+    edit(dir, 'actions/check.yaml', '  - api_key\n', '  - name: api_key\n    required: true\n');
+    writeFileSync(
+      join(dir, 'actions', 'report.yaml'),
+      `${readFileSync(join(dir, 'actions', 'report.yaml'), 'utf8')}secrets_policy: all\n`,
+    );
+    const first = await registerPack(db.prisma, dir);
+    expect(first.actions.created.sort()).toEqual(['policied.check', 'policied.report']);
+    const pack = await db.prisma.pack.findUniqueOrThrow({ where: { ref: 'policied' } });
+    expect(pack.secretsPolicy).toBe('declared');
+    const check = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'policied.check' } });
+    expect([check.secretsPolicy, check.expectedSecrets]).toEqual([
+      null,
+      [
+        { name: 'api_key', required: true },
+        { name: 'db-password', required: false },
+      ],
+    ]);
+    const report = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'policied.report' } });
+    expect(report.secretsPolicy).toBe('all');
+    // Changing a policy or a required flag is a change; the same metadata again is not.
+    expect((await registerPack(db.prisma, dir)).actions.unchanged).toHaveLength(2);
+    edit(dir, 'actions/check.yaml', 'required: true', 'required: false');
+    edit(dir, 'pack.yaml', 'secrets_policy: declared', 'secrets_policy: all');
+    const changed = await registerPack(db.prisma, dir);
+    expect([changed.pack.change, changed.actions.updated]).toEqual(['updated', ['policied.check']]);
+    // Bad declarations name the file and the field.
+    for (const [file, from, to, message] of [
+      [
+        'pack.yaml',
+        'secrets_policy: all',
+        'secrets_policy: some',
+        /^pack\.yaml: secrets_policy: must be 'all' or 'declared'$/,
+      ],
+      [
+        'actions/report.yaml',
+        'secrets_policy: all',
+        'secrets_policy: none',
+        /^actions\/report\.yaml: secrets_policy: must be 'all' or 'declared'$/,
+      ],
+      ['actions/check.yaml', 'required: false', 'required: "yes"', /^actions\/check\.yaml: secrets\.0/],
+      [
+        'actions/check.yaml',
+        '  - db-password',
+        '  - db_password\n  - db-password',
+        /^actions\/check\.yaml: secrets\[2\]: 'db-password' and 'db_password' are one secret \(SECRET_DB_PASSWORD\): declare it once$/,
+      ],
+    ] as const) {
+      const bad = copyDir(dir);
+      edit(bad, file, from, to);
+      const error = await registerPack(db.prisma, bad).catch((e: unknown) => e);
+      expect(error, to).toBeInstanceOf(InvalidPackError);
+      expect((error as Error).message, to).toMatch(message);
+    }
   });
 
   it('names the file and field of bad metadata and registers nothing of the pack', async () => {

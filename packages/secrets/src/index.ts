@@ -2,6 +2,15 @@
  * `@attune/secrets`: where secrets live and how the set of one action is resolved.
  * Concepts: docs/secrets-management.md.
  */
+
+export {
+  type DeclaredSecret,
+  declaredEnvNames,
+  declaredSecretsOf,
+  effectiveSecretsPolicy,
+  SECRETS_POLICIES,
+  type SecretsPolicy,
+} from './declared.js';
 export {
   EncryptionKeyRequiredError,
   InvalidKeyInputError,
@@ -77,9 +86,11 @@ export { SecretManager, type SecretManagerOptions } from './secret-manager.js';
 export {
   ActionNotFoundError,
   prepareSecretEnv,
+  RESOLVE_DECLARED_SQL,
   RESOLVE_SQL,
   type ResolvedSecret,
   type ResolvedSecrets,
+  type ResolveOptions,
   SecretResolver,
   type SecretResolverOptions,
   type SecretWarning,

@@ -96,6 +96,21 @@ LEFT JOIN LATERAL (
 LEFT JOIN "attune"."data_key" d ON d.id = k.data_key_id
 WHERE a.ref = $1`;
 
+/**
+ * {@link RESOLVE_SQL} for a `declared` action: only the secrets whose env var is in `$2` are read (each branch still
+ * served by the owner index; the rest are neither fetched nor decrypted).
+ */
+export const RESOLVE_DECLARED_SQL = RESOLVE_SQL.replaceAll(
+  'AND deleted_at IS NULL',
+  'AND deleted_at IS NULL AND env_name = ANY($2::text[])',
+);
+
+/** What {@link SecretResolver.resolveForAction} may be told. */
+export interface ResolveOptions {
+  /** Only these env var names (the action's declared secrets, under the `declared` policy). */
+  readonly only?: readonly string[] | undefined;
+}
+
 /** Dependencies of {@link SecretResolver}. */
 export interface SecretResolverOptions {
   readonly sql: SqlExecutor;
@@ -125,9 +140,19 @@ export class SecretResolver {
     this.#logger = options.logger;
   }
 
-  /** Resolves the secrets of the action with this ref. @throws {ActionNotFoundError} */
-  async resolveForAction(actionRef: string): Promise<ResolvedSecrets> {
-    const rows = await this.#sql.query<Row>(RESOLVE_SQL, [actionRef], 'attune_resolve_secrets');
+  /**
+   * Resolves the secrets of the action with this ref: all it may receive, or `only` those env var names.
+   * @throws {ActionNotFoundError}
+   */
+  async resolveForAction(actionRef: string, options: ResolveOptions = {}): Promise<ResolvedSecrets> {
+    const rows =
+      options.only === undefined
+        ? await this.#sql.query<Row>(RESOLVE_SQL, [actionRef], 'attune_resolve_secrets')
+        : await this.#sql.query<Row>(
+            RESOLVE_DECLARED_SQL,
+            [actionRef, [...options.only]],
+            'attune_resolve_declared_secrets',
+          );
     const first = rows[0];
     if (!first) throw new ActionNotFoundError(actionRef);
     // Winners by env var: the most specific level wins; the rest are recorded as overridden.

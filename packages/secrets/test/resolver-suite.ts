@@ -62,6 +62,50 @@ export function resolverSuite(getDb: () => Database): void {
       expect(deploy.warnings).toEqual([]);
     });
 
+    it('resolves only the env vars asked for (the declared policy), still most specific first', async () => {
+      const { db, keys, logger, a, tag } = await setup();
+      const wanted = `${tag}_wanted`;
+      const other = `${tag}_other`;
+      await keys.create(actor, {
+        owner: { type: 'system' },
+        name: wanted,
+        value: 'from-system',
+        encrypted: true,
+      });
+      await keys.create(actor, {
+        owner: { type: 'pack', pack: a.pack.id },
+        name: wanted,
+        value: 'from-pack',
+        encrypted: true,
+      });
+      await keys.create(actor, {
+        owner: { type: 'system' },
+        name: other,
+        value: 'not-asked',
+        encrypted: true,
+      });
+      // A secret not asked for is not even read: one this resolver cannot decrypt gives no warning.
+      await keys.create(actor, {
+        owner: { type: 'system' },
+        name: `${tag}_locked`,
+        value: 'locked',
+        encrypted: true,
+      });
+      const env = `SECRET_${wanted.toUpperCase()}`;
+      const r = resolver(db, logger, EncryptionKey.fromPassword('another-key-entirely-0123456789abcdef'));
+      const all = await r.resolveForAction(a.actions[0]?.ref as string);
+      expect(all.warnings.length).toBeGreaterThan(0);
+      const only = await resolver(db, logger).resolveForAction(a.actions[0]?.ref as string, { only: [env] });
+      expect(only.secrets.map((s) => [s.envName, s.value, s.overrides])).toEqual([
+        [env, 'from-pack', [`system.${wanted}`]],
+      ]);
+      const none = await r.resolveForAction(a.actions[0]?.ref as string, { only: [] });
+      expect([none.secrets, none.warnings]).toEqual([[], []]);
+      await expect(r.resolveForAction('no.such_action', { only: [env] })).rejects.toThrow(
+        ActionNotFoundError,
+      );
+    });
+
     it('overrides across spellings that share an env var (pack db-password over system db_password)', async () => {
       const { db, keys, logger, a, tag } = await setup();
       await keys.create(actor, { owner: { type: 'system' }, name: `${tag}_db_password`, value: 'sys' });

@@ -26,7 +26,8 @@ export interface ActionExecutorOptions {
   readonly config: Pick<
     WorkerConfig,
     'workerId' | 'outputCapBytes' | 'killGraceMs' | 'maskMinLength' | 'passthroughEnv'
-  >;
+  > &
+    Partial<Pick<WorkerConfig, 'secretsPolicy'>>;
   /** The worker's environment, from which only the allowlist is taken. */
   readonly parentEnv: Readonly<Record<string, string | undefined>>;
   /** Makes each execution's masker; the default is {@link SecretMasker}. */

@@ -27,7 +27,9 @@ export function unavailable(error: unknown, internal: string): Ending {
     stdout: '',
     stderr: `${message}\n`,
     result: undefined,
-    warnings: [{ kind: 'action_unavailable', message }],
+    warnings: [
+      { kind: error instanceof ActionUnavailableError ? error.warningKind : 'action_unavailable', message },
+    ],
     secrets: [],
     truncated: [false, false],
   };

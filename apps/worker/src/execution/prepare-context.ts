@@ -3,7 +3,13 @@ import type { WorkerConfig } from '@attune/config';
 import { AttuneError } from '@attune/core';
 import type { ClaimedExecution, ExecutionWarning } from '@attune/executions';
 import { resolveEntryPoint } from '@attune/registry';
-import { envVarName, type SecretResolver } from '@attune/secrets';
+import {
+  declaredEnvNames,
+  declaredSecretsOf,
+  effectiveSecretsPolicy,
+  envVarName,
+  type SecretResolver,
+} from '@attune/secrets';
 import { buildChildEnv } from '../child-env.js';
 import { SecretMasker } from '../masking/masker.js';
 import { describeIdentity } from '../sandbox/identity.js';
@@ -33,15 +39,31 @@ export interface ExecutionContext {
 
 /** The action cannot be run on this worker (gone, files missing or unreadable, needs more isolation). */
 export class ActionUnavailableError extends AttuneError {
+  /** The warning the failed execution carries. */
+  readonly warningKind: 'action_unavailable' | 'secret_required' = 'action_unavailable';
+
   constructor(message: string) {
     super({ code: 'ATTUNE_ACTION_UNAVAILABLE', category: 'unavailable', message });
+  }
+}
+
+/** A secret the action declares `required` is missing or unusable: the action is not started. */
+export class RequiredSecretError extends ActionUnavailableError {
+  override readonly warningKind = 'secret_required';
+
+  constructor(actionRef: string, problems: readonly string[]) {
+    super(
+      `${actionRef} was not started: ${problems.length > 1 ? 'secrets it requires are' : 'a secret it requires is'} missing or unusable — ${problems.join('; ')}.`,
+    );
   }
 }
 
 /**
  * The seed's `prepare_execution_context`: checks the action can run here, resolves its secrets (one query), builds
  * the child's environment from the allowlist plus context plus `SECRET_*`, and the masker for this execution's
- * values. Secrets that cannot be resolved, and declared ones that do not exist, are warnings, not failures.
+ * values. Under the `declared` policy only the declared secrets are fetched. Secrets that cannot be resolved, and
+ * declared optional ones that do not exist, are warnings; a declared `required` one that is missing or unusable
+ * fails the execution before the action starts ({@link RequiredSecretError}).
  * @throws {ActionUnavailableError} with a message for the operator.
  */
 export async function prepareExecutionContext(
@@ -49,7 +71,9 @@ export async function prepareExecutionContext(
   deps: {
     resolver: Pick<SecretResolver, 'resolveForAction'>;
     sandbox: ActionSandbox;
-    config: Pick<WorkerConfig, 'workerId' | 'maskMinLength' | 'passthroughEnv'>;
+    /** `secretsPolicy` absent: `all`, the seed's behaviour. */
+    config: Pick<WorkerConfig, 'workerId' | 'maskMinLength' | 'passthroughEnv'> &
+      Partial<Pick<WorkerConfig, 'secretsPolicy'>>;
     parentEnv: Readonly<Record<string, string | undefined>>;
     /** How secrets reach the action; the seed's `SECRET_<NAME>` variables by default. */
     delivery?: SecretDelivery | undefined;
@@ -88,24 +112,38 @@ export async function prepareExecutionContext(
         'Make the pack folder and every folder above it readable and searchable by that user (e.g. chmod o+rx), or register the pack from such a folder.',
     );
   }
-  const resolved = await deps.resolver.resolveForAction(row.action_ref);
+  // Least privilege: under `declared`, only the declared secrets are fetched (and so decrypted and injected).
+  const declared = declaredSecretsOf(row.expected_secrets);
+  const policy = effectiveSecretsPolicy(row.secrets_policy, undefined, config.secretsPolicy ?? 'all');
+  const resolved = await deps.resolver.resolveForAction(
+    row.action_ref,
+    policy === 'declared' ? { only: declaredEnvNames(declared) } : {},
+  );
   const warnings: ExecutionWarning[] = resolved.warnings.map((w) => ({
     kind: 'secret_skipped',
     ref: w.ref,
     message: w.message,
   }));
-  const present = new Set([
-    ...resolved.secrets.map((s) => s.envName),
-    ...resolved.warnings.map((w) => w.envName),
-  ]);
-  for (const name of row.expected_secrets ?? []) {
-    if (!present.has(envVarName(name))) {
+  const injected = new Set(resolved.secrets.map((s) => s.envName));
+  const skipped = new Map(resolved.warnings.map((w) => [w.envName, w]));
+  const required: string[] = [];
+  for (const { name, required: isRequired } of declared) {
+    const envName = envVarName(name);
+    if (injected.has(envName)) continue;
+    const unusable = skipped.get(envName);
+    if (isRequired)
+      required.push(
+        unusable
+          ? `${unusable.ref} (${envName}) cannot be used (${unusable.reason})`
+          : `'${name}' (${envName}) is not set at system, pack or action level`,
+      );
+    else if (!unusable)
       warnings.push({
         kind: 'secret_missing',
-        message: `Secret '${name}' (${envVarName(name)}) is declared by ${row.action_ref} but not set at system, pack or action level.`,
+        message: `Secret '${name}' (${envName}) is declared by ${row.action_ref} but not set at system, pack or action level.`,
       });
-    }
   }
+  if (required.length) throw new RequiredSecretError(row.action_ref, required);
   // Every resolved value is masked, also one that cannot be injected: it is still a secret.
   const masker = (deps.createMasker ?? ((list, min) => new SecretMasker(list, min)))(
     resolved.secrets,

@@ -17,10 +17,16 @@ export interface TestAction {
  * Writes `<root>/<ref>` with a pack.yaml and, per action, its metadata and script (0755). `root` must be readable
  * by the actions' identity ({@link readablePackRoot}). Returns the pack folder.
  */
-export function writeTestPack(root: string, ref: string, actions: Record<string, TestAction>): string {
+export function writeTestPack(
+  root: string,
+  ref: string,
+  actions: Record<string, TestAction>,
+  /** More pack.yaml, as YAML lines (e.g. `secrets_policy: declared`). */
+  packExtra = '',
+): string {
   const dir = join(root, ref);
   mkdirSync(join(dir, 'actions'), { recursive: true });
-  writeFileSync(join(dir, 'pack.yaml'), `ref: ${ref}\nlabel: ${ref}\nversion: 1.0.0\n`);
+  writeFileSync(join(dir, 'pack.yaml'), `ref: ${ref}\nlabel: ${ref}\nversion: 1.0.0\n${packExtra}`);
   for (const [name, a] of Object.entries(actions)) {
     writeFileSync(
       join(dir, 'actions', `${name}.yaml`),
