@@ -36,6 +36,10 @@ export interface ClaimedExecution {
   expected_secrets: unknown;
   /** The action's secrets policy, else its pack's; null: the worker's (`worker.secrets_policy`). */
   secrets_policy: string | null;
+  /** How the action receives its secrets: env, file or stdin (null when the action is gone). */
+  secrets_delivery: string | null;
+  /** With file delivery: json or dotenv. */
+  secrets_file_format: string | null;
   network: boolean | null;
   pack_ref: string | null;
   pack_path: string | null;
@@ -106,7 +110,8 @@ WITH claimed AS (
   RETURNING id, action_id, action_ref, parameters
 )
 SELECT c.id::text AS id, c.action_ref, c.parameters, a.runner_type, a.entry_point, a.timeout_seconds,
-       a.expected_secrets, COALESCE(a.secrets_policy, p.secrets_policy) AS secrets_policy, a.network,
+       a.expected_secrets, COALESCE(a.secrets_policy, p.secrets_policy) AS secrets_policy, a.secrets_delivery,
+       a.secrets_file_format, a.network,
        p.ref AS pack_ref, p.path AS pack_path
 FROM claimed c
 LEFT JOIN "attune"."action" a ON a.id = c.action_id

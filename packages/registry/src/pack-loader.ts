@@ -14,7 +14,11 @@ import {
   type DeclaredSecret,
   envVarName,
   findUnstorable,
+  SECRETS_DELIVERIES,
+  SECRETS_FILE_FORMATS,
   SECRETS_POLICIES,
+  type SecretsDelivery,
+  type SecretsFileFormat,
   type SecretsPolicy,
   validateSecretName,
 } from '@attune/secrets';
@@ -46,6 +50,10 @@ export interface ActionDefinition {
   readonly secrets: readonly DeclaredSecret[];
   /** Which secrets it receives, when it says (else its pack's, else the worker's). */
   readonly secretsPolicy: SecretsPolicy | undefined;
+  /** How it receives them (default `env`). */
+  readonly secretsDelivery: SecretsDelivery;
+  /** With `file` delivery, the file's format (default `json`); undefined otherwise. */
+  readonly secretsFileFormat: SecretsFileFormat | undefined;
   /** Whether the action may use the network (`network: false` cuts it off; sandbox isolation only). */
   readonly network: boolean;
   /** The metadata file, relative to the pack folder. */
@@ -123,6 +131,10 @@ const actionSchema = z
       )
       .default([]),
     secrets_policy: z.enum(SECRETS_POLICIES, { error: "must be 'all' or 'declared'" }).optional(),
+    secrets_delivery: z
+      .enum(SECRETS_DELIVERIES, { error: "must be 'env', 'file' or 'stdin'" })
+      .default('env'),
+    secrets_file_format: z.enum(SECRETS_FILE_FORMATS, { error: "must be 'json' or 'dotenv'" }).optional(),
     network: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .strict();
@@ -173,6 +185,8 @@ export function loadPack(dir: string): PackDefinition {
         );
       }
     }
+    if (raw.secrets_file_format !== undefined && raw.secrets_delivery !== 'file')
+      throw new InvalidPackError(file, 'secrets_file_format', 'applies only with secrets_delivery: file');
     const secrets: DeclaredSecret[] = [];
     const envNames = new Map<string, string>();
     for (const [i, entry] of raw.secrets.entries()) {
@@ -206,6 +220,8 @@ export function loadPack(dir: string): PackDefinition {
       timeoutSeconds: raw.timeout,
       secrets,
       secretsPolicy: raw.secrets_policy,
+      secretsDelivery: raw.secrets_delivery,
+      secretsFileFormat: raw.secrets_delivery === 'file' ? (raw.secrets_file_format ?? 'json') : undefined,
       network: raw.network,
       file,
     });

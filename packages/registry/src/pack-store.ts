@@ -152,6 +152,8 @@ export class PackStore implements OwnerDirectory {
           timeoutSeconds: action.timeoutSeconds,
           expectedSecrets: action.secrets.map((d) => ({ name: d.name, required: d.required })),
           secretsPolicy: action.secretsPolicy ?? null,
+          secretsDelivery: action.secretsDelivery,
+          secretsFileFormat: action.secretsFileFormat ?? null,
           network: action.network,
         };
         const before = current.get(action.name);
@@ -168,6 +170,8 @@ export class PackStore implements OwnerDirectory {
           before.timeoutSeconds === data.timeoutSeconds &&
           before.network === data.network &&
           before.secretsPolicy === data.secretsPolicy &&
+          before.secretsDelivery === data.secretsDelivery &&
+          before.secretsFileFormat === data.secretsFileFormat &&
           canonical(before.parameters) === canonical(data.parameters) &&
           canonical(before.expectedSecrets) === canonical(data.expectedSecrets);
         if (same) {

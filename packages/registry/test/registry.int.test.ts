@@ -85,6 +85,23 @@ describe('pack registration', () => {
     ]);
     const report = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'policied.report' } });
     expect(report.secretsPolicy).toBe('all');
+    // Delivery: env by default; file with its format (json by default); stdin.
+    expect([check.secretsDelivery, check.secretsFileFormat]).toEqual(['env', null]);
+    for (const [extra, expected] of [
+      ['secrets_delivery: file\n', ['file', 'json']],
+      ['secrets_delivery: file\nsecrets_file_format: dotenv\n', ['file', 'dotenv']],
+      ['secrets_delivery: stdin\n', ['stdin', null]],
+    ] as const) {
+      const variant = copyDir(dir);
+      edit(variant, 'pack.yaml', 'ref: policied', 'ref: delivered');
+      writeFileSync(
+        join(variant, 'actions', 'check.yaml'),
+        `${readFileSync(join(variant, 'actions', 'check.yaml'), 'utf8')}${extra}`,
+      );
+      await registerPack(db.prisma, variant);
+      const action = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'delivered.check' } });
+      expect([action.secretsDelivery, action.secretsFileFormat], extra).toEqual(expected);
+    }
     // Changing a policy or a required flag is a change; the same metadata again is not.
     expect((await registerPack(db.prisma, dir)).actions.unchanged).toHaveLength(2);
     edit(dir, 'actions/check.yaml', 'required: true', 'required: false');
@@ -106,6 +123,18 @@ describe('pack registration', () => {
         /^actions\/report\.yaml: secrets_policy: must be 'all' or 'declared'$/,
       ],
       ['actions/check.yaml', 'required: false', 'required: "yes"', /^actions\/check\.yaml: secrets\.0/],
+      [
+        'actions/check.yaml',
+        'timeout: 10',
+        'timeout: 10\nsecrets_delivery: pigeon',
+        /^actions\/check\.yaml: secrets_delivery: must be 'env', 'file' or 'stdin'$/,
+      ],
+      [
+        'actions/check.yaml',
+        'timeout: 10',
+        'timeout: 10\nsecrets_file_format: dotenv',
+        /^actions\/check\.yaml: secrets_file_format: applies only with secrets_delivery: file$/,
+      ],
       [
         'actions/check.yaml',
         '  - db-password',

@@ -50,3 +50,15 @@ export function effectiveSecretsPolicy(
 export function declaredEnvNames(declared: readonly DeclaredSecret[]): string[] {
   return [...new Set(declared.map((d) => envVarName(d.name)))];
 }
+
+/**
+ * How an action receives its secrets (docs/secrets-management.md#delivery): `env`, the seed's `SECRET_<NAME>`
+ * variables (the default); `file`, one file in its scratch folder (path in `ATTUNE_SECRETS_FILE`); `stdin`, beside
+ * its parameters in the JSON line it reads.
+ */
+export const SECRETS_DELIVERIES = ['env', 'file', 'stdin'] as const;
+export type SecretsDelivery = (typeof SECRETS_DELIVERIES)[number];
+
+/** The format of the `file` delivery's file. */
+export const SECRETS_FILE_FORMATS = ['json', 'dotenv'] as const;
+export type SecretsFileFormat = (typeof SECRETS_FILE_FORMATS)[number];

@@ -8,7 +8,11 @@ export {
   declaredEnvNames,
   declaredSecretsOf,
   effectiveSecretsPolicy,
+  SECRETS_DELIVERIES,
+  SECRETS_FILE_FORMATS,
   SECRETS_POLICIES,
+  type SecretsDelivery,
+  type SecretsFileFormat,
   type SecretsPolicy,
 } from './declared.js';
 export {

@@ -101,7 +101,19 @@ export class ActionExecutor {
     );
     let run: RunResult;
     try {
-      const spec = sandbox.spawnSpec({ ...context, scratch });
+      // `file` delivery: the secrets file, written now that the folder exists; its path as the action sees it.
+      let env = context.env;
+      if (context.secretFile) {
+        const { name, content } = context.secretFile;
+        try {
+          sandbox.scratch.writeFile(scratch, name, content);
+        } catch (error) {
+          log.error({ err: errorSummary(error) }, 'the secrets file could not be written');
+          return this.#finish(row, log, started, unavailable(error, 'the secrets file could not be written'));
+        }
+        env = { ...env, ATTUNE_SECRETS_FILE: sandbox.scratchFilePath(scratch, name) };
+      }
+      const spec = sandbox.spawnSpec({ ...context, env, scratch });
       run = await superviseProcess(this.#o.spawner, spec, {
         timeoutMs: context.timeoutMs,
         killGraceMs: config.killGraceMs,

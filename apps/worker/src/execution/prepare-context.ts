@@ -16,6 +16,7 @@ import { describeIdentity } from '../sandbox/identity.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import type { SecretDelivery } from './delivery/delivery.js';
 import { EnvDelivery } from './delivery/env-delivery.js';
+import { FileDelivery, StdinDelivery } from './delivery/file-delivery.js';
 import type { SecretSource } from './types.js';
 
 const ENV_DELIVERY = new EnvDelivery();
@@ -35,6 +36,8 @@ export interface ExecutionContext {
   readonly masker: SecretMasker;
   readonly warnings: ExecutionWarning[];
   readonly secrets: readonly SecretSource[];
+  /** `file` delivery: the file to write into the scratch folder before the action starts. */
+  readonly secretFile?: { readonly name: string; readonly content: string } | undefined;
 }
 
 /** The action cannot be run on this worker (gone, files missing or unreadable, needs more isolation). */
@@ -156,7 +159,7 @@ export async function prepareExecutionContext(
       message: `Secret ${short.ref} (or a string inside it) is ${short.length} characters, under the ${config.maskMinLength}-character minimum, and is not masked in output.`,
     });
   }
-  const delivery = (deps.delivery ?? ENV_DELIVERY).deliver(resolved.secrets);
+  const delivery = (deps.delivery ?? deliveryFor(row)).deliver(resolved.secrets);
   warnings.push(...delivery.warnings);
   const env = buildChildEnv({
     parentEnv: deps.parentEnv,
@@ -169,7 +172,13 @@ export async function prepareExecutionContext(
     script,
     packPath,
     env,
-    stdin: `${JSON.stringify(row.parameters ?? {})}\n`,
+    // The parameters, as always; with `stdin` delivery, beside the secrets.
+    stdin: `${JSON.stringify(
+      delivery.stdin === undefined
+        ? (row.parameters ?? {})
+        : { parameters: row.parameters ?? {}, secrets: delivery.stdin },
+    )}\n`,
+    secretFile: delivery.file,
     timeoutMs: row.timeout_seconds * 1000,
     network,
     masker,
@@ -184,4 +193,12 @@ export async function prepareExecutionContext(
       dataKey: s.dataKey,
     })),
   };
+}
+
+/** The delivery the action's metadata asks for (`secrets_delivery`, `secrets_file_format`). */
+function deliveryFor(row: ClaimedExecution): SecretDelivery {
+  if (row.secrets_delivery === 'stdin') return new StdinDelivery();
+  if (row.secrets_delivery === 'file')
+    return new FileDelivery(row.secrets_file_format === 'dotenv' ? 'dotenv' : 'json');
+  return ENV_DELIVERY;
 }

@@ -114,6 +114,10 @@ export class BubblewrapSandbox implements ActionSandbox {
     ];
   }
 
+  scratchFilePath(_scratch: ScratchDir, name: string): string {
+    return `${SANDBOX_SCRATCH}/${name}`;
+  }
+
   spawnSpec(launch: SandboxLaunch): SpawnSpec {
     this.#etc.refresh();
     const inPack = relative(launch.packPath, launch.script);

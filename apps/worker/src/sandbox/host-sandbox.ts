@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import type { SpawnSpec } from '../spawner.js';
 import { type ActionIdentity, describeIdentity } from './identity.js';
 import { readProblem } from './path-access.js';
 import type { ActionSandbox, Interpreters, SandboxLaunch } from './sandbox.js';
-import type { ScratchRoot } from './scratch-dir.js';
+import type { ScratchDir, ScratchRoot } from './scratch-dir.js';
 
 /**
  * The `user` and `none` modes: the action runs on the host's filesystem and process table, in its scratch folder.
@@ -25,6 +26,10 @@ export class HostSandbox implements ActionSandbox {
       mode === 'user'
         ? `user: actions run as ${describeIdentity(identity)}, without namespaces`
         : `none: actions run as the worker, ${describeIdentity(identity)}, and can read its environment`;
+  }
+
+  scratchFilePath(scratch: ScratchDir, name: string): string {
+    return join(scratch.path, name);
   }
 
   spawnSpec(launch: SandboxLaunch): SpawnSpec {

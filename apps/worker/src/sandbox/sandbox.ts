@@ -57,6 +57,8 @@ export interface ActionSandbox {
   readonly description: string;
   /** The process to spawn for `launch`. */
   spawnSpec(launch: SandboxLaunch): SpawnSpec;
+  /** The path the action sees for the file `name` of its scratch folder (`/scratch/name` in the sandbox). */
+  scratchFilePath(scratch: ScratchDir, name: string): string;
   /** Why the action's identity cannot read `script`, or undefined when it can. */
   accessProblem(script: string): string | undefined;
 }

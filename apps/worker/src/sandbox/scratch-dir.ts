@@ -1,6 +1,17 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, rmdirSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  mkdirSync,
+  openSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AttuneError } from '@attune/core';
@@ -121,6 +132,34 @@ export class ScratchRoot {
       );
     }
     return { path, tmp };
+  }
+
+  /**
+   * Writes a file of the worker's making into an execution's scratch folder before the action starts (the
+   * `file` secrets delivery): created new (never through a link or over a file), mode 0400, the action's own.
+   * Removed with the folder. @throws {ScratchDirError} naming the file, never its content.
+   */
+  writeFile(dir: ScratchDir, name: string, content: string): string {
+    const path = join(dir.path, name);
+    let fd: number | undefined;
+    try {
+      fd = openSync(
+        path,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o400,
+      );
+      writeFileSync(fd, content);
+      fchmodSync(fd, 0o400);
+      const own = this.owner.uid !== process.getuid?.() || this.owner.gid !== process.getgid?.();
+      if (own) fchownSync(fd, this.owner.uid, this.owner.gid);
+    } catch (error) {
+      throw new ScratchDirError(
+        `Cannot write ${path} into the scratch folder: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    return path;
   }
 
   /** Removes an execution's scratch folder and everything in it, whatever the action did to its permissions. */
