@@ -18,7 +18,7 @@ import {
   wrapDataKey,
 } from '@attune/crypto';
 import { createTestDatabase } from '@attune/db/testing';
-import { Keyring, SecretResolver, valueContext } from '@attune/secrets';
+import { Keyring, RESOLVE_DECLARED_SQL, RESOLVE_SQL, SecretResolver, valueContext } from '@attune/secrets';
 import pg from 'pg';
 import { pino } from 'pino';
 
@@ -298,6 +298,16 @@ try {
     `  declared policy (3 of 24 fetched, decrypted) vs all: ${vsAll.toFixed(2)}× the resolves/s (no target; fetches less)`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The two statements' plans, as the pool runs them (generic plans of prepared statements after 5 runs).
+  for (const [label, sql, params] of [
+    ['all', RESOLVE_SQL, [actionRef]],
+    ['declared', RESOLVE_DECLARED_SQL, [actionRef, declaredOnly]],
+  ] as const) {
+    const plan = await db.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${sql}`, [
+      ...params,
+    ]);
+    process.stdout.write(`\nplan (${label}):\n${plan.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}\n`);
+  }
 } finally {
   await db.drop();
 }
