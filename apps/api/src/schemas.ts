@@ -419,7 +419,23 @@ export const actionListDto = {
           entry_point: { type: 'string' },
           parameters: anyJson,
           timeout: { type: 'integer' },
-          secrets: { type: 'array', items: { type: 'string' } },
+          secrets: {
+            type: 'array',
+            description: 'The secrets the action declares.',
+            items: {
+              type: 'object',
+              properties: { name: { type: 'string' }, required: { type: 'boolean' } },
+              required: ['name', 'required'],
+            },
+          },
+          secrets_policy: {
+            type: ['string', 'null'],
+            enum: ['all', 'declared', null],
+            description:
+              "The action's own policy, else its pack's; null: the worker's (worker.secrets_policy).",
+          },
+          secrets_delivery: { type: 'string', enum: ['env', 'file', 'stdin'] },
+          secrets_file_format: { type: ['string', 'null'], enum: ['json', 'dotenv', null] },
           network: { type: 'boolean' },
         },
       },

@@ -553,6 +553,15 @@ describe('HTTP API', () => {
     expect((await call('GET', '/api/v1/executions/999999', tokens.run)).status).toBe(404);
     const actions = await call('GET', '/api/v1/actions?pack=mypack', tokens.run);
     expect(actions.body?.data.map((a: { ref: string }) => a.ref)).toEqual(['mypack.deploy', 'mypack.report']);
+    // What each declares and how it receives its secrets (the policy: its own, else its pack's; null: the worker's).
+    expect(actions.body?.data[0]).toMatchObject({
+      secrets: expect.any(Array),
+      secrets_policy: null,
+      secrets_delivery: 'env',
+      secrets_file_format: null,
+    });
+    for (const declared of actions.body?.data[0].secrets ?? [])
+      expect(declared).toEqual({ name: expect.any(String), required: expect.any(Boolean) });
   });
 
   it('records who did what in the audit log, with address and request id, never a value', async () => {

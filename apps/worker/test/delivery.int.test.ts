@@ -27,6 +27,7 @@ const API_KEY = 'sk_live_delivery_0123456789';
 const TRICKY = `it's $HOME "quoted" \`tick\` \\back\nsecond line`;
 const DB = { user: 'svc', password: 'db-password-for-delivery-42' };
 const EXAMPLES = fileURLToPath(new URL('../../../packs/delivery', import.meta.url));
+const QUOTED = "hunter2'sup3rS3cret-value";
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 // Python: what the action sees — its environ, the file (mode, owner) or the stdin line — and the API key, printed.
@@ -54,7 +55,7 @@ const SH_DOTENV = `#!/bin/sh
 cat >/dev/null
 echo "secret vars in environ: $(tr '\\0' '\\n' < /proc/self/environ | grep -c '^SECRET_')"
 echo "mode: $(stat -c %a "$ATTUNE_SECRETS_FILE") mine: $([ "$(stat -c %u "$ATTUNE_SECRETS_FILE")" = "$(id -u)" ] && echo yes)"
-set -a; . "$ATTUNE_SECRETS_FILE"; set +a
+. "$ATTUNE_SECRETS_FILE"   # shell variables, not exported: child processes do not get them
 printf '%s' "$SECRET_TRICKY" | sha256sum | cut -c1-64
 printf '%s' "$SECRET_DB" | sha256sum | cut -c1-64
 echo "key: $SECRET_API_KEY"
@@ -114,6 +115,13 @@ beforeAll(async () => {
       },
       stdin_py: { runner: 'python', file: 'show.py', code: PY, extra: `secrets_delivery: stdin\n${params}` },
       stdin_sh: { runner: 'shell', file: 'stdin.sh', code: SH_STDIN, extra: 'secrets_delivery: stdin\n' },
+      // A careless action: prints its dotenv file, where a quote is written '\'' — masked all the same.
+      cat_dotenv: {
+        runner: 'shell',
+        file: 'cat.sh',
+        code: '#!/bin/sh\ncat >/dev/null\ncat "$ATTUNE_SECRETS_FILE"\n',
+        extra: 'secrets_delivery: file\nsecrets_file_format: dotenv\n',
+      },
     }),
   );
   // The example pack, from a folder the actions' identity can read.
@@ -124,6 +132,7 @@ beforeAll(async () => {
     [{ type: 'system' }, 'api_key', API_KEY],
     [{ type: 'pack', pack: 'deliver' }, 'tricky', TRICKY],
     [{ type: 'pack', pack: 'deliver' }, 'db', DB],
+    [{ type: 'pack', pack: 'deliver' }, 'quote', QUOTED],
   ];
   for (const [owner, name, value] of secrets)
     await keys.create(testActor, { owner, name, value, encrypted: true });
@@ -140,7 +149,12 @@ describe('secret delivery', () => {
   it('env (the default): SECRET_ variables, visible in the process environment', async () => {
     const outcome = await run('deliver.env_py');
     expect(outcome.status, outcome.stderr).toBe('succeeded');
-    expect(report(outcome.stdout).secret_vars).toEqual(['SECRET_API_KEY', 'SECRET_DB', 'SECRET_TRICKY']);
+    expect(report(outcome.stdout).secret_vars).toEqual([
+      'SECRET_API_KEY',
+      'SECRET_DB',
+      'SECRET_QUOTE',
+      'SECRET_TRICKY',
+    ]);
     expect(outcome.stdout).toContain('key: ***');
   });
 
@@ -152,7 +166,7 @@ describe('secret delivery', () => {
       secret_vars: [],
       file_mode: '0o400',
       file_mine: true,
-      names: ['SECRET_API_KEY', 'SECRET_DB', 'SECRET_TRICKY'],
+      names: ['SECRET_API_KEY', 'SECRET_DB', 'SECRET_QUOTE', 'SECRET_TRICKY'],
       db_user: 'svc',
     });
     expect(String(seen.file)).toMatch(/\/\.attune-secrets\.json$/);
@@ -160,6 +174,7 @@ describe('secret delivery', () => {
     expect(outcome.stdout).not.toContain(API_KEY);
     expect(outcome.secrets.map((s) => s.ref).sort()).toEqual([
       'deliver.db',
+      'deliver.quote',
       'deliver.tricky',
       'system.api_key',
     ]);
@@ -184,13 +199,15 @@ describe('secret delivery', () => {
     expect(report(py.stdout)).toMatchObject({
       secret_vars: [],
       params: { n: 3 },
-      names: ['SECRET_API_KEY', 'SECRET_DB', 'SECRET_TRICKY'],
+      names: ['SECRET_API_KEY', 'SECRET_DB', 'SECRET_QUOTE', 'SECRET_TRICKY'],
       db_user: 'svc',
     });
     expect(py.stdout).toContain('key: ***');
     const sh = await run('deliver.stdin_sh');
     expect(sh.status, sh.stderr).toBe('succeeded');
-    expect(sh.stdout).toBe('secret vars in environ: 0\n"SECRET_API_KEY" "SECRET_DB" "SECRET_TRICKY" \n');
+    expect(sh.stdout).toBe(
+      'secret vars in environ: 0\n"SECRET_API_KEY" "SECRET_DB" "SECRET_QUOTE" "SECRET_TRICKY" \n',
+    );
   });
 
   it('the example pack (packs/delivery) shows each mode, receiving only what it declares', async () => {
@@ -210,5 +227,13 @@ describe('secret delivery', () => {
       'succeeded',
       `target billing; api key present (${API_KEY.length} characters)\nSECRET_ variables in the environment: []\n`,
     ]);
+  });
+
+  it('masks the dotenv file printed as it is (quotes escaped for sh)', async () => {
+    const outcome = await run('deliver.cat_dotenv');
+    expect(outcome.status, outcome.stderr).toBe('succeeded');
+    expect(outcome.stdout).toContain("SECRET_QUOTE='***'");
+    expect(outcome.stdout).not.toContain('sup3rS3cret');
+    expect(outcome.stdout).not.toContain(API_KEY);
   });
 });

@@ -89,6 +89,12 @@ beforeAll(async () => {
           code: NAMES_SH,
           extra: 'secrets:\n  - name: deploy_token\n    required: true\n',
         },
+        needs_nul: {
+          runner: 'shell',
+          file: 'names.sh',
+          code: NAMES_SH,
+          extra: 'secrets:\n  - name: with_nul\n    required: true\n',
+        },
         needs_locked: {
           runner: 'python',
           file: 'names.py',
@@ -115,6 +121,21 @@ beforeAll(async () => {
   ];
   for (const [owner, name] of secrets)
     await keys.create(testActor, { owner, name, value: `value-of-${name}-0123456789`, encrypted: true });
+  // A required value no environment variable can carry (a NUL, as a row written before values with one were
+  // refused would hold).
+  const nulAction = await db.prisma.action.findUniqueOrThrow({ where: { ref: 'lean.needs_nul' } });
+  await db.prisma.key.create({
+    data: {
+      ref: 'lean.needs_nul.with_nul',
+      ownerType: 'action',
+      ownerAction: nulAction.id,
+      name: 'with_nul',
+      value: key.encrypt('before\0after-nul-value', { context: 'lean.needs_nul.with_nul' }),
+      valueType: 'string',
+      encrypted: true,
+      encryptionKeyHash: key.keyHash,
+    },
+  });
   // Secrets this worker cannot decrypt: an undeclared one (under `declared` it is never even read) and a required one.
   for (const [ref, name, ownerType] of [
     ['system.undecryptable', 'undecryptable', 'system'],
@@ -160,7 +181,7 @@ describe('the declared policy', () => {
       );
     });
 
-  it('an action may say all in a declared pack; a pack that says nothing follows the worker', async () => {
+  it('an action may say all in a declared pack, unless the worker says declared; a pack that says nothing follows the worker', async () => {
     const everything = await run('lean.everything');
     expect(namesSeen(everything.stdout)).toEqual(['SECRET_API_KEY', 'SECRET_PACK_WIDE', 'SECRET_UNRELATED']);
     expect(everything.warnings.map((w) => w.kind).sort()).toEqual(['secret_missing', 'secret_skipped']);
@@ -173,6 +194,8 @@ describe('the declared policy', () => {
     expect(namesSeen((await run('plain.names_py', 'declared')).stdout)).toEqual(['SECRET_API_KEY']);
     // A declared pack stays declared whatever the worker says.
     expect(namesSeen((await run('lean.names_py', 'all')).stdout)).toEqual(['SECRET_API_KEY']);
+    // The operator's declared binds every pack: an action (or pack) asking for all cannot get more.
+    expect(namesSeen((await run('lean.everything', 'declared')).stdout)).toEqual(['SECRET_API_KEY']);
   });
 
   it('fails an execution whose required secret is missing, before the action starts, naming it', async () => {
@@ -205,5 +228,15 @@ describe('the declared policy', () => {
     );
     expect(outcome.stderr).not.toContain('secret-locked-value');
     expect(outcome.warnings.map((w) => w.kind)).toEqual(['secret_required']);
+  });
+
+  it('fails an execution whose required secret its delivery cannot carry, rather than start it without it', async () => {
+    const outcome = await run('lean.needs_nul');
+    expect(outcome.status).toBe('failed');
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr).toContain(
+      'lean.needs_nul was not started: a secret it requires is missing or unusable — lean.needs_nul.with_nul (SECRET_WITH_NUL) cannot be delivered by env',
+    );
+    expect(outcome.stderr).not.toContain('after-nul-value');
   });
 });

@@ -38,6 +38,10 @@ export interface ActionRecord {
   readonly timeoutSeconds: number;
   /** The secrets the action's metadata declares, as stored (read with `declaredSecretsOf`). */
   readonly expectedSecrets: unknown;
+  /** Its own secrets policy, else its pack's; null: the worker's. */
+  readonly secretsPolicy: string | null;
+  readonly secretsDelivery: string;
+  readonly secretsFileFormat: string | null;
   readonly network: boolean;
 }
 
@@ -71,6 +75,7 @@ export class PackStore implements OwnerDirectory {
     const actions = await tx.action.findMany({
       where: filter.pack ? { pack: { ref: filter.pack } } : {},
       orderBy: { ref: 'asc' },
+      include: { pack: { select: { secretsPolicy: true } } },
     });
     return actions.map(toActionRecord);
   }
@@ -98,6 +103,7 @@ export class PackStore implements OwnerDirectory {
   ): Promise<ActionRecord | null> {
     const action = await tx.action.findUnique({
       where: typeof idOrRef === 'number' ? { id: idOrRef } : { ref: idOrRef },
+      include: { pack: { select: { secretsPolicy: true } } },
     });
     return action ? toActionRecord(action) : null;
   }
@@ -210,7 +216,11 @@ function toActionRecord(a: {
   parameters: unknown;
   timeoutSeconds: number;
   expectedSecrets: unknown;
+  secretsPolicy: string | null;
+  secretsDelivery: string;
+  secretsFileFormat: string | null;
   network: boolean;
+  pack: { secretsPolicy: string | null };
 }): ActionRecord {
   return {
     id: a.id,
@@ -221,6 +231,9 @@ function toActionRecord(a: {
     parameters: a.parameters as Record<string, ParameterSpec>,
     timeoutSeconds: a.timeoutSeconds,
     expectedSecrets: a.expectedSecrets,
+    secretsPolicy: a.secretsPolicy ?? a.pack.secretsPolicy,
+    secretsDelivery: a.secretsDelivery,
+    secretsFileFormat: a.secretsFileFormat,
     network: a.network,
   };
 }

@@ -18,7 +18,7 @@ import {
   wrapDataKey,
 } from '@attune/crypto';
 import { createTestDatabase } from '@attune/db/testing';
-import { Keyring, RESOLVE_DECLARED_SQL, RESOLVE_SQL, SecretResolver, valueContext } from '@attune/secrets';
+import { Keyring, RESOLVE_SQL, resolveDeclaredSql, SecretResolver, valueContext } from '@attune/secrets';
 import pg from 'pg';
 import { pino } from 'pino';
 
@@ -301,7 +301,7 @@ try {
   // The two statements' plans, as the pool runs them (generic plans of prepared statements after 5 runs).
   for (const [label, sql, params] of [
     ['all', RESOLVE_SQL, [actionRef]],
-    ['declared', RESOLVE_DECLARED_SQL, [actionRef, declaredOnly]],
+    ['declared', resolveDeclaredSql(declaredOnly.length), [actionRef, ...[...declaredOnly].sort()]],
   ] as const) {
     const plan = await db.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${sql}`, [
       ...params,

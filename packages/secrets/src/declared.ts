@@ -34,13 +34,16 @@ export function declaredSecretsOf(stored: unknown): DeclaredSecret[] {
 }
 
 /**
- * The policy an execution runs under: the action's own, else its pack's, else the worker's (`worker.secrets_policy`).
+ * The policy an execution runs under. The operator's `worker.secrets_policy: declared` binds every pack: no pack or
+ * action metadata (written by the pack's author) can ask for more. Under the worker's `all`, the action's own
+ * policy, else its pack's, may narrow it to `declared` (or say `all`).
  */
 export function effectiveSecretsPolicy(
   action: string | null | undefined,
   pack: string | null | undefined,
   worker: SecretsPolicy,
 ): SecretsPolicy {
+  if (worker === 'declared') return 'declared';
   for (const candidate of [action, pack])
     if ((SECRETS_POLICIES as readonly unknown[]).includes(candidate)) return candidate as SecretsPolicy;
   return worker;

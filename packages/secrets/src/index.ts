@@ -95,6 +95,7 @@ export {
   type ResolvedSecret,
   type ResolvedSecrets,
   type ResolveOptions,
+  resolveDeclaredSql,
   SecretResolver,
   type SecretResolverOptions,
   type SecretWarning,

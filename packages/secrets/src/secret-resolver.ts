@@ -97,13 +97,32 @@ LEFT JOIN "attune"."data_key" d ON d.id = k.data_key_id
 WHERE a.ref = $1`;
 
 /**
- * {@link RESOLVE_SQL} for a `declared` action: only the secrets whose env var is in `$2` are read (each branch still
- * served by the owner index; the rest are neither fetched nor decrypted).
+ * {@link RESOLVE_SQL} for a `declared` action asking for `count` env var names (`$2` … `$<count + 1>`): only those
+ * secrets are read (each branch still served by the owner index; the rest are neither fetched nor decrypted). One
+ * scalar parameter per name, not an array: PostgreSQL then reuses a generic plan of the prepared statement, where an
+ * array parameter made it plan every execution again.
  */
-export const RESOLVE_DECLARED_SQL = RESOLVE_SQL.replaceAll(
-  'AND deleted_at IS NULL',
-  'AND deleted_at IS NULL AND env_name = ANY($2::text[])',
-);
+export function resolveDeclaredSql(count: number): string {
+  const names = count === 0 ? 'NULL' : Array.from({ length: count }, (_, i) => `$${i + 2}`).join(', ');
+  return filterEveryBranch(`env_name IN (${names})`);
+}
+
+/**
+ * {@link RESOLVE_SQL} with `condition` added to each of its three branches (system, pack, action). Checked: a later
+ * edit of the statement that left a branch unfiltered would give an action secrets it did not declare.
+ */
+function filterEveryBranch(condition: string): string {
+  const anchor = 'AND deleted_at IS NULL';
+  const branches = RESOLVE_SQL.split(anchor).length - 1;
+  if (branches !== 3) throw new Error(`RESOLVE_SQL has ${branches} filterable branches, not 3`);
+  return RESOLVE_SQL.replaceAll(anchor, `${anchor} AND ${condition}`);
+}
+
+/** The most names one statement takes; more are asked for in one statement with an array. */
+const MAX_SCALAR_NAMES = 64;
+
+/** {@link RESOLVE_SQL} for a `declared` action, with the names as one array (`$2`), for long declarations. */
+export const RESOLVE_DECLARED_SQL = filterEveryBranch('env_name = ANY($2::text[])');
 
 /** What {@link SecretResolver.resolveForAction} may be told. */
 export interface ResolveOptions {
@@ -140,6 +159,21 @@ export class SecretResolver {
     this.#logger = options.logger;
   }
 
+  #resolveDeclared(actionRef: string, names: string[]): Promise<Row[]> {
+    if (names.length > MAX_SCALAR_NAMES)
+      return this.#sql.query<Row>(
+        RESOLVE_DECLARED_SQL,
+        [actionRef, names],
+        'attune_resolve_declared_secrets',
+      );
+    // Sorted, so that one declaration always uses the same statement and parameters.
+    return this.#sql.query<Row>(
+      resolveDeclaredSql(names.length),
+      [actionRef, ...names.sort()],
+      `attune_resolve_declared_${names.length}`,
+    );
+  }
+
   /**
    * Resolves the secrets of the action with this ref: all it may receive, or `only` those env var names.
    * @throws {ActionNotFoundError}
@@ -148,11 +182,7 @@ export class SecretResolver {
     const rows =
       options.only === undefined
         ? await this.#sql.query<Row>(RESOLVE_SQL, [actionRef], 'attune_resolve_secrets')
-        : await this.#sql.query<Row>(
-            RESOLVE_DECLARED_SQL,
-            [actionRef, [...options.only]],
-            'attune_resolve_declared_secrets',
-          );
+        : await this.#resolveDeclared(actionRef, [...new Set(options.only)]);
     const first = rows[0];
     if (!first) throw new ActionNotFoundError(actionRef);
     // Winners by env var: the most specific level wins; the rest are recorded as overridden.

@@ -99,6 +99,12 @@ export function resolverSuite(getDb: () => Database): void {
       expect(only.secrets.map((s) => [s.envName, s.value, s.overrides])).toEqual([
         [env, 'from-pack', [`system.${wanted}`]],
       ]);
+      // A long declaration (past one statement's scalar parameters) and repeated names: the same answer.
+      const many = Array.from({ length: 70 }, (_, i) => `SECRET_${tag.toUpperCase()}_UNSET_${i}`);
+      const long = await resolver(db, logger).resolveForAction(a.actions[0]?.ref as string, {
+        only: [...many, env, env],
+      });
+      expect(long.secrets.map((s) => [s.envName, s.value])).toEqual([[env, 'from-pack']]);
       const none = await r.resolveForAction(a.actions[0]?.ref as string, { only: [] });
       expect([none.secrets, none.warnings]).toEqual([[], []]);
       await expect(r.resolveForAction('no.such_action', { only: [env] })).rejects.toThrow(

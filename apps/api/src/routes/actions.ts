@@ -1,4 +1,5 @@
 import type { PackService } from '@attune/registry';
+import { declaredSecretsOf } from '@attune/secrets';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../plugins/auth.js';
 import * as s from '../schemas.js';
@@ -26,7 +27,10 @@ export function registerActionRoutes(app: FastifyInstance, packs: Pick<PackServi
           entry_point: a.entryPoint,
           parameters: a.parameters,
           timeout: a.timeoutSeconds,
-          secrets: a.expectedSecrets,
+          secrets: declaredSecretsOf(a.expectedSecrets),
+          secrets_policy: a.secretsPolicy,
+          secrets_delivery: a.secretsDelivery,
+          secrets_file_format: a.secretsFileFormat,
           network: a.network,
         })),
       };

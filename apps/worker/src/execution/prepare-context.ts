@@ -160,6 +160,15 @@ export async function prepareExecutionContext(
     });
   }
   const delivery = (deps.delivery ?? deliveryFor(row)).deliver(resolved.secrets);
+  // A required secret the delivery could not carry (a NUL in an environment variable, say) is missing too.
+  const carried = new Set(delivery.delivered.map((d) => d.envName));
+  const dropped = declared
+    .filter((d) => d.required && injected.has(envVarName(d.name)) && !carried.has(envVarName(d.name)))
+    .map((d) => {
+      const secret = resolved.secrets.find((r) => r.envName === envVarName(d.name));
+      return `${secret?.ref} (${envVarName(d.name)}) cannot be delivered by ${row.secrets_delivery ?? 'env'} (see its warning)`;
+    });
+  if (dropped.length) throw new RequiredSecretError(row.action_ref, dropped);
   warnings.push(...delivery.warnings);
   const env = buildChildEnv({
     parentEnv: deps.parentEnv,

@@ -154,6 +154,8 @@ describe('formsOf', () => {
     ['base64url padded', Buffer.from(TRICKY).toString('base64').replaceAll('+', '-').replaceAll('/', '_')],
     ['command-line escape', TRICKY.replaceAll('"', '\\"')],
     ['expression escape', TRICKY.replaceAll("'", "''")],
+    ['sh single-quote escape', TRICKY.replaceAll("'", "'\\''")],
+    ['sh double-quoted quote', TRICKY.replaceAll("'", `'"'"'`)],
   ])('include %s', (_name, form) => {
     expect(forms.has(form)).toBe(true);
   });

@@ -362,11 +362,16 @@ function withoutPadding(base64: string): string {
 /**
  * `CommandLineArgumentEscape` (`"` as `\"`), `ExpressionStringEscape` (`'` as `''`), and the two sections
  * PowerShell prints separately when a value with `&` is run as a command (`PowerShellPreAmpersandEscape`,
- * `PowerShellPostAmpersandEscape`).
+ * `PowerShellPostAmpersandEscape`). Also POSIX sh's single-quote escapes, which the runner misses: `'\''` (as the
+ * dotenv delivery file and `set -x` write them) and `'"'"'`.
  */
 function runnerForms(value: string, forms: Set<string>): void {
   forms.add(value.replaceAll('"', '\\"'));
   forms.add(value.replaceAll("'", "''"));
+  if (value.includes("'")) {
+    forms.add(value.replaceAll("'", "'\\''"));
+    forms.add(value.replaceAll("'", `'"'"'`));
+  }
   if (!value.includes('&')) return;
   const plus = value.indexOf('&+');
   const last = value.lastIndexOf('&');

@@ -11,7 +11,7 @@ export const SECRETS_FILE_NAMES: Readonly<Record<SecretsFileFormat, string>> = {
 /**
  * `secrets_delivery: file`: one file in the execution's scratch folder, by env var name — `json`, one object
  * (`{"SECRET_API_KEY": "…", "SECRET_DB": {…}}`, structured values as JSON), or `dotenv`, one `SECRET_NAME='value'`
- * line per secret quoted for POSIX sh (`set -a; . "$ATTUNE_SECRETS_FILE"`), structured values as compact JSON. The
+ * line per secret quoted for POSIX sh (`. "$ATTUNE_SECRETS_FILE"`), structured values as compact JSON. The
  * executor writes it (0400, the action's own) and removes it with the folder. A value dotenv cannot carry (a NUL) is
  * not delivered, with a warning.
  */
