@@ -8,7 +8,7 @@ import { COMMANDS, type CommandSpec } from '../src/spec.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
-// CI installs zsh (scripts/install-test-tools.sh) and requires these tests to run.
+// CI installs zsh (scripts/install-sandbox.sh --test-tools) and requires these tests to run.
 const zshRequired = process.env.ATTUNE_TEST_ZSH === 'required';
 let dir: string;
 
@@ -16,37 +16,45 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'attune-completion-'));
   for (const shell of ['bash', 'zsh'])
     writeFileSync(join(dir, `attune.${shell}`), execFileSync(process.execPath, [BIN, 'completion', shell]));
-  // zsh's completion system is interactive: its two functions the script calls are recorded instead.
-  writeFileSync(
-    join(dir, 'complete.zsh'),
-    `compdef() { :; }
-_describe() { print -rl -- "\${(@P)4%%:*}"; }
-_files() { print -r -- '<files>'; }
-source ${dir}/attune.zsh
-words=("$@"); CURRENT=\${#words}; PREFIX=\${words[CURRENT]}
-_attune
-`,
-  );
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** What bash offers for the last word of `words`, filtered by it as bash does. */
-function bash(...words: string[]): string[] {
-  const script = `source ${dir}/attune.bash; COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _attune; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  return execFileSync('bash', ['-c', script, 'attune-test', ...words], { cwd: dir })
-    .toString()
-    .split('\n')
-    .filter(Boolean);
+/**
+ * What bash offers for the last word of each query (filtered by it, as bash does): every query in one bash process,
+ * each answer on one line, completions separated by spaces.
+ */
+function bashAll(queries: readonly string[][]): string[][] {
+  const script = [
+    `source ${dir}/attune.bash`,
+    ...queries.map(
+      (words) =>
+        `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _attune; echo "\${COMPREPLY[*]}"`,
+    ),
+  ].join('\n');
+  const lines = execFileSync('bash', ['-c', script], { cwd: dir }).toString().split('\n');
+  return queries.map((_, i) => (lines[i] ?? '').split(' ').filter(Boolean));
 }
 
-/** What zsh offers for the last word (before zsh filters by the prefix typed). */
-function zsh(...words: string[]): string[] {
-  return execFileSync('zsh', [join(dir, 'complete.zsh'), ...words], { cwd: dir })
-    .toString()
-    .split('\n')
-    .filter(Boolean);
+const bash = (...words: string[]): string[] => bashAll([words])[0] as string[];
+
+/** What zsh offers for the last word of each query (before zsh filters by the prefix typed), in one zsh process. */
+function zshAll(queries: readonly string[][]): string[][] {
+  const script = [
+    'compdef() { :; }',
+    `_describe() { print -r -- "\${(j: :)\${(@)\${(@P)4}%%:*}}"; }`,
+    "_files() { print -r -- '<files>'; }",
+    `source ${dir}/attune.zsh`,
+    ...queries.map(
+      (words) =>
+        `words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=\${#words}; PREFIX=\${words[CURRENT]}; print -r -- "$(_attune)"`,
+    ),
+  ].join('\n');
+  const lines = execFileSync('zsh', ['-c', script], { cwd: dir }).toString().split('\n');
+  return queries.map((_, i) => (lines[i] ?? '').split(' ').filter(Boolean));
 }
+
+const zsh = (...words: string[]): string[] => zshAll([words])[0] as string[];
 
 /** Every command path of the definition, with the long options it takes. */
 function leaves(specs: readonly CommandSpec[], path: string[] = []): { path: string[]; options: string[] }[] {
@@ -77,12 +85,13 @@ describe('attune completion', () => {
     expect(bash('attune', '--config', 'my-c')).toEqual(['my-config.yaml']);
     expect(bash('attune', 'pack', 'register', 'my-c')).toEqual(['my-config.yaml']);
     expect(bash('attune', 'completion', '')).toEqual([]);
-    // Every option of every command completes.
-    for (const leaf of leaves(COMMANDS)) {
-      const offered = bash('attune', ...leaf.path, '--');
+    // Every option of every command completes (all asked of one bash).
+    const all = leaves(COMMANDS);
+    const offered = bashAll(all.map((leaf) => ['attune', ...leaf.path, '--']));
+    all.forEach((leaf, i) => {
       for (const option of [...leaf.options, '--json', '--config', '--help'])
-        expect(offered, leaf.path.join(' ')).toContain(option);
-    }
+        expect(offered[i], leaf.path.join(' ')).toContain(option);
+    });
   });
 
   it.runIf(hasZsh || zshRequired)('zsh: the same tree, with descriptions', () => {
@@ -110,11 +119,12 @@ describe('attune completion', () => {
     ]);
     expect(zsh('attune', 'pack', 'register', '')).toEqual(['<files>']);
     expect(zsh('attune', 'key', 'get', '--version', '')).toEqual([]);
-    for (const leaf of leaves(COMMANDS)) {
-      const offered = zsh('attune', ...leaf.path, '-');
+    const all = leaves(COMMANDS);
+    const offered = zshAll(all.map((leaf) => ['attune', ...leaf.path, '-']));
+    all.forEach((leaf, i) => {
       for (const option of [...leaf.options, '--json', '--config', '--help'])
-        expect(offered, leaf.path.join(' ')).toContain(option);
-    }
+        expect(offered[i], leaf.path.join(' ')).toContain(option);
+    });
     const descriptions = execFileSync('zsh', [
       '-c',
       `source ${dir}/attune.zsh 2>/dev/null; _attune_subcommands key`,

@@ -8,19 +8,17 @@ import { createHash } from 'node:crypto';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '@attune/core';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { ExecutionStore } from '@attune/executions';
 import { registerPack } from '@attune/registry';
-import { type CreateKeyInput, SecretResolver } from '@attune/secrets';
+import type { CreateKeyInput } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionExecutor } from '../src/execution/executor.js';
 import type { ActionSandbox } from '../src/sandbox/sandbox.js';
 import { DirectSpawner } from '../src/spawner.js';
+import { runOnce } from './support/executor.js';
 import { readablePackRoot, testSandbox } from './support/isolation.js';
 import { writeTestPack } from './support/packs.js';
-import { keyService, requestExecution, testActor } from './support/services.js';
+import { keyService, testActor } from './support/services.js';
 
 const key = EncryptionKey.fromPassword('delivery-test-password-0123456789abcdef');
 const API_KEY = 'sk_live_delivery_0123456789';
@@ -70,25 +68,9 @@ let db: TestDatabase;
 let sandbox: ActionSandbox;
 let root: string;
 const spawner = new DirectSpawner();
-const logger = createLogger({ name: 'attune-worker', level: 'silent' });
 
 async function run(actionRef: string, params: object = {}) {
-  const outcome = await new ActionExecutor({
-    executions: new ExecutionStore(db.sql),
-    resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
-    spawner,
-    sandbox,
-    logger,
-    config: {
-      workerId: 'delivery-worker',
-      outputCapBytes: 1024 * 1024,
-      killGraceMs: 300,
-      maskMinLength: 6,
-      passthroughEnv: [],
-    },
-    parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  }).execute(await requestExecution(db, actionRef, params));
-  if (!outcome) throw new Error('not claimed');
+  const outcome = await runOnce({ db, sandbox, spawner, key }, actionRef, { params });
   // Whatever the mode, nothing of the execution is left in the scratch root (the secrets file included).
   // (Execution folders are named <execution id>-<random>.)
   expect(readdirSync(sandbox.scratch.path).filter((f) => /^\d+-[0-9a-f]+$/.test(f))).toEqual([]);

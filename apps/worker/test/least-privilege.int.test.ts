@@ -4,19 +4,17 @@
  * unusable fails the execution before the action starts. Real actions (Python and shell) in the host's sandbox.
  */
 import { rmSync } from 'node:fs';
-import { createLogger } from '@attune/core';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import { ExecutionStore } from '@attune/executions';
 import { registerPack } from '@attune/registry';
-import { type CreateKeyInput, SecretResolver } from '@attune/secrets';
+import type { CreateKeyInput } from '@attune/secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionExecutor } from '../src/execution/executor.js';
 import type { ActionSandbox } from '../src/sandbox/sandbox.js';
 import { DirectSpawner } from '../src/spawner.js';
+import { runOnce } from './support/executor.js';
 import { readablePackRoot, testSandbox } from './support/isolation.js';
 import { writeTestPack } from './support/packs.js';
-import { keyService, requestExecution, testActor } from './support/services.js';
+import { keyService, testActor } from './support/services.js';
 
 const key = EncryptionKey.fromPassword('least-privilege-test-password-0123456789');
 const otherKey = EncryptionKey.fromPassword('a-key-this-worker-does-not-hold-987654321');
@@ -30,31 +28,9 @@ let db: TestDatabase;
 let sandbox: ActionSandbox;
 let root: string;
 const spawner = new DirectSpawner();
-const logger = createLogger({ name: 'attune-worker', level: 'silent' });
 
-function executor(secretsPolicy: 'all' | 'declared' = 'all'): ActionExecutor {
-  return new ActionExecutor({
-    executions: new ExecutionStore(db.sql),
-    resolver: new SecretResolver({ sql: db.sql, encryptionKey: key, logger }),
-    spawner,
-    sandbox,
-    logger,
-    config: {
-      workerId: 'least-privilege-worker',
-      outputCapBytes: 1024 * 1024,
-      killGraceMs: 300,
-      maskMinLength: 6,
-      passthroughEnv: [],
-      secretsPolicy,
-    },
-    parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  });
-}
-
-async function run(actionRef: string, policy: 'all' | 'declared' = 'all') {
-  const outcome = await executor(policy).execute(await requestExecution(db, actionRef, {}));
-  if (!outcome) throw new Error('not claimed');
-  return outcome;
+function run(actionRef: string, policy: 'all' | 'declared' = 'all') {
+  return runOnce({ db, sandbox, spawner, key }, actionRef, { secretsPolicy: policy });
 }
 
 /** The SECRET_ variable names an action printed (Python: a JSON list; shell: space-separated). */
