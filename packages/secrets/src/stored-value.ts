@@ -6,6 +6,7 @@ import {
   ValueTooLargeError,
 } from './errors.js';
 import { Keyring } from './keyring/keyring.js';
+import { MAX_VALUE_BYTES } from './limits.js';
 import { findUnstorable, MAX_NESTING, type TextProblem, textProblem } from './text.js';
 
 /** A secret's value: a string, or structured JSON (object, array, number, boolean) as the reference allows. */
@@ -21,8 +22,7 @@ export interface StoredValue {
   readonly encryptionKeyHash: string | null;
 }
 
-/** Largest value accepted, in bytes of its UTF-8 (compact JSON for structured values). */
-export const MAX_VALUE_BYTES = 64 * 1024;
+export { MAX_VALUE_BYTES } from './limits.js';
 
 /**
  * Checks a value and returns its serialised size. Refuses null, undefined, functions, non-finite numbers and

@@ -2,13 +2,8 @@ import type { AuditEvent, AuditFilter } from '@attune/audit';
 import type { TokenRecord } from '@attune/auth';
 import type { RemoteConfig } from '@attune/config';
 import { type Actor, AttuneError, ERROR_CATEGORIES, type ErrorCategory } from '@attune/core';
-import {
-  type ExecutionRecord,
-  type ExecutionStatus,
-  isTerminal,
-  type SecretUse,
-  type WaitOptions,
-} from '@attune/executions';
+import type { ExecutionRecord, ExecutionStatus, SecretUse, WaitOptions } from '@attune/executions';
+import { isTerminal } from '@attune/executions/resources';
 import type {
   CreateKeyInput,
   KeyOwner,

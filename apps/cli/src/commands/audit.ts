@@ -1,4 +1,5 @@
-import { type AuditEvent, toAuditEventResource } from '@attune/audit';
+import type { AuditEvent } from '@attune/audit';
+import { toAuditEventResource } from '@attune/audit/resources';
 import { EXIT_FAILED } from '@attune/core';
 import { flag, positiveFlag, UsageError } from '../args.js';
 import { snakeJson } from '../io/json.js';

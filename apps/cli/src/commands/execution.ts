@@ -1,4 +1,4 @@
-import { formatExecution, toExecutionResource } from '@attune/executions';
+import { formatExecution, toExecutionResource } from '@attune/executions/resources';
 import { UsageError } from '../args.js';
 import type { CommandContext } from './context.js';
 

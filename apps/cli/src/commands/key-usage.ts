@@ -1,4 +1,8 @@
-import { toSecretUsageResource, toSecretUseResource, toUnusedSecretResource } from '@attune/executions';
+import {
+  toSecretUsageResource,
+  toSecretUseResource,
+  toUnusedSecretResource,
+} from '@attune/executions/resources';
 import { flag, positiveFlag, UsageError } from '../args.js';
 import { iso, table } from '../io/table.js';
 import { dateFlag } from './audit.js';

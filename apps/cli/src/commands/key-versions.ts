@@ -1,4 +1,5 @@
-import { type KeyVersionRecord, toKeyResource, toKeyVersionResource } from '@attune/secrets';
+import type { KeyVersionRecord } from '@attune/secrets';
+import { toKeyResource, toKeyVersionResource } from '@attune/secrets/resources';
 import { flag, positiveFlag, UsageError } from '../args.js';
 import { iso, table } from '../io/table.js';
 import type { CommandContext } from './context.js';

@@ -1,11 +1,5 @@
-import {
-  type KeyOwner,
-  type KeyRecord,
-  type SecretValue,
-  toKeyPageResource,
-  toKeyResource,
-  validateSecretName,
-} from '@attune/secrets';
+import type { KeyOwner, KeyRecord, SecretValue } from '@attune/secrets';
+import { toKeyPageResource, toKeyResource, validateSecretName } from '@attune/secrets/resources';
 import { type Parsed, positiveFlag, UsageError } from '../args.js';
 import { readSecret } from '../io/read-secret.js';
 import { iso, table } from '../io/table.js';

@@ -1,5 +1,9 @@
 import { EXIT_FAILED } from '@attune/core';
-import { type ExecutionRequestedResource, formatExecution, toExecutionResource } from '@attune/executions';
+import {
+  type ExecutionRequestedResource,
+  formatExecution,
+  toExecutionResource,
+} from '@attune/executions/resources';
 import { flag, UsageError } from '../args.js';
 import type { CommandContext } from './context.js';
 

@@ -1,4 +1,4 @@
-import { toTokenResource } from '@attune/auth';
+import { toTokenResource } from '@attune/auth/resources';
 import { flag, UsageError } from '../args.js';
 import { iso, table } from '../io/table.js';
 import type { CommandContext } from './context.js';

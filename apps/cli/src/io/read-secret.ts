@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createInterface } from 'node:readline';
-import { MAX_VALUE_BYTES } from '@attune/secrets';
+import { MAX_VALUE_BYTES } from '@attune/secrets/resources';
 import { UsageError } from '../args.js';
 import type { CliIo } from './cli-io.js';
 
