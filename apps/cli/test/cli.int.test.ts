@@ -7,8 +7,8 @@ import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runCli } from './support/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
 const broker = isolatedBroker('clitest', process.env.AMQP_URL || DEFAULT_AMQP_URL);
 const KEY = 'cli-test-encryption-key-0123456789abcdef';
@@ -34,31 +34,13 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Runs `attune …` as a user would: a process, stdin, stdout, stderr, exit code. */
+/** Runs `attune …` with the test's environment plus `extraEnv` (undefined: the variable left out). */
 function attune(
   args: string[],
   input: string | Buffer = '',
   extraEnv: Record<string, string | undefined> = {},
 ) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    // A variable given as undefined is left out.
-    const merged = Object.fromEntries(
-      Object.entries({ ...env, ...extraEnv }).filter((e): e is [string, string] => e[1] !== undefined),
-    );
-    const child = spawn(process.execPath, [BIN, ...args], { env: merged });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    // The CLI may refuse input before reading all of it.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli({ ...env, ...extraEnv }, args, input);
 }
 
 /** Every field name in a JSON value, at any depth. */
@@ -215,19 +197,7 @@ describe('attune CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'attune-cli-embedded-'));
     try {
       const { DATABASE_URL: _unset, ...noDatabase } = env;
-      const inDir = () =>
-        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [BIN, 'db', 'migrate'], { env: noDatabase, cwd: dir });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (c: Buffer) => {
-            stdout += c.toString();
-          });
-          child.stderr.on('data', (c: Buffer) => {
-            stderr += c.toString();
-          });
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        });
+      const inDir = () => runCli(noDatabase, ['db', 'migrate'], '', dir);
       const first = await inDir();
       expect(first.code, first.stderr).toBe(0);
       const where = join(realpathSync(dir), '.attune', 'pglite');

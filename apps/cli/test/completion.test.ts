@@ -2,11 +2,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS, type CommandSpec } from '../src/spec.js';
+import { BIN } from './support/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
 // CI installs zsh (scripts/install-sandbox.sh --test-tools) and requires these tests to run.
 const zshRequired = process.env.ATTUNE_TEST_ZSH === 'required';

@@ -9,13 +9,13 @@ import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, type CliResult, runCli } from './support/run-cli.js';
 
 /**
  * Remote mode: the same `attune key …` and `attune run` commands, once on the database (local mode) and once through
  * a real `attune api` process (ATTUNE_API_URL + ATTUNE_TOKEN, with neither DATABASE_URL nor a key in the CLI's
  * environment): same output, same exit codes.
  */
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../packs/examples', import.meta.url));
 const broker = isolatedBroker('cliremote', process.env.AMQP_URL || DEFAULT_AMQP_URL);
 const KEY = 'cli-remote-encryption-key-0123456789abcdef';
@@ -24,24 +24,10 @@ let local: Record<string, string>;
 let remote: Record<string, string>;
 let api: ChildProcess | undefined;
 
-type Result = { code: number | null; stdout: string; stderr: string };
+type Result = CliResult;
 
-function attune(env: Record<string, string>, args: string[], input = '', cwd?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, ...(cwd ? { cwd } : {}) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const attune = (env: Record<string, string>, args: string[], input = '', cwd?: string): Promise<Result> =>
+  runCli(env, args, input, cwd);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -102,22 +88,35 @@ const same = (text: string, mode: string) =>
     .replace(/"actor":\{[^}]*\}/g, '"actor":ACTOR')
     .replace(/ {2,}/g, '  '); // table columns as wide as the names in them
 
+type Mode = 'local' | 'remote';
+type Run = (args: string[], input?: string, code?: number) => Promise<Result>;
+
+/**
+ * Runs `script` in local mode, then in remote mode, with a `run` that checks each command's exit code and records
+ * its output made mode-neutral ({@link same}, then `normalize`). Answers what each mode recorded.
+ */
+async function inBothModes(
+  script: (run: Run, mode: Mode) => Promise<void>,
+  normalize: (text: string) => string = (text) => text,
+): Promise<Record<Mode, string[]>> {
+  const outputs = { local: [] as string[], remote: [] as string[] };
+  for (const mode of ['local', 'remote'] as const) {
+    const env = mode === 'local' ? local : remote;
+    await script(async (args, input = '', code = 0) => {
+      const r = await attune(env, args, input);
+      expect(r.code, `${mode}: attune ${args.join(' ')}\n${r.stderr}`).toBe(code);
+      outputs[mode].push(normalize(same(`${r.code}\n${r.stdout}\n${r.stderr}`, mode)));
+      return r;
+    }, mode);
+  }
+  return outputs;
+}
+
 describe('the CLI in both modes', () => {
   it('sets, reads, lists, versions, rolls back, destroys, deletes and undeletes keys: same output and exit codes', {
     timeout: 180_000,
   }, async () => {
-    const outputs: Record<string, string[]> = {};
-    for (const [mode, env] of [
-      ['local', local],
-      ['remote', remote],
-    ] as const) {
-      const seen: string[] = [];
-      const run = async (args: string[], input = '', code = 0) => {
-        const r = await attune(env, args, input);
-        expect(r.code, `${mode}: attune ${args.join(' ')}\n${r.stderr}`).toBe(code);
-        seen.push(same(`${r.code}\n${r.stdout}\n${r.stderr}`, mode));
-        return r;
-      };
+    const outputs = await inBothModes(async (run, mode) => {
       const name = `${mode}_token`;
       await run(['key', 'set', '--pack', 'examples', name], 'first-value-123');
       await run(['key', 'set', '--pack', 'examples', name], 'second-value-456');
@@ -141,8 +140,7 @@ describe('the CLI in both modes', () => {
       await run(['key', 'get', 'examples.no_such_key'], '', 3);
       await run(['key', 'set', '--pack', 'no_such_pack', name], 'x-value-0001', 3);
       await run(['key', 'set', '--system', 'bad name!'], 'x-value-0002', 2);
-      outputs[mode] = seen;
-    }
+    });
     expect(outputs.remote).toEqual(outputs.local);
     // The listing holds both modes' secrets: the same in both modes.
     const listed = await Promise.all(
@@ -250,58 +248,41 @@ describe('the CLI in both modes', () => {
   });
 
   it('reads the audit log and who used a secret the same way', async () => {
-    const outputs: Record<string, string[]> = {};
-    for (const [mode, env] of [
-      ['local', local],
-      ['remote', remote],
-    ] as const) {
-      const seen: string[] = [];
-      const run = async (args: string[], code = 0, input = '') => {
-        const r = await attune(env, args, input);
-        expect(r.code, `${mode}: attune ${args.join(' ')}\n${r.stderr}`).toBe(code);
-        seen.push(same(`${r.code}\n${r.stdout}\n${r.stderr}`, mode).replace(/\b\d+\b/g, 'N'));
-        return r;
-      };
-      const events = await run(['audit', 'list', '--ref', `examples.${mode}_token`, '--json']);
-      const actions = JSON.parse(events.stdout).data.map((e: { action: string }) => e.action);
-      expect(actions).toContain('key.created');
-      expect(actions).toContain('key.rolled_back');
-      await run(['key', 'usage', `examples.${mode}_token`]);
-      await run(['key', 'executions', `examples.${mode}_token`, '--version', '1', '--json']);
-      await run(['key', 'unused', '--days', '1']);
-      await run(['audit', 'hash'], 5, 'some-leaked-string'); // no audit HMAC key configured, in either place
-      outputs[mode] = seen.slice(1); // the events themselves name each mode's actor
-    }
-    expect(outputs.remote).toEqual(outputs.local);
+    const outputs = await inBothModes(
+      async (run, mode) => {
+        const events = await run(['audit', 'list', '--ref', `examples.${mode}_token`, '--json']);
+        const actions = JSON.parse(events.stdout).data.map((e: { action: string }) => e.action);
+        expect(actions).toContain('key.created');
+        expect(actions).toContain('key.rolled_back');
+        await run(['key', 'usage', `examples.${mode}_token`]);
+        await run(['key', 'executions', `examples.${mode}_token`, '--version', '1', '--json']);
+        await run(['key', 'unused', '--days', '1']);
+        await run(['audit', 'hash'], 'some-leaked-string', 5); // no audit HMAC key configured, in either place
+      },
+      (text) => text.replace(/\b\d+\b/g, 'N'),
+    );
+    // The events themselves name each mode's actor.
+    expect(outputs.remote.slice(1)).toEqual(outputs.local.slice(1));
     expect((await attune(remote, ['audit', 'verify'])).code).toBe(2);
   });
 
   it('creates, lists and revokes tokens the same way, showing each token once', async () => {
-    const outputs: Record<string, string[]> = {};
-    for (const [mode, env] of [
-      ['local', local],
-      ['remote', remote],
-    ] as const) {
-      const seen: string[] = [];
-      const run = async (args: string[], code = 0) => {
-        const r = await attune(env, args);
-        expect(r.code, `${mode}: attune ${args.join(' ')}\n${r.stderr}`).toBe(code);
-        seen.push(
-          same(`${r.code}\n${r.stdout}\n${r.stderr}`, mode).replace(/attune_[A-Za-z0-9_-]+/g, 'TOKEN'),
-        );
-        return r;
-      };
-      const created = await run(['token', 'create', `${mode}-ci`, '--scopes', 'keys:read']);
-      const token = created.stdout.split('\n')[0] as string;
-      expect(token).toMatch(/^attune_/);
-      const listed = await run(['token', 'list', '--json']);
-      expect(listed.stdout).not.toContain(token);
-      await run(['token', 'revoke', `${mode}-ci`]);
-      await run(['token', 'revoke', `${mode}-ci`], 3);
-      await run(['token', 'create', 'x', '--scopes', 'root'], 2);
-      outputs[mode] = seen.filter((_, i) => i !== 1); // the listing holds both modes' tokens
-    }
-    expect(outputs.remote).toEqual(outputs.local);
+    const outputs = await inBothModes(
+      async (run, mode) => {
+        const created = await run(['token', 'create', `${mode}-ci`, '--scopes', 'keys:read']);
+        const token = created.stdout.split('\n')[0] as string;
+        expect(token).toMatch(/^attune_/);
+        const listed = await run(['token', 'list', '--json']);
+        expect(listed.stdout).not.toContain(token);
+        await run(['token', 'revoke', `${mode}-ci`]);
+        await run(['token', 'revoke', `${mode}-ci`], '', 3);
+        await run(['token', 'create', 'x', '--scopes', 'root'], '', 2);
+      },
+      (text) => text.replace(/attune_[A-Za-z0-9_-]+/g, 'TOKEN'),
+    );
+    // The listing holds both modes' tokens.
+    const withoutListing = (records: string[]) => records.filter((_, i) => i !== 1);
+    expect(withoutListing(outputs.remote)).toEqual(withoutListing(outputs.local));
   });
 
   it('logs in (the token checked, then kept private to the user) and out', async () => {

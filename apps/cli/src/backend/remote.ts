@@ -1,21 +1,35 @@
-import type { AuditEvent, AuditFilter } from '@attune/audit';
-import type { TokenRecord } from '@attune/auth';
+import type { AuditFilter } from '@attune/audit';
 import type { RemoteConfig } from '@attune/config';
-import { type Actor, AttuneError, ERROR_CATEGORIES, type ErrorCategory } from '@attune/core';
-import type { ExecutionRecord, ExecutionStatus, SecretUse, WaitOptions } from '@attune/executions';
+import { type Actor, AttuneError } from '@attune/core';
+import type { ExecutionStatus, WaitOptions } from '@attune/executions';
 import { isTerminal } from '@attune/executions/resources';
-import type {
-  CreateKeyInput,
-  KeyOwner,
-  KeyPage,
-  KeyRecord,
-  KeyVersionRecord,
-  ListKeysInput,
-  SecretValue,
-} from '@attune/secrets';
+import type { CreateKeyInput, KeyPage, ListKeysInput } from '@attune/secrets';
 import createClient from 'openapi-fetch';
 import type { paths } from '../generated/api.js';
-import { printable } from '../io/printable.js';
+import {
+  type AuditDto,
+  type ExecutionDto,
+  type KeyDto,
+  ownerBody,
+  type TokenDto,
+  toAuditEvent,
+  toExecutionRecord,
+  toKeyRecord,
+  toSecretUse,
+  toTokenRecord,
+  toVersionRecord,
+  type UsageDto,
+  type UseDto,
+  type VersionDto,
+} from './remote-records.js';
+import {
+  ApiUnreachableError,
+  apiError,
+  BadAnswerError,
+  type ErrorBody,
+  guardedFetch,
+  RemoteModeError,
+} from './remote-transport.js';
 import type {
   AuditCommands,
   Backend,
@@ -26,255 +40,7 @@ import type {
   UsageCommands,
 } from './services.js';
 
-type KeyDto = NonNullable<
-  paths['/api/v1/keys/{ref}']['get']['responses'][200]['content']['application/json']['data']
->;
-type VersionDto = NonNullable<
-  paths['/api/v1/keys/{ref}/versions/{version}']['get']['responses'][200]['content']['application/json']['data']
->;
-type TokenDto = NonNullable<
-  paths['/api/v1/tokens/{name}']['delete']['responses'][200]['content']['application/json']['data']
->;
-type AuditDto = NonNullable<
-  paths['/api/v1/audit']['get']['responses'][200]['content']['application/json']['data']
->[number];
-type UsageDto = NonNullable<
-  paths['/api/v1/keys/{ref}/usage']['get']['responses'][200]['content']['application/json']['data']
->;
-type UseDto = NonNullable<
-  paths['/api/v1/keys/{ref}/versions/{version}/executions']['get']['responses'][200]['content']['application/json']['data']
->[number];
-type ExecutionDto = NonNullable<
-  paths['/api/v1/executions/{id}']['get']['responses'][200]['content']['application/json']['data']
->;
-/** An error answer's body (`{"error": {code, category, message, field?}}`, docs/api.md#errors). */
-type ErrorBody = { error?: { code?: string; category?: string; message?: string; field?: string } };
-
-/** A command that needs the database or the encryption key, asked for in remote mode. */
-export class RemoteModeError extends AttuneError {
-  constructor(command: string) {
-    super({
-      code: 'ATTUNE_CLI_LOCAL_ONLY',
-      category: 'invalid',
-      message: `\`attune ${command}\` works on the database directly, which remote mode (ATTUNE_API_URL) does not reach: run it where DATABASE_URL and the keys are configured, without ATTUNE_API_URL.`,
-    });
-  }
-}
-
-/** The API could not be reached. Names the address and the system's reason (a code), never a message of a library. */
-class ApiUnreachableError extends AttuneError {
-  constructor(url: string, cause: unknown) {
-    const c = cause as { code?: unknown; cause?: { code?: unknown } } | undefined;
-    const code = [c?.cause?.code, c?.code].find(
-      (x): x is string => typeof x === 'string' && /^[A-Z_]+$/.test(x),
-    );
-    super({
-      code: 'ATTUNE_CLI_API_UNREACHABLE',
-      category: 'unavailable',
-      message: `The API at ${url} could not be reached${code ? ` (${code})` : ''}; is \`attune api\` running there?`,
-    });
-  }
-}
-
-/** The API answered something the CLI cannot take: a redirect, no body, or more than it could ever send. */
-class BadAnswerError extends AttuneError {
-  constructor(url: string, what: string) {
-    super({
-      code: 'ATTUNE_CLI_API_BAD_ANSWER',
-      category: 'unavailable',
-      message: `The API at ${url} ${what}`,
-    });
-  }
-}
-
-/** The largest answer read (an execution with both outputs at their cap is far below it). */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
-
-/**
- * `fetch` as remote mode uses it: redirects are refused, not followed (a redirect could send a value, or with a
- * same-origin hop the token, somewhere else), and an answer is read up to {@link MAX_ANSWER_BYTES}.
- */
-function guardedFetch(apiUrl: string): (request: Request) => Promise<Response> {
-  return async (request) => {
-    const response = await fetch(request, { redirect: 'manual' });
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel();
-      throw new BadAnswerError(
-        apiUrl,
-        `answered with a redirect (${response.status}), which attune does not follow: set ATTUNE_API_URL to the API's own address`,
-      );
-    }
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    const tooLarge = () =>
-      new BadAnswerError(
-        apiUrl,
-        `answered more than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; nothing of it was used`,
-      );
-    if (declared > MAX_ANSWER_BYTES) {
-      await response.body?.cancel();
-      throw tooLarge();
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (response.body) {
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > MAX_ANSWER_BYTES) {
-          await reader.cancel();
-          throw tooLarge();
-        }
-        chunks.push(value);
-      }
-    }
-    const empty = response.status === 204 || response.status === 304;
-    return new Response(empty ? null : Buffer.concat(chunks), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-  };
-}
-
-/** An error answer of the API, as the error the service would have thrown locally: same code, category, exit code. */
-function apiError(status: number, body: ErrorBody | undefined): AttuneError {
-  const e = body?.error;
-  const category: ErrorCategory = (ERROR_CATEGORIES as readonly string[]).includes(e?.category ?? '')
-    ? (e?.category as ErrorCategory)
-    : status === 401
-      ? 'unauthenticated'
-      : status === 403
-        ? 'denied'
-        : status === 404
-          ? 'not_found'
-          : status === 429
-            ? 'rate_limited'
-            : status >= 500
-              ? 'unavailable'
-              : 'invalid';
-  return new AttuneError({
-    code:
-      typeof e?.code === 'string' && /^[A-Z0-9_]{1,80}$/.test(e.code) ? e.code : `ATTUNE_API_HTTP_${status}`,
-    category,
-    // The server's words, made printable: an answer must not drive the terminal.
-    message: printable(typeof e?.message === 'string' ? e.message : `The API answered ${status}.`),
-    field: e?.field,
-  });
-}
-
-function toKeyRecord(k: KeyDto): KeyRecord {
-  return {
-    id: k.id as number,
-    ref: k.ref as string,
-    ownerType: k.owner_type as KeyRecord['ownerType'],
-    ownerPack: (k.owner_pack ?? null) as number | null,
-    ownerAction: (k.owner_action ?? null) as number | null,
-    name: k.name as string,
-    envName: k.env_name as string,
-    value: (k.value ?? null) as SecretValue | null,
-    encrypted: k.encrypted === true,
-    encryptionKeyHash: (k.encryption_key_hash ?? null) as string | null,
-    created: new Date(k.created as string),
-    updated: new Date(k.updated as string),
-    version: k.version as number,
-    dataKey: (k.data_key ?? null) as KeyRecord['dataKey'],
-    maxVersions: (k.max_versions ?? null) as number | null,
-    deletedAt: k.deleted_at ? new Date(k.deleted_at) : null,
-  };
-}
-
-function toVersionRecord(ref: string, v: VersionDto): KeyVersionRecord {
-  return {
-    ref,
-    version: v.version as number,
-    current: v.current === true,
-    origin: v.origin as KeyVersionRecord['origin'],
-    sourceVersion: (v.source_version ?? null) as number | null,
-    actor: v.actor as KeyVersionRecord['actor'],
-    created: new Date(v.created as string),
-    valueType: v.value_type as KeyVersionRecord['valueType'],
-    encrypted: v.encrypted === true,
-    encryptionKeyHash: (v.encryption_key_hash ?? null) as string | null,
-    dataKey: (v.data_key ?? null) as KeyVersionRecord['dataKey'],
-    destroyedAt: v.destroyed_at ? new Date(v.destroyed_at) : null,
-    value: (v.value ?? null) as SecretValue | null,
-  };
-}
-
-function toTokenRecord(t: TokenDto): TokenRecord {
-  return {
-    id: t.id as number,
-    name: t.name as string,
-    scopes: (t.scopes ?? []) as TokenRecord['scopes'],
-    created: new Date(t.created as string),
-    lastUsedAt: t.last_used_at ? new Date(t.last_used_at) : null,
-    revokedAt: t.revoked_at ? new Date(t.revoked_at) : null,
-  };
-}
-
-function toAuditEvent(e: AuditDto): AuditEvent {
-  return {
-    id: e.id as string,
-    at: new Date(e.at as string),
-    actor: e.actor as AuditEvent['actor'],
-    source: e.source ?? null,
-    requestId: e.request_id ?? null,
-    action: e.action as string,
-    ref: e.ref ?? null,
-    version: e.version ?? null,
-    outcome: e.outcome as AuditEvent['outcome'],
-    detail: (e.detail ?? {}) as Record<string, unknown>,
-    seq: null,
-    prevHash: null,
-    hash: e.hash ?? null,
-  };
-}
-
-function toSecretUse(u: UseDto): SecretUse {
-  return {
-    executionId: u.execution_id as string,
-    actionRef: u.action_ref as string,
-    version: u.version as number,
-    at: u.at ? new Date(u.at) : null,
-    ...(u.status === undefined ? {} : { status: u.status as ExecutionStatus, workerId: u.worker_id ?? null }),
-  };
-}
-
-function toExecutionRecord(e: ExecutionDto): ExecutionRecord {
-  return {
-    id: e.id as string,
-    actionRef: e.action_ref as string,
-    status: e.status as ExecutionStatus,
-    parameters: e.parameters,
-    result: e.result ?? null,
-    stdout: e.stdout ?? null,
-    stderr: e.stderr ?? null,
-    stdoutTruncated: e.stdout_truncated === true,
-    stderrTruncated: e.stderr_truncated === true,
-    exitCode: e.exit_code ?? null,
-    durationMs: e.duration_ms ?? null,
-    warnings: (e.warnings ?? []) as ExecutionRecord['warnings'],
-    secrets: (e.secrets ?? []) as ExecutionRecord['secrets'],
-    workerId: e.worker_id ?? null,
-    created: new Date(e.created as string),
-    startedAt: e.started_at ? new Date(e.started_at) : null,
-    finishedAt: e.finished_at ? new Date(e.finished_at) : null,
-  };
-}
-
-/** The owner fields of a key request body. */
-function ownerBody(owner: KeyOwner) {
-  if (owner.type === 'system') return { owner_type: 'system' as const };
-  if (owner.type === 'pack')
-    return typeof owner.pack === 'number'
-      ? { owner_type: 'pack' as const, owner_pack: owner.pack }
-      : { owner_type: 'pack' as const, owner_pack_ref: owner.pack };
-  return typeof owner.action === 'number'
-    ? { owner_type: 'action' as const, owner_action: owner.action }
-    : { owner_type: 'action' as const, owner_action_ref: owner.action };
-}
+export { RemoteModeError } from './remote-transport.js';
 
 /**
  * Remote mode (docs/cli.md#remote-mode): the commands' services over the HTTP API, through a client typed from the
