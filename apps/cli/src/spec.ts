@@ -64,8 +64,18 @@ Examples:
         },
         { flags: '--cas <version>', description: 'write only if the key is at this version (else exit 4)' },
         { flags: '--max-versions <n>', description: 'versions kept for this key (secrets.max_versions)' },
+        {
+          flags: '--expires-in <duration>',
+          description: 'the value expires after this long: 90m, 12h, 30d, 2w',
+        },
+        {
+          flags: '--expires-at <time>',
+          description: 'the value expires then: 2027-01-31 or 2027-01-31T09:00:00Z',
+        },
       ],
-      help: `Give exactly one owner. Example: printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key`,
+      help: `Give exactly one owner. A new value never expires unless --expires-in or --expires-at says so (expiry belongs
+to a value; key expire changes it without a new version). Example:
+  printf '%s' 'sk_live_abc123' | attune key set --pack mypack api_key --expires-in 30d`,
     },
     {
       name: 'get',
@@ -84,6 +94,14 @@ Examples:
         { flags: '--pack <pack>', description: "the pack's keys" },
         { flags: '--action <action>', description: "the action's keys" },
         { flags: '--deleted', description: 'deleted keys (undelete brings them back)' },
+        {
+          flags: '--expiring <duration>',
+          description: 'keys that expire within this time (e.g. 7d), soonest first',
+        },
+        {
+          flags: '--expired',
+          description: 'keys that have expired (never delivered to actions; not deleted)',
+        },
         { flags: '--page <n>', description: 'page number (default 1)' },
         { flags: '--per-page <n>', description: 'keys per page (default 50)' },
       ],
@@ -95,6 +113,16 @@ Examples:
       options: [{ flags: '--purge', description: 'delete the key and every version for good' }],
     },
     { name: 'undelete', args: ['<ref>'], summary: 'bring a deleted key back' },
+    {
+      name: 'expire',
+      args: ['<ref>'],
+      summary: 'change when the current value expires (no new version), or --never',
+      options: [
+        { flags: '--in <duration>', description: 'expires after this long from now: 90m, 12h, 30d, 2w' },
+        { flags: '--at <time>', description: 'expires then: 2027-01-31 or 2027-01-31T09:00:00Z' },
+        { flags: '--never', description: 'never expires' },
+      ],
+    },
     { name: 'versions', args: ['<ref>'], summary: "a key's versions (metadata only)" },
     {
       name: 'rollback',

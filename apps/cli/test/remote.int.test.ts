@@ -150,6 +150,52 @@ describe('the CLI in both modes', () => {
     expect(listed[0]?.stdout).toContain('examples.remote_token');
   });
 
+  it('sets, changes and lists expiry the same way; a past or malformed one is refused with exit 2', {
+    timeout: 180_000,
+  }, async () => {
+    const outputs = await inBothModes(async (run, mode) => {
+      const ref = `examples.${mode}_expiring`;
+      await run(
+        ['key', 'set', '--pack', 'examples', `${mode}_expiring`, '--expires-in', '3d'],
+        'expiring-value-1',
+      );
+      const got = await run(['key', 'get', ref, '--json']);
+      const expires = Date.parse(JSON.parse(got.stdout).expires_at);
+      expect(Math.abs(expires - (Date.now() + 3 * 86_400_000))).toBeLessThan(120_000);
+      await run(['key', 'expire', ref, '--at', '2099-01-31']);
+      await run(['key', 'expire', ref, '--never']);
+      await run(['key', 'expire', ref, '--in', '2d', '--json']);
+      await run(['key', 'versions', ref, '--json']);
+      await run(['key', 'expire', ref, '--at', '2001-01-01'], '', 2);
+      await run(['key', 'expire', ref, '--at', '2099-01-31T09:00'], '', 2);
+      await run(['key', 'expire', ref], '', 2);
+      await run(
+        ['key', 'set', '--pack', 'examples', `${mode}_expiring`, '--expires-in', 'soon'],
+        'x-value-1',
+        2,
+      );
+      await run(['key', 'list', '--expiring', '7 days'], '', 2);
+    });
+    expect(outputs.remote).toEqual(outputs.local);
+    // Time passes for one of them (the clock, not the system under test): it is listed as expired, never deleted.
+    await db.sql.query(
+      `UPDATE "attune"."key" SET expires_at = now() - interval '1 hour' WHERE ref = 'examples.local_expiring'`,
+    );
+    const listed = await Promise.all(
+      [local, remote].map((env) => attune(env, ['key', 'list', '--expiring', '7d', '--expired'])),
+    );
+    expect(listed[1]?.stdout).toBe(listed[0]?.stdout);
+    expect(listed[0]?.stdout).toMatch(/examples\.local_expiring .*\(expired\)\n.*examples\.remote_expiring/);
+    for (const env of [local, remote]) {
+      const expired = await attune(env, ['key', 'list', '--expired', '--json']);
+      expect(JSON.parse(expired.stdout).data.map((k: { ref: string }) => k.ref)).toEqual([
+        'examples.local_expiring',
+      ]);
+      const value = await attune(env, ['key', 'get', 'examples.local_expiring', '--decrypt', '--json']);
+      expect(JSON.parse(value.stdout).value).toBe('expiring-value-1');
+    }
+  });
+
   it('requests a run the same way, and refuses, saying why, what needs the database', async () => {
     const [l, r] = await Promise.all(
       [local, remote].map((env) => attune(env, ['run', 'examples.check', '--json'])),

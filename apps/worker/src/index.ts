@@ -10,6 +10,7 @@ export { createExecutor, logIsolation, type WorkerExecutor } from './execution/c
 export type { DeliveredSecrets, SecretDelivery } from './execution/delivery/delivery.js';
 export { EnvDelivery } from './execution/delivery/env-delivery.js';
 export { ActionExecutor, type ActionExecutorOptions } from './execution/executor.js';
+export { AuditedExpiry, type ExpiryExecution, type ExpiryRecorder } from './execution/expiry-audit.js';
 export { ActionUnavailableError, type ExecutionContext } from './execution/prepare-context.js';
 export type { ExecutionOutcome, SecretSource } from './execution/types.js';
 export { type HelperExit, HelperSpawner, SPAWN_HELPER_PATH } from './helper-spawner.js';

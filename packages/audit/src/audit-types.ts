@@ -11,6 +11,8 @@ export const AUDIT_ACTIONS = [
   'key.versions_destroyed',
   'key.decrypted',
   'key.version_decrypted',
+  'key.expired_refused',
+  'key.expired_delivered',
   'token.created',
   'token.revoked',
   'auth.failed',

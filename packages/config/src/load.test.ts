@@ -385,6 +385,16 @@ describe('the keyring', () => {
     expect(loadConfig({ env: { ATTUNE__SECRETS__MAX_VERSIONS: '3' } }).secrets.maxVersions).toBe(3);
   });
 
+  it('reads secrets.expiry_grace as a duration, for the worker too, and refuses one that is not', () => {
+    expect(loadConfig({ env: {} }).secrets.expiryGraceMs).toBe(0);
+    const config = loadConfig({ env: { ATTUNE__SECRETS__EXPIRY_GRACE: '2d' } });
+    expect(config.secrets.expiryGraceMs).toBe(2 * 86_400_000);
+    expect(config.worker.expiryGraceMs).toBe(2 * 86_400_000);
+    expect(() => loadConfig({ env: { ATTUNE__SECRETS__EXPIRY_GRACE: '2 days' } })).toThrow(
+      /secrets\.expiry_grace.*whole number and a unit.*ATTUNE__SECRETS__EXPIRY_GRACE/s,
+    );
+  });
+
   it('reads several keys, one active, from files or inline, and refuses what cannot be meant', () => {
     const dir = tempDir();
     const keyFile = join(dir, 'k2');

@@ -1,6 +1,6 @@
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOG_LEVELS, type LogLevel } from '@attune/core';
+import { LOG_LEVELS, type LogLevel, parseDuration } from '@attune/core';
 import { type DatabaseConfig, databaseConfigFromEnv } from '@attune/db/config';
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -166,7 +166,10 @@ function settle(c: ConfigFile, env: ConfigSource['env'], file: LoadedConfigFile 
     },
     // Only the API's and the CLI's views read the audit HMAC key (a worker never opens its file).
     audit: { hmac_key: c.audit.hmac_key, hmac_key_file: c.audit.hmac_key_file },
-    secrets: { maxVersions: c.secrets.max_versions },
+    secrets: {
+      maxVersions: c.secrets.max_versions,
+      expiryGraceMs: parseDuration(c.secrets.expiry_grace) ?? 0,
+    },
     database,
     worker: {
       workerId:
@@ -179,6 +182,7 @@ function settle(c: ConfigFile, env: ConfigSource['env'], file: LoadedConfigFile 
       maskMinLength: c.worker.mask_min_length,
       passthroughEnv: c.worker.passthrough_env,
       secretsPolicy: c.worker.secrets_policy,
+      expiryGraceMs: parseDuration(c.secrets.expiry_grace) ?? 0,
       spawner: c.worker.spawner,
       concurrency: c.worker.concurrency,
       heartbeatIntervalMs: c.worker.heartbeat_interval_ms,

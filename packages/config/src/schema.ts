@@ -1,4 +1,4 @@
-import { LOG_LEVELS } from '@attune/core';
+import { DURATION_HINT, LOG_LEVELS, parseDuration } from '@attune/core';
 import { z } from 'zod';
 
 /** `worker.isolation`: how actions are confined (docs/worker.md#security-model). `auto` picks the strongest available. */
@@ -56,6 +56,11 @@ export const configSchema = z
       .object({
         // Versions kept per secret unless the secret sets its own (Vault's default).
         max_versions: z.coerce.number().int().min(1).max(1000).default(10),
+        // How long after its expiry a secret is still delivered (with a warning); 0s: not at all.
+        expiry_grace: z
+          .string()
+          .refine((text) => parseDuration(text) !== null, { error: `must be ${DURATION_HINT}` })
+          .default('0s'),
       })
       .strict()
       .prefault({}),

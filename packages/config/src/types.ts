@@ -55,6 +55,8 @@ export interface WorkerSection {
    * (only those its metadata declares).
    */
   readonly secretsPolicy: 'all' | 'declared';
+  /** `secrets.expiry_grace`, in milliseconds: how long an expired secret is still delivered, with a warning. */
+  readonly expiryGraceMs: number;
   readonly spawner: 'helper' | 'direct';
   /** Executions run at once; also the broker prefetch. */
   readonly concurrency: number;
@@ -84,6 +86,11 @@ export interface ApiSection {
 export interface SecretsConfig {
   /** Versions kept per secret unless it sets its own (`max_versions`); the oldest non-current ones are pruned. */
   readonly maxVersions: number;
+  /**
+   * How long after its `expires_at` a secret is still delivered to actions, with a `secret_expired` warning
+   * (`expiry_grace`; 0: an expired secret is never delivered).
+   */
+  readonly expiryGraceMs: number;
 }
 
 /** `log`: the level of every process's logger; undefined lets each process keep its default. */

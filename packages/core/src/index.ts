@@ -4,6 +4,7 @@
  * Words: docs/glossary.md.
  */
 export { type Actor, actorFields, cliActor, SYSTEM_ACTOR, tokenActor, workerActor } from './actor.js';
+export { DURATION_HINT, MAX_DURATION_MS, parseDuration } from './duration.js';
 export {
   AttuneError,
   type AttuneErrorInit,

@@ -5,6 +5,10 @@
 export const WARNING_KINDS = [
   /** A secret could not be decrypted and was not injected. */
   'secret_skipped',
+  /**
+   * A secret has expired: not delivered (past `secrets.expiry_grace`), or delivered within the grace period.
+   */
+  'secret_expired',
   /** A secret the action's metadata lists was not found. */
   'secret_missing',
   /** A secret the action declares `required` was missing or unusable: the action was not started. */

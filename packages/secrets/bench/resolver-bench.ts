@@ -142,6 +142,7 @@ try {
     env_name: string;
     value: unknown;
     encrypted: boolean;
+    expires_at: Date | null;
     dk_id: number;
     dk_version: number;
     wrapped: string;
@@ -211,20 +212,24 @@ try {
   const floor = async () => {
     const result = await client.query<KeyRow>({
       name: 'floor',
-      text: `SELECT k.ref, k.owner_type, k.env_name, k.value, k.encrypted, d.id AS dk_id, d.version AS dk_version, d.wrapped
+      text: `SELECT k.ref, k.owner_type, k.env_name, k.value, k.encrypted, k.expires_at, d.id AS dk_id, d.version AS dk_version, d.wrapped
              FROM attune.key k JOIN attune.data_key d ON d.id = k.data_key_id
              WHERE k.deleted_at IS NULL AND (k.owner_type = 'system' OR (k.owner_type = 'pack' AND k.owner_pack = $1)
                OR (k.owner_type = 'action' AND k.owner_action = $2))`,
       values: [target.pack_id, target.action_id],
     });
+    // The check resolution must also make: is it expired? (This bench's secrets never are.)
+    const now = Date.now();
     return decryptAndMerge(
-      result.rows.map((k) => ({
-        ref: k.ref,
-        level: k.owner_type,
-        envName: k.env_name,
-        value: k.value,
-        dk: { id: k.dk_id, version: k.dk_version, wrapped: k.wrapped },
-      })),
+      result.rows
+        .filter((k) => k.expires_at === null || k.expires_at.getTime() > now)
+        .map((k) => ({
+          ref: k.ref,
+          level: k.owner_type,
+          envName: k.env_name,
+          value: k.value,
+          dk: { id: k.dk_id, version: k.dk_version, wrapped: k.wrapped },
+        })),
     );
   };
 

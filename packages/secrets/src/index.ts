@@ -99,6 +99,7 @@ export {
   SecretResolver,
   type SecretResolverOptions,
   type SecretWarning,
+  type SkipReason,
 } from './secret-resolver.js';
 export {
   decodeValue,

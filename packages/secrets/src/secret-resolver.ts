@@ -27,7 +27,14 @@ export interface ResolvedSecret {
   readonly keyHash: string | null;
   /** The data key (`<id>.<version>`) of an envelope value; null otherwise. */
   readonly dataKey: string | null;
+  /** When the value expires; null: never. In the past only within `expiry_grace` ({@link ResolvedSecret.expired}). */
+  readonly expiresAt: Date | null;
+  /** Expired, and delivered because it is within the grace period (`secrets.expiry_grace`): a warning. */
+  readonly expired: boolean;
 }
+
+/** Why a secret was skipped: it cannot be decrypted, or it has expired (past any grace period). */
+export type SkipReason = UndecryptableReason | 'expired';
 
 /** A secret that was skipped. Names the ref and the reason, never the value. */
 export interface SecretWarning {
@@ -35,8 +42,12 @@ export interface SecretWarning {
   readonly name: string;
   readonly envName: string;
   readonly level: OwnerType;
-  readonly reason: UndecryptableReason;
+  readonly reason: SkipReason;
   readonly message: string;
+  /** The version skipped. */
+  readonly version: number;
+  /** When it expired (reason `expired`); null otherwise. */
+  readonly expiresAt: Date | null;
   /** Refs of less specific keys for the same env var, withheld because this one overrides them. */
   readonly withheld: readonly string[];
 }
@@ -67,6 +78,8 @@ interface Row {
   encrypted: boolean | null;
   encryption_key_hash: string | null;
   current_version: number | null;
+  /** A Date from pg and PGlite; text from a driver that does not parse timestamps. */
+  expires_at: Date | string | null;
   dk_id: number | null;
   dk_version: number | null;
   dk_wrapped: string | null;
@@ -83,6 +96,7 @@ const LEVEL_ORDER: Record<OwnerType, number> = { system: 0, pack: 1, action: 2 }
 export const RESOLVE_SQL = `
 SELECT a.id AS action_id, a.pack_id, k.owner_type AS level, k.ref, k.name, k.env_name, k.value, k.value_type,
        k.encrypted, k.encryption_key_hash, k.current_version,
+       k.expires_at,
        d.id AS dk_id, d.version AS dk_version, d.wrapped AS dk_wrapped, d.master_key_hash AS dk_master_key_hash
 FROM "attune"."action" a
 LEFT JOIN LATERAL (
@@ -138,22 +152,34 @@ export interface SecretResolverOptions {
   readonly encryptionKey?: EncryptionKey | undefined;
   /** Shares unwrapped data keys with other users of the keyring (else one of its own). */
   readonly cipher?: ValueCipher | undefined;
+  /**
+   * How long after its expiry a secret is still delivered (flagged {@link ResolvedSecret.expired}); default 0: an
+   * expired secret is skipped (`secrets.expiry_grace`).
+   */
+  readonly expiryGraceMs?: number | undefined;
+  /** The clock expiry is read against (tests); default `Date.now`. */
+  readonly now?: (() => number) | undefined;
   readonly logger: Logger;
 }
 
 /**
  * The seed's `fetch_secrets_for_action`: system, then pack, then action secrets, the more specific overriding by
- * env var name, decrypted with key-hash validation. A secret that cannot be decrypted is skipped with a warning,
- * and so are the less specific ones it overrides: the action never silently gets a value it was not meant to get.
- * The others still resolve. See docs/secrets-management.md#resolution.
+ * env var name, decrypted with key-hash validation. A secret that cannot be decrypted, or that has expired (past the
+ * grace period; it is then not even decrypted), is skipped with a warning, and so are the less specific ones it
+ * overrides: the action never silently gets a value it was not meant to get. The others still resolve. See
+ * docs/secrets-management.md#resolution.
  */
 export class SecretResolver {
   readonly #sql: SqlExecutor;
   readonly #cipher: ValueCipher;
   readonly #logger: Logger;
+  readonly #graceMs: number;
+  readonly #now: () => number;
 
   constructor(options: SecretResolverOptions) {
     this.#sql = options.sql;
+    this.#graceMs = options.expiryGraceMs ?? 0;
+    this.#now = options.now ?? Date.now;
     this.#cipher =
       options.cipher ?? new ValueCipher({ keyring: options.keyring ?? Keyring.of(options.encryptionKey) });
     this.#logger = options.logger;
@@ -200,14 +226,49 @@ export class SecretResolver {
     }
     const secrets: ResolvedSecret[] = [];
     const warnings: SecretWarning[] = [];
+    const now = this.#now();
     for (const [envName, { row, overrides }] of winners) {
       const ref = row.ref as string;
       const name = row.name as string;
       const level = row.level as OwnerType;
+      const version = row.current_version as number;
+      const expiresAt =
+        row.expires_at === null
+          ? null
+          : row.expires_at instanceof Date
+            ? row.expires_at
+            : new Date(row.expires_at);
+      const expired = expiresAt !== null && expiresAt.getTime() <= now;
+      const skip = (reason: SkipReason, message: string) => {
+        warnings.push({
+          ref,
+          name,
+          envName,
+          level,
+          reason,
+          version,
+          expiresAt: reason === 'expired' ? expiresAt : null,
+          message:
+            message +
+            (overrides.length
+              ? ` Less specific keys for ${envName} (${overrides.join(', ')}) are withheld too.`
+              : ''),
+          withheld: overrides,
+        });
+        this.#logger.warn({ ref, reason, actionRef, withheld: overrides }, 'secret skipped');
+      };
+      // Expired past the grace period: not delivered, not even decrypted.
+      if (expired && now - (expiresAt as Date).getTime() >= this.#graceMs) {
+        skip(
+          'expired',
+          `Key '${ref}' expired at ${(expiresAt as Date).toISOString()}${this.#graceMs > 0 ? ' (past the grace period)' : ''}; it is not delivered. Set a new value, or a later expiry.`,
+        );
+        continue;
+      }
       try {
         const value = this.#cipher.open({
           ref,
-          version: row.current_version as number,
+          version,
           value: row.value,
           valueType: row.value_type as string,
           encrypted: row.encrypted === true,
@@ -230,28 +291,16 @@ export class SecretResolver {
           envName,
           level,
           value,
-          version: row.current_version as number,
+          version,
           overrides,
           keyHash: row.encryption_key_hash ?? row.dk_master_key_hash ?? null,
           dataKey: row.dk_id === null ? null : `${row.dk_id}.${row.dk_version}`,
+          expiresAt,
+          expired,
         });
       } catch (error) {
         if (!(error instanceof KeyUndecryptableError)) throw error;
-        const warning: SecretWarning = {
-          ref,
-          name,
-          envName,
-          level,
-          reason: error.reason,
-          message:
-            error.message +
-            (overrides.length
-              ? ` Less specific keys for ${envName} (${overrides.join(', ')}) are withheld too.`
-              : ''),
-          withheld: overrides,
-        };
-        warnings.push(warning);
-        this.#logger.warn({ ref, reason: error.reason, actionRef, withheld: overrides }, 'secret skipped');
+        skip(error.reason, error.message);
       }
     }
     secrets.sort((a, b) => (a.envName < b.envName ? -1 : 1));

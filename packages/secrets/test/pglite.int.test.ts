@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { afterAll, beforeAll } from 'vitest';
+import { expirySuite } from './expiry-suite.js';
 import { lifecycleSuite } from './lifecycle-suite.js';
 import { repositorySuite } from './repository-suite.js';
 import { resolverSuite } from './resolver-suite.js';
@@ -15,6 +16,7 @@ afterAll(async () => {
 
 repositorySuite(() => db);
 resolverSuite(() => db);
+expirySuite(() => db);
 lifecycleSuite(
   () => db,
   () => createTestDatabase({ kind: 'pglite' }),

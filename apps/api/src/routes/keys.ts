@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { may, need } from '../plugins/auth.js';
 import * as s from '../schemas.js';
 import { etag, keyDto, writeAnswer } from './key-dto.js';
+import { durationOf, expiryOf } from './query.js';
 
 const errors = s.errorResponses;
 
@@ -33,6 +34,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         value: b.value as SecretValue,
         encrypted: b.encrypted as boolean,
         ...(b.max_versions === undefined ? {} : { maxVersions: b.max_versions as number | null }),
+        ...expiryInput(b.expires_at),
       });
       return reply
         .code(201)
@@ -72,6 +74,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         ...(b.encrypted === undefined ? {} : { encrypted: b.encrypted as boolean }),
         ...(b.max_versions === undefined ? {} : { maxVersions: b.max_versions as number | null }),
         ...(expectedVersion === undefined ? {} : { expectedVersion }),
+        ...expiryInput(b.expires_at),
       });
       return reply
         .code(created ? 201 : 200)
@@ -88,6 +91,8 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
       page?: string;
       per_page?: string;
       deleted?: 'true' | 'false';
+      expiring?: string;
+      expired?: 'true' | 'false';
     };
   }>(
     '/api/v1/keys',
@@ -110,6 +115,8 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         page: Number(q.page ?? 1),
         perPage: Number(q.per_page ?? 50),
         deleted: q.deleted === 'true',
+        ...(q.expiring === undefined ? {} : { expiringWithinMs: durationOf(q.expiring, 'expiring') }),
+        ...(q.expired === 'true' ? { expired: true } : {}),
       });
       return toKeyPageResource(page);
     },
@@ -144,6 +151,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
       encrypted?: boolean;
       max_versions?: number | null;
       expected_version?: number;
+      expires_at?: string | null;
     };
   }>(
     '/api/v1/keys/:ref',
@@ -152,7 +160,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         tags: ['keys'],
         operationId: 'updateKey',
         summary:
-          'Change a key’s value and/or encryption (scope keys:write; encrypted:false without a new value stores the plaintext, so it also needs keys:read and keys:decrypt)',
+          'Change a key’s value, encryption, retention and/or expiry (scope keys:write; encrypted:false without a new value stores the plaintext, so it also needs keys:read and keys:decrypt)',
         params: s.keyRefParams,
         body: s.updateKeyBody,
         response: {
@@ -175,6 +183,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: KeyService): void 
         ...(b.encrypted === undefined ? {} : { encrypted: b.encrypted }),
         ...(b.max_versions === undefined ? {} : { maxVersions: b.max_versions }),
         ...(expectedVersion === undefined ? {} : { expectedVersion }),
+        ...expiryInput(b.expires_at),
       });
       void reply.header('etag', etag(record));
       return {
@@ -290,4 +299,10 @@ export async function needToDecrypt(
   if (may(req.principal, 'keys:decrypt')) return;
   await keys.recordRefusedDecrypt(actor, ref, 'refused', 'the token lacks the keys:decrypt scope', version);
   need(req, 'keys:decrypt');
+}
+
+/** `expires_at` of a body as the key service takes it (absent stays absent). */
+function expiryInput(value: unknown): { expiresAt?: Date | null } {
+  const expiresAt = expiryOf(value);
+  return expiresAt === undefined ? {} : { expiresAt };
 }

@@ -24,7 +24,21 @@ export const keyDto = {
     },
     max_versions: { type: ['integer', 'null'], description: 'Versions kept; null: secrets.max_versions.' },
     deleted_at: { type: ['string', 'null'], format: 'date-time', description: 'Set while soft-deleted.' },
+    expires_at: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description:
+        'When the current value expires (docs/secrets-management.md#expiry): not delivered to actions after it; null: never.',
+    },
   },
+} as const;
+
+/** When a value expires: an ISO 8601 time in the future, or null (never). */
+const expiresAt = {
+  type: ['string', 'null'],
+  maxLength: 64,
+  description:
+    'When the value expires (ISO 8601 with a time zone, in the future); null or absent: never. Expired secrets are not delivered to actions, and are never deleted by expiry.',
 } as const;
 
 /** Versions kept for a secret (null: the configured default, `secrets.max_versions`). */
@@ -53,6 +67,7 @@ export const keyVersionDto = {
       properties: { id: { type: 'integer' }, version: { type: 'integer' } },
     },
     destroyed_at: { type: ['string', 'null'], format: 'date-time' },
+    expires_at: { type: ['string', 'null'], format: 'date-time', description: 'When this value expires.' },
     value: { description: 'Only with ?decrypt=true (or for a plain value); null once destroyed.' },
   },
 } as const;
@@ -110,6 +125,7 @@ export const createKeyBody = {
     value: secretValue,
     encrypted: { type: 'boolean', default: false },
     max_versions: maxVersions,
+    expires_at: expiresAt,
   },
 } as const;
 
@@ -135,6 +151,11 @@ export const updateKeyBody = {
     value: secretValue,
     encrypted: { type: 'boolean' },
     max_versions: maxVersions,
+    expires_at: {
+      ...expiresAt,
+      description:
+        'When the value expires (ISO 8601, in the future), or null: never. With a new value, absent means never; without one, changes the current value’s expiry (no new version).',
+    },
     expected_version: {
       ...versionNumber,
       description:
@@ -159,6 +180,16 @@ export const listKeysQuery = {
       description: 'Page size, 1–1000 (default 50).',
     },
     deleted: { type: 'string', enum: ['true', 'false'], description: 'true: soft-deleted keys too.' },
+    expiring: {
+      type: 'string',
+      pattern: '^[0-9]{1,9}[smhdw]$',
+      description: 'Only keys whose value expires within this time and has not yet (e.g. 7d), soonest first.',
+    },
+    expired: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'true: only keys whose value has expired (with expiring: those too), soonest first.',
+    },
   },
 } as const;
 

@@ -48,6 +48,7 @@ export function toKeyRecord(k: KeyDto): KeyRecord {
     dataKey: (k.data_key ?? null) as KeyRecord['dataKey'],
     maxVersions: (k.max_versions ?? null) as number | null,
     deletedAt: k.deleted_at ? new Date(k.deleted_at) : null,
+    expiresAt: k.expires_at ? new Date(k.expires_at) : null,
   };
 }
 
@@ -65,6 +66,7 @@ export function toVersionRecord(ref: string, v: VersionDto): KeyVersionRecord {
     encryptionKeyHash: (v.encryption_key_hash ?? null) as string | null,
     dataKey: (v.data_key ?? null) as KeyVersionRecord['dataKey'],
     destroyedAt: v.destroyed_at ? new Date(v.destroyed_at) : null,
+    expiresAt: v.expires_at ? new Date(v.expires_at) : null,
     value: (v.value ?? null) as SecretValue | null,
   };
 }

@@ -3,7 +3,7 @@ import type { RemoteConfig } from '@attune/config';
 import { type Actor, AttuneError } from '@attune/core';
 import type { ExecutionStatus, WaitOptions } from '@attune/executions';
 import { isTerminal } from '@attune/executions/resources';
-import type { CreateKeyInput, KeyPage, ListKeysInput } from '@attune/secrets';
+import type { CreateKeyInput, KeyPage, ListKeysInput, UpdateKeyInput } from '@attune/secrets';
 import createClient from 'openapi-fetch';
 import type { paths } from '../generated/api.js';
 import {
@@ -169,10 +169,26 @@ export class RemoteBackend implements Backend {
             ...(input.encrypted === undefined ? {} : { encrypted: input.encrypted }),
             ...(input.maxVersions === undefined ? {} : { max_versions: input.maxVersions }),
             ...(input.expectedVersion === undefined ? {} : { expected_version: input.expectedVersion }),
+            ...expiryBody(input.expiresAt),
           },
         }),
       );
       return { key: toKeyRecord(answer.data as KeyDto), created: answer.created === true };
+    },
+    update: async (_actor: Actor, ref: string, input: UpdateKeyInput) => {
+      const answer = await this.#call(() =>
+        this.#client.PUT('/api/v1/keys/{ref}', {
+          params: { path: { ref } },
+          body: {
+            ...(input.value === undefined ? {} : { value: input.value as never }),
+            ...(input.encrypted === undefined ? {} : { encrypted: input.encrypted }),
+            ...(input.maxVersions === undefined ? {} : { max_versions: input.maxVersions }),
+            ...(input.expectedVersion === undefined ? {} : { expected_version: input.expectedVersion }),
+            ...expiryBody(input.expiresAt),
+          },
+        }),
+      );
+      return toKeyRecord(answer.data as KeyDto);
     },
     get: async (_actor: Actor, ref: string, options: { decrypt?: boolean } = {}) => {
       const answer = await this.#call(() =>
@@ -188,6 +204,11 @@ export class RemoteBackend implements Backend {
         ...(input.pack === undefined ? {} : { owner_pack: String(input.pack) }),
         ...(input.action === undefined ? {} : { owner_action: String(input.action) }),
         ...(input.deleted ? { deleted: 'true' as const } : {}),
+        // Whole seconds: the API takes a duration (7d is 604800s).
+        ...(input.expiringWithinMs === undefined
+          ? {}
+          : { expiring: `${Math.ceil(input.expiringWithinMs / 1000)}s` }),
+        ...(input.expired ? { expired: 'true' as const } : {}),
         page: String(input.page ?? 1),
         per_page: String(input.perPage ?? 50),
       };
@@ -374,4 +395,9 @@ export class RemoteBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+}
+
+/** `expires_at` of a request body (an absent expiry stays absent; null: never). */
+function expiryBody(expiresAt: Date | null | undefined): { expires_at?: string | null } {
+  return expiresAt === undefined ? {} : { expires_at: expiresAt?.toISOString() ?? null };
 }

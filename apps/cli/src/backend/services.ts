@@ -6,7 +6,7 @@ import type { PackService } from '@attune/registry';
 import type { KeyringService, KeyService } from '@attune/secrets';
 
 /** What `attune key` calls: the key service's methods (locally) or their API routes (remote mode). */
-export type KeyCommands = Pick<KeyService, 'set' | 'get' | 'list' | 'delete' | 'undelete'> & {
+export type KeyCommands = Pick<KeyService, 'set' | 'get' | 'list' | 'update' | 'delete' | 'undelete'> & {
   readonly versions: Pick<KeyService['versions'], 'list' | 'get' | 'rollback' | 'destroy'>;
 };
 

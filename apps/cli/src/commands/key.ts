@@ -4,12 +4,13 @@ import { type Parsed, positiveFlag, UsageError } from '../args.js';
 import { readSecret } from '../io/read-secret.js';
 import { iso, table } from '../io/table.js';
 import type { CommandContext } from './context.js';
+import { durationFlag, expiryFlags, expiryText, keyExpireCommand } from './key-expiry.js';
 import { keyUsageCommand } from './key-usage.js';
 import { keyVersionCommand } from './key-versions.js';
 
 /**
- * `attune key set|get|list|delete|undelete|versions|rollback|destroy|usage|executions|unused`: secrets (values from
- * stdin or a hidden prompt, never argv), their versions, and who used them.
+ * `attune key set|get|list|delete|undelete|expire|versions|rollback|destroy|usage|executions|unused`: secrets
+ * (values from stdin or a hidden prompt, never argv), their expiry, their versions, and who used them.
  */
 export async function keyCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...pos] = ctx.args.positionals;
@@ -18,7 +19,7 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
   const show = (k: KeyRecord) => {
     if (ctx.json) return out(JSON.stringify(toKeyResource(k)));
     out(
-      `${k.ref}  (${k.envName}, ${k.ownerType}${k.encrypted ? ', encrypted' : ''}, version ${k.version}${k.deletedAt ? ', deleted' : ''})`,
+      `${k.ref}  (${k.envName}, ${k.ownerType}${k.encrypted ? ', encrypted' : ''}, version ${k.version}${k.deletedAt ? ', deleted' : ''}${k.expiresAt ? `, ${expiryText(k)}` : ''})`,
     );
     if (k.value !== null) out(typeof k.value === 'string' ? k.value : JSON.stringify(k.value));
   };
@@ -46,6 +47,7 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
       const explicitRef = ctx.args.flags.get('ref');
       const cas = positiveFlag(ctx.args, 'cas');
       const maxVersions = positiveFlag(ctx.args, 'max-versions');
+      const expiresAt = expiryFlags(ctx.args, 'expires-in', 'expires-at');
       const { key: record } = await keys.set(ctx.actor, {
         ...(typeof explicitRef === 'string' ? { ref: explicitRef } : {}),
         owner,
@@ -54,11 +56,12 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
         encrypted,
         ...(cas === undefined ? {} : { expectedVersion: cas }),
         ...(maxVersions === undefined ? {} : { maxVersions }),
+        ...(expiresAt === undefined ? {} : { expiresAt }),
       });
       if (ctx.json) out(JSON.stringify(toKeyResource(record)));
       else
         out(
-          `stored ${record.ref} as version ${record.version} (${record.envName}${record.encrypted ? ', encrypted' : ', not encrypted'})`,
+          `stored ${record.ref} as version ${record.version} (${record.envName}${record.encrypted ? ', encrypted' : ', not encrypted'}${record.expiresAt ? `, ${expiryText(record)}` : ''})`,
         );
       return 0;
     }
@@ -73,6 +76,8 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
     case 'executions':
     case 'unused':
       return keyUsageCommand(ctx, sub, pos);
+    case 'expire':
+      return keyExpireCommand(ctx, pos);
     case 'versions':
     case 'rollback':
     case 'destroy':
@@ -97,11 +102,14 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
         throw new UsageError('--owner-type is system, pack or action');
       const pack = ctx.args.flags.get('pack');
       const action = ctx.args.flags.get('action');
+      const expiring = durationFlag(ctx.args, 'expiring');
       const page = await keys.list(ctx.actor, {
         ...(typeof ownerType === 'string' ? { ownerType: ownerType as 'system' } : {}),
         ...(typeof pack === 'string' ? { pack } : {}),
         ...(typeof action === 'string' ? { action } : {}),
         deleted: ctx.args.flags.has('deleted'),
+        ...(expiring === undefined ? {} : { expiringWithinMs: expiring }),
+        ...(ctx.args.flags.has('expired') ? { expired: true } : {}),
         page: Number(ctx.args.flags.get('page') ?? 1),
         perPage: Number(ctx.args.flags.get('per-page') ?? 50),
       });
@@ -109,8 +117,17 @@ export async function keyCommand(ctx: CommandContext): Promise<number> {
       else {
         table(
           out,
-          ['REF', 'ENV VAR', 'OWNER', 'ENCRYPTED', 'UPDATED'],
-          page.items.map((k) => [k.ref, k.envName, k.ownerType, k.encrypted ? 'yes' : 'no', iso(k.updated)]),
+          ['REF', 'ENV VAR', 'OWNER', 'ENCRYPTED', 'UPDATED', 'EXPIRES'],
+          page.items.map((k) => [
+            k.ref,
+            k.envName,
+            k.ownerType,
+            k.encrypted ? 'yes' : 'no',
+            iso(k.updated),
+            k.expiresAt
+              ? `${iso(k.expiresAt)}${k.expiresAt.getTime() <= Date.now() ? ' (expired)' : ''}`
+              : '-',
+          ]),
         );
         out(`page ${page.page} of ${Math.max(1, Math.ceil(page.total / page.perPage))} (${page.total} keys)`);
       }

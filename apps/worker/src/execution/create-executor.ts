@@ -1,5 +1,6 @@
+import { AuditLog } from '@attune/audit';
 import type { WorkerConfig } from '@attune/config';
-import type { Logger } from '@attune/core';
+import { type Logger, workerActor } from '@attune/core';
 import type { Database } from '@attune/db';
 import { ExecutionStore } from '@attune/executions';
 import { type Keyring, SecretResolver } from '@attune/secrets';
@@ -8,6 +9,7 @@ import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
 import { DirectSpawner, type ProcessSpawner } from '../spawner.js';
 import { ActionExecutor } from './executor.js';
+import { AuditedExpiry } from './expiry-audit.js';
 
 /** An executor as the worker runs it, and what to close when done. */
 export interface WorkerExecutor {
@@ -57,7 +59,18 @@ export async function createExecutor(options: {
   }
   const executor = new ActionExecutor({
     executions: new ExecutionStore(db.sql),
-    resolver: new SecretResolver({ sql: db.sql, keyring: options.keyring, logger }),
+    resolver: new SecretResolver({
+      sql: db.sql,
+      keyring: options.keyring,
+      expiryGraceMs: config.expiryGraceMs,
+      logger,
+    }),
+    expiry: new AuditedExpiry({
+      audit: new AuditLog(),
+      sql: db.sql,
+      actor: workerActor(config.workerId),
+      logger,
+    }),
     spawner,
     sandbox,
     logger,

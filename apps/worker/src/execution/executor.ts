@@ -7,6 +7,7 @@ import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
 import type { ProcessSpawner } from '../spawner.js';
 import type { SecretDelivery } from './delivery/delivery.js';
+import type { ExpiryRecorder } from './expiry-audit.js';
 import { type Ending, endingOf, unavailable } from './outcome.js';
 import { ActionUnavailableError, type ExecutionContext, prepareExecutionContext } from './prepare-context.js';
 import { type RunResult, superviseProcess } from './supervise.js';
@@ -22,6 +23,8 @@ export interface ActionExecutorOptions {
   readonly sandbox: ActionSandbox;
   /** How secrets reach the action; the seed's `SECRET_<NAME>` variables when not given. */
   readonly delivery?: SecretDelivery;
+  /** Where expiry refusals and grace-period deliveries are recorded (the audit log); not recorded when absent. */
+  readonly expiry?: ExpiryRecorder;
   readonly logger: Logger;
   readonly config: Pick<
     WorkerConfig,
@@ -114,6 +117,7 @@ export class ActionExecutor {
         env = { ...env, ATTUNE_SECRETS_FILE: sandbox.scratchFilePath(scratch, name) };
       }
       const spec = sandbox.spawnSpec({ ...context, env, scratch });
+      await this.#o.expiry?.delivered({ id: row.id, actionRef: row.action_ref }, context.expiredDelivered);
       run = await superviseProcess(this.#o.spawner, spec, {
         timeoutMs: context.timeoutMs,
         killGraceMs: config.killGraceMs,

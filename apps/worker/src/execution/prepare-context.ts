@@ -8,6 +8,7 @@ import {
   declaredSecretsOf,
   effectiveSecretsPolicy,
   envVarName,
+  type ResolvedSecret,
   type SecretResolver,
 } from '@attune/secrets';
 import { buildChildEnv } from '../child-env.js';
@@ -17,6 +18,7 @@ import type { ActionSandbox } from '../sandbox/sandbox.js';
 import type { SecretDelivery } from './delivery/delivery.js';
 import { EnvDelivery } from './delivery/env-delivery.js';
 import { FileDelivery, StdinDelivery } from './delivery/file-delivery.js';
+import type { ExpiryRecorder } from './expiry-audit.js';
 import type { SecretSource } from './types.js';
 
 const ENV_DELIVERY = new EnvDelivery();
@@ -36,6 +38,8 @@ export interface ExecutionContext {
   readonly masker: SecretMasker;
   readonly warnings: ExecutionWarning[];
   readonly secrets: readonly SecretSource[];
+  /** Secrets delivered although expired (within `secrets.expiry_grace`): recorded when the action starts. */
+  readonly expiredDelivered: readonly ResolvedSecret[];
   /** `file` delivery: the file to write into the scratch folder before the action starts. */
   readonly secretFile?: { readonly name: string; readonly content: string } | undefined;
 }
@@ -80,6 +84,8 @@ export async function prepareExecutionContext(
     parentEnv: Readonly<Record<string, string | undefined>>;
     /** How secrets reach the action; the seed's `SECRET_<NAME>` variables by default. */
     delivery?: SecretDelivery | undefined;
+    /** Where expired secrets refused or delivered within the grace period are recorded (the audit log). */
+    expiry?: ExpiryRecorder | undefined;
     /** Makes the execution's masker (tests replace it to prove a masking failure withholds the output). */
     createMasker?:
       | ((secrets: ReadonlyArray<{ ref: string; value: unknown }>, minLength: number) => SecretMasker)
@@ -122,11 +128,21 @@ export async function prepareExecutionContext(
     row.action_ref,
     policy === 'declared' ? { only: declaredEnvNames(declared) } : {},
   );
+  const execution = { id: row.id, actionRef: row.action_ref };
+  // Refusals are recorded whatever follows; a delivery within the grace period by the executor, as the action starts.
+  await deps.expiry?.refused(execution, resolved.warnings);
   const warnings: ExecutionWarning[] = resolved.warnings.map((w) => ({
-    kind: 'secret_skipped',
+    kind: w.reason === 'expired' ? 'secret_expired' : 'secret_skipped',
     ref: w.ref,
     message: w.message,
   }));
+  for (const s of resolved.secrets)
+    if (s.expired)
+      warnings.push({
+        kind: 'secret_expired',
+        ref: s.ref,
+        message: `Key '${s.ref}' expired at ${s.expiresAt?.toISOString()}; it is delivered only within the grace period (secrets.expiry_grace). Set a new value, or a later expiry.`,
+      });
   const injected = new Set(resolved.secrets.map((s) => s.envName));
   const skipped = new Map(resolved.warnings.map((w) => [w.envName, w]));
   const required: string[] = [];
@@ -137,7 +153,7 @@ export async function prepareExecutionContext(
     if (isRequired)
       required.push(
         unusable
-          ? `${unusable.ref} (${envName}) cannot be used (${unusable.reason})`
+          ? `${unusable.ref} (${envName}) cannot be used (${unusable.reason === 'expired' ? `expired at ${unusable.expiresAt?.toISOString()}` : unusable.reason})`
           : `'${name}' (${envName}) is not set at system, pack or action level`,
       );
     else if (!unusable)
@@ -192,6 +208,7 @@ export async function prepareExecutionContext(
     network,
     masker,
     warnings,
+    expiredDelivered: delivery.delivered.filter((s) => s.expired),
     secrets: delivery.delivered.map((s) => ({
       envName: s.envName,
       ref: s.ref,

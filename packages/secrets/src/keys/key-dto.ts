@@ -22,6 +22,7 @@ export function toKeyResource(k: KeyRecord) {
     data_key: k.dataKey,
     max_versions: k.maxVersions,
     deleted_at: k.deletedAt,
+    expires_at: k.expiresAt,
   };
 }
 
@@ -52,6 +53,7 @@ export function toKeyVersionResource(v: KeyVersionRecord) {
     encryption_key_hash: v.encryptionKeyHash,
     data_key: v.dataKey,
     destroyed_at: v.destroyedAt,
+    expires_at: v.expiresAt,
     value: v.value,
   };
 }

@@ -1,5 +1,5 @@
 import { AuditLog } from '@attune/audit';
-import { type Actor, AttuneError, actorFields, type Logger } from '@attune/core';
+import { type Actor, AttuneError, actorFields, type Logger, MAX_DURATION_MS } from '@attune/core';
 import { type Prisma, sqlOf } from '@attune/db';
 import {
   EncryptionKeyRequiredError,
@@ -103,6 +103,7 @@ export class KeyService {
       throw new InvalidKeyInputError('encrypted', '`encrypted` must be true or false.');
     }
     const maxVersions = checkMaxVersions(input.maxVersions);
+    const expiresAt = checkExpiresAt(input.expiresAt) ?? null;
     const owner = await this.#query('reading owner of', undefined, () =>
       resolveOwner(input.owner, this.#owners),
     );
@@ -121,19 +122,25 @@ export class KeyService {
             name,
             ...sealed,
             maxVersions: maxVersions ?? null,
+            expiresAt,
           },
           tx,
         );
         await insertVersionWithEvent(
           this.#writer,
-          { ...sealed, keyId: created.id, version: 1, origin: 'create', actor },
+          { ...sealed, keyId: created.id, version: 1, origin: 'create', actor, expiresAt },
           {
             actor,
             action: 'key.created',
             ref,
             version: 1,
             value: input.value,
-            detail: { owner_type: owner.ownerType, encrypted, data_key: sealed.dataKeyId },
+            detail: {
+              owner_type: owner.ownerType,
+              encrypted,
+              data_key: sealed.dataKeyId,
+              ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}),
+            },
           },
           tx,
         );
@@ -183,6 +190,7 @@ export class KeyService {
       ...(input.encrypted === undefined ? {} : { encrypted: input.encrypted }),
       ...(input.maxVersions === undefined ? {} : { maxVersions: input.maxVersions }),
       ...(input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }),
+      ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
     };
     return { key: await this.update(actor, ref, update), created: false };
   }
@@ -216,7 +224,8 @@ export class KeyService {
 
   /**
    * Lists secrets, oldest first, filtered by owner and paginated; deleted ones only with `deleted: true`. Values of
-   * encrypted secrets are never included.
+   * encrypted secrets are never included. With `expiringWithinMs` and/or `expired`, only secrets whose current value
+   * expires within that time (not yet expired) and/or has expired, soonest first.
    */
   async list(_actor: Actor, input: ListKeysInput = {}): Promise<KeyPage> {
     const page = input.page ?? 1;
@@ -226,12 +235,10 @@ export class KeyService {
     if (!Number.isInteger(perPage) || perPage < 1 || perPage > 1000) {
       throw new InvalidKeyInputError('perPage', '`perPage` must be a whole number from 1 to 1000.');
     }
-    const filter: {
-      ownerType?: KeyOwner['type'];
+    const filter: Parameters<KeyStore['page']>[0] & {
       ownerPack?: number | null;
       ownerAction?: number | null;
-      deleted?: boolean;
-    } = { deleted: input.deleted === true };
+    } = { deleted: input.deleted === true, ...expiryFilter(input) };
     if (input.ownerType) filter.ownerType = input.ownerType;
     if (input.pack !== undefined)
       filter.ownerPack = (await this.#owner({ type: 'pack', pack: input.pack })).ownerPack;
@@ -266,35 +273,29 @@ export class KeyService {
    *   {@link EncryptionKeyRequiredError} {@link KeyUndecryptableError}
    */
   async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyRecord> {
-    if (input.value === undefined && input.encrypted === undefined && input.maxVersions === undefined) {
-      throw new InvalidKeyInputError('value', 'Nothing to update: give a new `value`, `encrypted`, or both.');
+    if (
+      input.value === undefined &&
+      input.encrypted === undefined &&
+      input.maxVersions === undefined &&
+      input.expiresAt === undefined
+    ) {
+      throw new InvalidKeyInputError(
+        'value',
+        'Nothing to update: give a new `value`, `encrypted`, `max_versions` or `expires_at`.',
+      );
     }
     if (input.value !== undefined) validateSecretValue(input.value);
     if (input.encrypted !== undefined && typeof input.encrypted !== 'boolean') {
       throw new InvalidKeyInputError('encrypted', '`encrypted` must be true or false.');
     }
     const maxVersions = checkMaxVersions(input.maxVersions);
+    const expiresAt = checkExpiresAt(input.expiresAt);
     checkExpectedVersion(input.expectedVersion);
     try {
       const { row, value } = await this.#store.transaction(async (tx) => {
         const existing = await this.#lockForChange(ref, tx, input.expectedVersion, 'update it');
         if (input.value === undefined && input.encrypted === undefined) {
-          const updated = await this.#store.setMaxVersions(existing.id, maxVersions ?? null, tx);
-          const pruned = await this.#writer.versions.prune(
-            existing.id,
-            updated.maxVersions ?? this.#writer.maxVersions,
-            tx,
-          );
-          await this.#writer.audit.append(
-            {
-              actor,
-              action: 'key.updated',
-              ref,
-              version: updated.currentVersion,
-              detail: { max_versions: updated.maxVersions, ...(pruned.length ? { pruned } : {}) },
-            },
-            sqlOf(tx),
-          );
+          const updated = await this.#changeMetadata(actor, existing, { maxVersions, expiresAt }, tx);
           return { row: updated, value: updated.encrypted ? null : (updated.value as SecretValue) };
         }
         const encrypted = input.encrypted ?? existing.encrypted;
@@ -321,6 +322,9 @@ export class KeyService {
             actor,
             origin: 'update',
             ...(maxVersions === undefined ? {} : { maxVersions }),
+            // Expiry belongs to a value: a new value without one never expires; the same value keeps its own.
+            expiresAt:
+              expiresAt !== undefined ? expiresAt : input.value === undefined ? existing.expiresAt : null,
           },
           tx,
         );
@@ -395,7 +399,6 @@ export class KeyService {
     return toRecord(row, row.encrypted ? null : (row.value as SecretValue), this.keyring);
   }
 
-  /** The row at `ref`, locked until `tx` ends, checked to be changeable (and at `expected`, when given). */
   /**
    * A decrypt refused by the caller's scope (the API's check) or by the system's state (no key, a value that cannot
    * be decrypted): recorded with its outcome and reason, never fail-closed (nothing was revealed).
@@ -425,6 +428,41 @@ export class KeyService {
       );
   }
 
+  /**
+   * Changes what is not the value — retention and/or the current value's expiry — in place (no new version),
+   * recorded as `key.updated` with what changed.
+   */
+  async #changeMetadata(
+    actor: Actor,
+    existing: KeyRow,
+    change: { maxVersions: number | null | undefined; expiresAt: Date | null | undefined },
+    tx: Prisma.TransactionClient,
+  ): Promise<KeyRow> {
+    let updated = existing;
+    const detail: Record<string, unknown> = {};
+    if (change.maxVersions !== undefined) {
+      updated = await this.#store.setMaxVersions(existing.id, change.maxVersions, tx);
+      const pruned = await this.#writer.versions.prune(
+        existing.id,
+        updated.maxVersions ?? this.#writer.maxVersions,
+        tx,
+      );
+      Object.assign(detail, { max_versions: updated.maxVersions }, pruned.length ? { pruned } : {});
+    }
+    if (change.expiresAt !== undefined) {
+      updated = await this.#store.setExpiry(existing.id, change.expiresAt, tx);
+      await this.#writer.versions.setExpiry(existing.id, existing.currentVersion, change.expiresAt, tx);
+      detail.expires_at = change.expiresAt?.toISOString() ?? null;
+      if (existing.expiresAt) detail.previous_expires_at = existing.expiresAt.toISOString();
+    }
+    await this.#writer.audit.append(
+      { actor, action: 'key.updated', ref: existing.ref, version: existing.currentVersion, detail },
+      sqlOf(tx),
+    );
+    return updated;
+  }
+
+  /** The row at `ref`, locked until `tx` ends, checked to be changeable (and at `expected`, when given). */
   async #lockForChange(
     ref: string,
     tx: Prisma.TransactionClient,
@@ -500,6 +538,39 @@ function checkMaxVersions(value: number | null | undefined): number | null | und
   if (!Number.isInteger(value) || value < 1 || value > 1000)
     throw new InvalidKeyInputError('max_versions', '`max_versions` must be a whole number from 1 to 1000.');
   return value;
+}
+
+/**
+ * An expiry to write: a valid time in the future, or null (never). A past one is refused: it would make the secret
+ * stop resolving at once, which is what `key delete` is for.
+ */
+function checkExpiresAt(value: Date | null | undefined): Date | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new InvalidKeyInputError(
+      'expires_at',
+      '`expires_at` must be a time (ISO 8601, e.g. 2027-01-31T00:00:00Z).',
+    );
+  if (value.getTime() <= Date.now())
+    throw new InvalidKeyInputError(
+      'expires_at',
+      `\`expires_at\` must be in the future (${value.toISOString()} has passed); to stop a secret resolving now, delete it.`,
+    );
+  if (value.getTime() > Date.UTC(9999, 11, 31))
+    throw new InvalidKeyInputError('expires_at', '`expires_at` must be before the year 10000.');
+  return value;
+}
+
+/** The store's expiry filter of a list: expiring within a time (not yet expired), expired, or either. */
+function expiryFilter(input: ListKeysInput): { expiresBefore?: Date; expiresAfter?: Date } {
+  const within = input.expiringWithinMs;
+  if (within !== undefined && (!Number.isInteger(within) || within < 0 || within > MAX_DURATION_MS))
+    throw new InvalidKeyInputError('expiring', '`expiring` must be a duration up to 100 years (e.g. 7d).');
+  const now = Date.now();
+  if (within === undefined) return input.expired ? { expiresBefore: new Date(now) } : {};
+  return input.expired
+    ? { expiresBefore: new Date(now + within) }
+    : { expiresBefore: new Date(now + within), expiresAfter: new Date(now) };
 }
 
 function checkExpectedVersion(value: number | undefined): void {

@@ -64,7 +64,8 @@ export class KeyStore {
 
   /** A new secret, at version 1. */
   async insert(
-    row: OwnerColumns & StoredColumns & { ref: string; name: string; maxVersions: number | null },
+    row: OwnerColumns &
+      StoredColumns & { ref: string; name: string; maxVersions: number | null; expiresAt: Date | null },
     tx: PrismaClientOrTransaction = this.#prisma,
   ): Promise<KeyRow> {
     return (await tx.key.create({
@@ -82,18 +83,28 @@ export class KeyStore {
       : null;
   }
 
-  /** Makes `stored` the current value, as version `version`. */
+  /** Makes `stored` the current value, as version `version`, expiring at `expiresAt` (null: never). */
   async writeCurrent(
     id: number,
     stored: StoredColumns,
     version: number,
+    expiresAt: Date | null,
     tx: PrismaClientOrTransaction = this.#prisma,
   ): Promise<KeyRow> {
     return (await tx.key.update({
       where: { id },
-      data: { ...stored, value: stored.value as Prisma.InputJsonValue, currentVersion: version },
+      data: { ...stored, value: stored.value as Prisma.InputJsonValue, currentVersion: version, expiresAt },
       include: WITH_DATA_KEY,
     })) as KeyRow;
+  }
+
+  /** Sets when the current value expires (null: never); its version row is the caller's to change with it. */
+  async setExpiry(
+    id: number,
+    expiresAt: Date | null,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<KeyRow> {
+    return (await tx.key.update({ where: { id }, data: { expiresAt }, include: WITH_DATA_KEY })) as KeyRow;
   }
 
   /** Sets how many versions the secret keeps (null: the configured default). */
@@ -136,13 +147,18 @@ export class KeyStore {
     return rows.map((r) => ({ ref: r.ref, level: r.ownerType, created: r.created }));
   }
 
-  /** One page of rows matching the owner filter, oldest first, and the total, read in one transaction. */
+  /**
+   * One page of rows matching the filter, and the total, read in one transaction: oldest first, or soonest to expire
+   * first when the filter is on expiry (`expiresBefore`: expires at or before it; `expiresAfter`: after it).
+   */
   async page(
     filter: {
       ownerType?: OwnerType;
       ownerPack?: number | null;
       ownerAction?: number | null;
       deleted?: boolean;
+      expiresBefore?: Date;
+      expiresAfter?: Date;
     },
     skip: number,
     take: number,
@@ -153,11 +169,19 @@ export class KeyStore {
     if (filter.ownerPack !== undefined) where.ownerPack = filter.ownerPack;
     if (filter.ownerAction !== undefined) where.ownerAction = filter.ownerAction;
     if (!filter.deleted) where.deletedAt = null;
+    const byExpiry = filter.expiresBefore !== undefined || filter.expiresAfter !== undefined;
+    if (byExpiry)
+      where.expiresAt = {
+        not: null,
+        ...(filter.expiresBefore ? { lte: filter.expiresBefore } : {}),
+        ...(filter.expiresAfter ? { gt: filter.expiresAfter } : {}),
+      };
+    const orderBy: Prisma.KeyOrderByWithRelationInput[] = byExpiry
+      ? [{ expiresAt: 'asc' }, { id: 'asc' }]
+      : [{ id: 'asc' }];
     const read = (client: Prisma.TransactionClient) =>
       Promise.all([
-        client.key.findMany({ where, orderBy: { id: 'asc' }, skip, take, include: WITH_DATA_KEY }) as Promise<
-          KeyRow[]
-        >,
+        client.key.findMany({ where, orderBy, skip, take, include: WITH_DATA_KEY }) as Promise<KeyRow[]>,
         client.key.count({ where }),
       ]);
     const [rows, total] = tx ? await read(tx) : await this.transaction(read);

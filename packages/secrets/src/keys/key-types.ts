@@ -40,6 +40,8 @@ export interface KeyRecord {
   readonly maxVersions: number | null;
   /** When it was soft-deleted; null while it resolves. */
   readonly deletedAt: Date | null;
+  /** When its current value expires (docs/secrets-management.md#expiry); null: never. */
+  readonly expiresAt: Date | null;
 }
 
 /** A version of a secret (metadata; `value` only when decryption was asked for, or for a plain value). */
@@ -59,6 +61,8 @@ export interface KeyVersionRecord {
   readonly dataKey: { readonly id: number; readonly version: number } | null;
   /** When its value was destroyed; null while it is kept. */
   readonly destroyedAt: Date | null;
+  /** When this value expires; null: never. */
+  readonly expiresAt: Date | null;
   readonly value: SecretValue | null;
 }
 
@@ -75,6 +79,8 @@ export interface CreateKeyInput {
   readonly maxVersions?: number | null;
   /** Check-and-set (for `set` of an existing secret): the version it must be at, or nothing is written. */
   readonly expectedVersion?: number;
+  /** When the value expires (in the future); null or absent: never. */
+  readonly expiresAt?: Date | null;
 }
 
 /** Input of {@link KeyService.update}: a new value, a change of encryption, or both. */
@@ -85,6 +91,11 @@ export interface UpdateKeyInput {
   readonly maxVersions?: number | null;
   /** Check-and-set: the version the secret must be at, or nothing is written (`KeyVersionConflictError`). */
   readonly expectedVersion?: number;
+  /**
+   * When the value expires (in the future), or null: never. With a new `value`, absent means never (expiry belongs
+   * to a value); without one, it changes the current value's expiry in place (no new version).
+   */
+  readonly expiresAt?: Date | null;
 }
 
 /** Filter and page of {@link KeyService.list}. */
@@ -100,6 +111,10 @@ export interface ListKeysInput {
   readonly perPage?: number;
   /** Soft-deleted secrets too (default false). */
   readonly deleted?: boolean;
+  /** Only secrets whose value expires within this many milliseconds from now (not yet expired, unless `expired`). */
+  readonly expiringWithinMs?: number;
+  /** Only secrets whose value has expired (with `expiringWithinMs`: those too). */
+  readonly expired?: boolean;
 }
 
 /** One page of keys; encrypted values are never included. */
@@ -129,6 +144,7 @@ export interface KeyRow {
   readonly dataKeyId: number | null;
   readonly maxVersions: number | null;
   readonly deletedAt: Date | null;
+  readonly expiresAt: Date | null;
   readonly dataKey: {
     readonly id: number;
     readonly version: number;
@@ -164,5 +180,6 @@ export function toRecord(row: KeyRow, value: SecretValue | null, keyring: Keyrin
     dataKey: row.dataKey ? { id: row.dataKey.id, version: row.dataKey.version } : null,
     maxVersions: row.maxVersions,
     deletedAt: row.deletedAt,
+    expiresAt: row.expiresAt,
   };
 }

@@ -34,6 +34,8 @@ export async function writeNextVersion(
     origin: 'update' | 'rollback';
     sourceVersion?: number;
     maxVersions?: number | null;
+    /** When the new value expires; null: never. */
+    expiresAt: Date | null;
   },
   tx: Prisma.TransactionClient,
 ): Promise<KeyRow> {
@@ -44,7 +46,7 @@ export async function writeNextVersion(
   );
   const version = row.currentVersion + 1;
   if (change.maxVersions !== undefined) await w.keys.setMaxVersions(row.id, change.maxVersions, tx);
-  const updated = await w.keys.writeCurrent(row.id, sealed, version, tx);
+  const updated = await w.keys.writeCurrent(row.id, sealed, version, change.expiresAt, tx);
   // Retention first (the newest `keep - 1` old versions stay, beside the new one), so that the event names them.
   const pruned = await w.versions.prune(row.id, (updated.maxVersions ?? w.maxVersions) - 1, tx);
   await insertVersionWithEvent(
@@ -56,6 +58,7 @@ export async function writeNextVersion(
       origin: change.origin,
       sourceVersion: change.sourceVersion,
       actor: change.actor,
+      expiresAt: change.expiresAt,
     },
     {
       actor: change.actor,
@@ -67,6 +70,7 @@ export async function writeNextVersion(
         encrypted: sealed.encrypted,
         data_key: sealed.dataKeyId,
         ...(change.sourceVersion === undefined ? {} : { source_version: change.sourceVersion }),
+        ...(change.expiresAt === null ? {} : { expires_at: change.expiresAt.toISOString() }),
         ...(pruned.length ? { pruned } : {}),
       },
     },

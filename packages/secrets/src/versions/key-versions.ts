@@ -117,6 +117,8 @@ export class KeyVersions {
             actor,
             origin: 'rollback',
             sourceVersion: version,
+            // The value comes back with its own expiry (past or not: `key expire` changes it).
+            expiresAt: source.expiresAt,
           },
           tx,
         );
@@ -190,6 +192,7 @@ export class KeyVersions {
       encryptionKeyHash: hash !== null && keyring.keys.some((k) => k.key.keyHash === hash) ? hash : null,
       dataKey: r.dataKey ? { id: r.dataKey.id, version: r.dataKey.version } : null,
       destroyedAt: r.destroyedAt,
+      expiresAt: r.expiresAt,
       value,
     };
   }

@@ -18,6 +18,7 @@ export interface VersionRow {
   readonly actorName: string;
   readonly created: Date;
   readonly destroyedAt: Date | null;
+  readonly expiresAt: Date | null;
   readonly dataKey: {
     readonly id: number;
     readonly version: number;
@@ -47,14 +48,16 @@ export class KeyVersionStore {
       origin: 'create' | 'update' | 'rollback';
       sourceVersion?: number | null;
       actor: Actor;
+      expiresAt: Date | null;
     },
     tx: PrismaClientOrTransaction = this.#prisma,
     along?: (insert: SqlStatement) => SqlStatement,
   ): Promise<void> {
     const insert: SqlStatement = {
       text: `INSERT INTO "attune"."key_version" (key_id, version, value, value_type, encrypted, encryption_key_hash,
-               data_key_id, origin, source_version, actor_type, actor_id, actor_name)
-             VALUES ($1::int, $2::int, $3::jsonb, $4, $5::boolean, $6, $7::int, $8, $9::int, $10, $11, $12)
+               data_key_id, origin, source_version, actor_type, actor_id, actor_name, expires_at)
+             VALUES ($1::int, $2::int, $3::jsonb, $4, $5::boolean, $6, $7::int, $8, $9::int, $10, $11, $12,
+                     $13::timestamptz)
              RETURNING version`,
       params: [
         row.keyId,
@@ -69,6 +72,7 @@ export class KeyVersionStore {
         row.actor.type,
         row.actor.id,
         row.actor.name,
+        row.expiresAt?.toISOString() ?? null,
       ],
     };
     // `along`: the audit event of this change, written by the same statement (`AuditLog.along`).
@@ -130,6 +134,16 @@ export class KeyVersionStore {
       plain.map((p) => p.version),
       tx,
     );
+  }
+
+  /** Sets the expiry of one version (the current one: `key expire`). */
+  async setExpiry(
+    keyId: number,
+    version: number,
+    expiresAt: Date | null,
+    tx: PrismaClientOrTransaction = this.#prisma,
+  ): Promise<void> {
+    await tx.keyVersion.update({ where: { keyId_version: { keyId, version } }, data: { expiresAt } });
   }
 
   /** Deletes all but the newest `keep` versions of a secret; returns the versions it deleted. */
