@@ -124,6 +124,8 @@ describe('expiry over the API', () => {
       new Date(Date.now() - DAY).toISOString(),
       '2030-01-01',
       '2030-01-01T00:00:00',
+      '2030-02-30T00:00:00Z', // a day that does not exist: refused, not moved to March
+      '2030-01-31T23:59:60Z',
       'tomorrow',
       12345,
     ]) {

@@ -100,7 +100,8 @@ to a value; key expire changes it without a new version). Example:
         },
         {
           flags: '--expired',
-          description: 'keys that have expired (never delivered to actions; not deleted)',
+          description:
+            'keys that have expired (not delivered to actions past secrets.expiry_grace; never deleted)',
         },
         { flags: '--page <n>', description: 'page number (default 1)' },
         { flags: '--per-page <n>', description: 'keys per page (default 50)' },

@@ -168,6 +168,7 @@ describe('the CLI in both modes', () => {
       await run(['key', 'versions', ref, '--json']);
       await run(['key', 'expire', ref, '--at', '2001-01-01'], '', 2);
       await run(['key', 'expire', ref, '--at', '2099-01-31T09:00'], '', 2);
+      await run(['key', 'expire', ref, '--at', '2099-02-30'], '', 2);
       await run(['key', 'expire', ref], '', 2);
       await run(
         ['key', 'set', '--pack', 'examples', `${mode}_expiring`, '--expires-in', 'soon'],
@@ -175,6 +176,7 @@ describe('the CLI in both modes', () => {
         2,
       );
       await run(['key', 'list', '--expiring', '7 days'], '', 2);
+      await run(['key', 'list', '--expiring', '36500d', '--pack', 'no_such_pack'], '', 3);
     });
     expect(outputs.remote).toEqual(outputs.local);
     // Time passes for one of them (the clock, not the system under test): it is listed as expired, never deleted.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DURATION_MS, parseDuration } from './duration.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 
 describe('parseDuration', () => {
   it('reads a whole number and a unit', () => {
@@ -20,5 +20,14 @@ describe('parseDuration', () => {
     expect(parseDuration('36500d')).toBe(MAX_DURATION_MS);
     expect(parseDuration('36501d')).toBeNull();
     expect(parseDuration('999999999w')).toBeNull();
+  });
+
+  it('writes a duration back in the largest exact unit, which reads as the same milliseconds', () => {
+    expect(formatDuration(604_800_000)).toBe('1w');
+    expect(formatDuration(90_000)).toBe('90s');
+    expect(formatDuration(2 * 86_400_000)).toBe('2d');
+    expect(formatDuration(0)).toBe('0s');
+    for (const text of ['36500d', '11575d', '999999999s', '59m', '25h', '3w'])
+      expect(parseDuration(formatDuration(parseDuration(text) as number))).toBe(parseDuration(text));
   });
 });

@@ -26,3 +26,16 @@ export function parseDuration(text: string): number | null {
 
 /** What {@link parseDuration} accepts, for error messages. */
 export const DURATION_HINT = 'a whole number and a unit: s, m, h, d or w (e.g. 30d)';
+
+/**
+ * A duration in the largest unit that holds it exactly (`604800000` → `1w`, `90000` → `90s`): what
+ * {@link parseDuration} reads back as the same milliseconds. Whole seconds only (a fraction is rounded up).
+ */
+export function formatDuration(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  for (const unit of ['w', 'd', 'h', 'm'] as const) {
+    const size = (UNITS[unit] as number) / 1000;
+    if (seconds > 0 && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}

@@ -4,7 +4,7 @@
  * Words: docs/glossary.md.
  */
 export { type Actor, actorFields, cliActor, SYSTEM_ACTOR, tokenActor, workerActor } from './actor.js';
-export { DURATION_HINT, MAX_DURATION_MS, parseDuration } from './duration.js';
+export { DURATION_HINT, formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 export {
   AttuneError,
   type AttuneErrorInit,
@@ -30,3 +30,4 @@ export {
   stderrDestination,
 } from './logger.js';
 export { checkPage } from './page.js';
+export { parseIsoTime } from './time.js';

@@ -232,13 +232,16 @@ export class SecretResolver {
       const name = row.name as string;
       const level = row.level as OwnerType;
       const version = row.current_version as number;
-      const expiresAt =
+      const stored =
         row.expires_at === null
           ? null
           : row.expires_at instanceof Date
             ? row.expires_at
             : new Date(row.expires_at);
-      const expired = expiresAt !== null && expiresAt.getTime() <= now;
+      // An expiry that is not a time (`infinity`, which pg answers as a number): expired, with no time to show.
+      const expiresAt = stored !== null && Number.isFinite(stored.getTime()) ? stored : null;
+      const unreadable = stored !== null && expiresAt === null;
+      const expired = unreadable || (expiresAt !== null && expiresAt.getTime() <= now);
       const skip = (reason: SkipReason, message: string) => {
         warnings.push({
           ref,
@@ -258,10 +261,10 @@ export class SecretResolver {
         this.#logger.warn({ ref, reason, actionRef, withheld: overrides }, 'secret skipped');
       };
       // Expired past the grace period: not delivered, not even decrypted.
-      if (expired && now - (expiresAt as Date).getTime() >= this.#graceMs) {
+      if (unreadable || (expired && now - (expiresAt as Date).getTime() >= this.#graceMs)) {
         skip(
           'expired',
-          `Key '${ref}' expired at ${(expiresAt as Date).toISOString()}${this.#graceMs > 0 ? ' (past the grace period)' : ''}; it is not delivered. Set a new value, or a later expiry.`,
+          `Key '${ref}' ${unreadable ? 'has an expiry that is not a time' : `expired at ${(expiresAt as Date).toISOString()}`}${this.#graceMs > 0 && !unreadable ? ' (past the grace period)' : ''}; it is not delivered. Set a new value, or a later expiry.`,
         );
         continue;
       }

@@ -164,6 +164,49 @@ export function expirySuite(getDb: () => Database): void {
       expect(lines.join('')).not.toMatch(/level-value/);
     });
 
+    it('refuses an infinite expiry in the database, and fails closed on one that is not a time', async () => {
+      const { db, keys, logger, pack, action } = await setup();
+      const ref = `${pack.ref}.forever`;
+      await keys.create(actor, {
+        owner: { type: 'pack', pack: pack.id },
+        name: 'forever',
+        value: 'forever-value',
+      });
+      for (const table of ['key', 'key_version'])
+        await expect(
+          db.sql.query(`UPDATE "attune"."${table}" SET expires_at = 'infinity'`),
+        ).rejects.toBeTruthy();
+      // A row written around the constraint (another writer, a restore): not delivered, whatever the grace.
+      await db.sql.query('ALTER TABLE "attune"."key" DROP CONSTRAINT "key_expires_at_finite"');
+      try {
+        for (const forever of ['infinity', '-infinity']) {
+          await db.sql.query(`UPDATE "attune"."key" SET expires_at = $2::timestamptz WHERE ref = $1`, [
+            ref,
+            forever,
+          ]);
+          const result = await new SecretResolver({
+            sql: db.sql,
+            encryptionKey: KEY,
+            logger,
+            expiryGraceMs: 100 * 365 * DAY,
+          }).resolveForAction(action.ref);
+          expect(result.secrets.find((s) => s.ref === ref)).toBeUndefined();
+          expect(result.warnings.find((w) => w.ref === ref)).toMatchObject({
+            reason: 'expired',
+            expiresAt: null,
+          });
+          expect(result.warnings.find((w) => w.ref === ref)?.message).toContain(
+            'has an expiry that is not a time',
+          );
+        }
+      } finally {
+        await db.sql.query(`UPDATE "attune"."key" SET expires_at = NULL WHERE ref = $1`, [ref]);
+        await db.sql.query(
+          'ALTER TABLE "attune"."key" ADD CONSTRAINT "key_expires_at_finite" CHECK ("expires_at" IS NULL OR isfinite("expires_at"))',
+        );
+      }
+    });
+
     it('delivers an expired secret flagged `expired` within the grace period, and not after it', async () => {
       const { db, keys, logger, pack, action } = await setup();
       const ref = `${pack.ref}.grace_key`;

@@ -19,3 +19,8 @@ BEGIN
   RETURN NEW;
 END;
 $$;
+
+-- An expiry is a time: not `infinity` or `-infinity`, which no reader could compare as one.
+ALTER TABLE "attune"."key" ADD CONSTRAINT "key_expires_at_finite" CHECK ("expires_at" IS NULL OR isfinite("expires_at"));
+ALTER TABLE "attune"."key_version" ADD CONSTRAINT "key_version_expires_at_finite"
+  CHECK ("expires_at" IS NULL OR isfinite("expires_at"));

@@ -1,4 +1,4 @@
-import { AttuneError, DURATION_HINT, parseDuration } from '@attune/core';
+import { AttuneError, DURATION_HINT, parseDuration, parseIsoTime } from '@attune/core';
 
 /** A query-string time (ISO 8601), or undefined when absent. @throws 400 naming the field when it is not a date. */
 export function dateOf(text: string | undefined, field: string): Date | undefined {
@@ -17,18 +17,18 @@ export function dateOf(text: string | undefined, field: string): Date | undefine
 /** An `expires_at` of a body: a time, or null (never); absent stays absent. @throws 400 naming the field. */
 export function expiryOf(value: unknown): Date | null | undefined {
   if (value === undefined || value === null) return value;
-  // ISO 8601 with a date, a time and a zone: a bare date or a local time would mean different instants to different readers.
-  if (
-    typeof value !== 'string' ||
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
-  )
+  // A date, a time and a zone (a bare date or a local time means different instants to different readers), and a
+  // day that exists: 2027-02-30 is refused, not moved to March.
+  const time = typeof value === 'string' ? parseIsoTime(value) : null;
+  if (time === null)
     throw new AttuneError({
       code: 'ATTUNE_API_INVALID',
       category: 'invalid',
-      message: 'expires_at must be an ISO 8601 time with a zone (e.g. 2027-01-31T00:00:00Z), or null.',
+      message:
+        'expires_at must be an ISO 8601 time with a zone (e.g. 2027-01-31T00:00:00Z) on a day that exists, or null.',
       field: 'expires_at',
     });
-  return dateOf(value, 'expires_at') as Date;
+  return time;
 }
 
 /** A duration of the query string (`7d`), in milliseconds. @throws 400 naming the field. */

@@ -28,7 +28,7 @@ export const keyDto = {
       type: ['string', 'null'],
       format: 'date-time',
       description:
-        'When the current value expires (docs/secrets-management.md#expiry): not delivered to actions after it; null: never.',
+        'When the current value expires (docs/secrets-management.md#expiry): not delivered to actions after it (but within secrets.expiry_grace, with a warning); null: never.',
     },
   },
 } as const;
@@ -38,7 +38,7 @@ const expiresAt = {
   type: ['string', 'null'],
   maxLength: 64,
   description:
-    'When the value expires (ISO 8601 with a time zone, in the future); null or absent: never. Expired secrets are not delivered to actions, and are never deleted by expiry.',
+    'When the value expires (ISO 8601 with a time zone, on a day that exists, in the future); null or absent: never. Expired secrets are not delivered to actions (but within secrets.expiry_grace, with a warning), and are never deleted by expiry.',
 } as const;
 
 /** Versions kept for a secret (null: the configured default, `secrets.max_versions`). */

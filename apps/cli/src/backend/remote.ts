@@ -1,6 +1,6 @@
 import type { AuditFilter } from '@attune/audit';
 import type { RemoteConfig } from '@attune/config';
-import { type Actor, AttuneError } from '@attune/core';
+import { type Actor, AttuneError, formatDuration } from '@attune/core';
 import type { ExecutionStatus, WaitOptions } from '@attune/executions';
 import { isTerminal } from '@attune/executions/resources';
 import type { CreateKeyInput, KeyPage, ListKeysInput, UpdateKeyInput } from '@attune/secrets';
@@ -204,10 +204,8 @@ export class RemoteBackend implements Backend {
         ...(input.pack === undefined ? {} : { owner_pack: String(input.pack) }),
         ...(input.action === undefined ? {} : { owner_action: String(input.action) }),
         ...(input.deleted ? { deleted: 'true' as const } : {}),
-        // Whole seconds: the API takes a duration (7d is 604800s).
-        ...(input.expiringWithinMs === undefined
-          ? {}
-          : { expiring: `${Math.ceil(input.expiringWithinMs / 1000)}s` }),
+        // As a duration in its largest exact unit (what the API reads: at most 9 digits).
+        ...(input.expiringWithinMs === undefined ? {} : { expiring: formatDuration(input.expiringWithinMs) }),
         ...(input.expired ? { expired: 'true' as const } : {}),
         page: String(input.page ?? 1),
         per_page: String(input.perPage ?? 50),

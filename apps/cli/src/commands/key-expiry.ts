@@ -1,4 +1,4 @@
-import { DURATION_HINT, parseDuration } from '@attune/core';
+import { DURATION_HINT, parseDuration, parseIsoTime } from '@attune/core';
 import type { KeyRecord } from '@attune/secrets';
 import { toKeyResource } from '@attune/secrets/resources';
 import { type Parsed, UsageError } from '../args.js';
@@ -18,13 +18,10 @@ export function durationFlag(args: Parsed, name: string): number | undefined {
 function timeFlag(args: Parsed, name: string): Date | undefined {
   const value = args.flags.get(name);
   if (value === undefined) return undefined;
-  const text = String(value);
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
-  const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(text);
-  const date = new Date(dateOnly ? `${text}T00:00:00Z` : text);
-  if ((!dateOnly && !withZone) || Number.isNaN(date.getTime()))
+  const date = parseIsoTime(String(value), { dateOnly: true });
+  if (date === null)
     throw new UsageError(
-      `--${name} is a date (2027-01-31, midnight UTC) or a time with a zone (2027-01-31T09:00:00Z)`,
+      `--${name} is a date that exists (2027-01-31, midnight UTC) or a time with a zone (2027-01-31T09:00:00Z)`,
     );
   return date;
 }

@@ -1,6 +1,6 @@
 import { AuditLog } from '@attune/audit';
 import type { WorkerConfig } from '@attune/config';
-import { type Logger, workerActor } from '@attune/core';
+import { formatDuration, type Logger, workerActor } from '@attune/core';
 import type { Database } from '@attune/db';
 import { ExecutionStore } from '@attune/executions';
 import { type Keyring, SecretResolver } from '@attune/secrets';
@@ -40,6 +40,12 @@ export async function createExecutor(options: {
     path: options.parentEnv.PATH,
   });
   logIsolation(logger, sandbox, notes);
+  logger.info(
+    { secretsPolicy: config.secretsPolicy, expiryGraceMs: config.expiryGraceMs },
+    config.expiryGraceMs > 0
+      ? `expired secrets are still delivered, with a warning, for ${formatDuration(config.expiryGraceMs)} after their expiry (secrets.expiry_grace)`
+      : 'expired secrets are not delivered (secrets.expiry_grace 0s)',
+  );
   const spawner =
     config.spawner === 'helper'
       ? new HelperSpawner({

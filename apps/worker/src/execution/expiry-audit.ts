@@ -23,8 +23,10 @@ export interface ExpiryRecorder {
 /**
  * Writes to the audit log, as the worker, each expired secret an execution was refused (`key.expired_refused`,
  * outcome `refused`) and each one delivered within the grace period (`key.expired_delivered`): ref, version, expiry,
- * execution and action — never a value. Recording never fails an execution (nothing more is revealed by a refusal;
- * a grace delivery is also in the execution's provenance): an event that cannot be written is logged as an error.
+ * execution and action — never a value. A grace delivery is recorded as the action's process is handed to the
+ * spawner (a spawn that then fails is the execution's `failed`, with its reason). Recording never fails an execution
+ * (a refusal reveals nothing; a grace delivery is also the execution's `secret_expired` warning, stored with its
+ * outcome): an event that cannot be written is logged as an error.
  */
 export class AuditedExpiry implements ExpiryRecorder {
   readonly #audit: AuditLog;
