@@ -106,6 +106,8 @@ describe('attune completion', () => {
       '--value-json',
       '--cas',
       '--max-versions',
+      '--expires-in',
+      '--expires-at',
       '--json',
       '--config',
       '--help',

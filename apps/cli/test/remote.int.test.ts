@@ -196,6 +196,9 @@ describe('the CLI in both modes', () => {
       const value = await attune(env, ['key', 'get', 'examples.local_expiring', '--decrypt', '--json']);
       expect(JSON.parse(value.stdout).value).toBe('expiring-value-1');
     }
+    // Deleted explicitly, so that the runs of the other tests do not receive them.
+    for (const mode of ['local', 'remote'])
+      expect((await attune(local, ['key', 'delete', '--purge', `examples.${mode}_expiring`])).code).toBe(0);
   });
 
   it('requests a run the same way, and refuses, saying why, what needs the database', async () => {
@@ -239,6 +242,15 @@ describe('the CLI in both modes', () => {
     worker.stdout?.on('data', (c: Buffer) => {
       log += c.toString();
     });
+    // An expired secret: every run carries a warning that names a ref (jsonb and the API's schema order its keys
+    // differently; the output must not).
+    expect(
+      (await attune(local, ['key', 'set', '--system', 'cli_lapsed', '--expires-in', '1d'], 'lapsed-value-1'))
+        .code,
+    ).toBe(0);
+    await db.sql.query(
+      `UPDATE "attune"."key" SET expires_at = now() - interval '1 hour' WHERE ref = 'system.cli_lapsed'`,
+    );
     try {
       for (let i = 0; i < 300 && !log.includes('consuming executions'); i++)
         await new Promise((r) => setTimeout(r, 100));
@@ -288,8 +300,10 @@ describe('the CLI in both modes', () => {
       }
       expect(outputs.local?.[2]).toBe('3');
       expect(outputs.local?.slice(5)).toEqual(['3', '2']);
+      expect(outputs.local?.[1]).toContain('"kind":"secret_expired","ref":"system.cli_lapsed"');
       expect(outputs.remote).toEqual(outputs.local);
     } finally {
+      await attune(local, ['key', 'delete', '--purge', 'system.cli_lapsed']);
       worker.kill('SIGTERM');
       await new Promise((r) => worker.once('exit', r));
     }

@@ -48,7 +48,12 @@ export function toExecutionResource(r: ExecutionRecord): ExecutionResource {
     stderr_truncated: r.stderrTruncated,
     exit_code: r.exitCode,
     duration_ms: r.durationMs,
-    warnings: r.warnings,
+    // One key order whatever the source (jsonb orders keys by length): kind, ref when there is one, message.
+    warnings: r.warnings.map((w) => ({
+      kind: w.kind,
+      ...(w.ref === undefined ? {} : { ref: w.ref }),
+      message: w.message,
+    })),
     // In one order whatever the source (PostgreSQL's jsonb reorders keys; the API's schema has its own).
     secrets: r.secrets.map((s) => ({
       env_name: s.env_name,
