@@ -28,6 +28,7 @@ import {
   DirectSpawner,
   HelperSpawner,
   HostSandbox,
+  helperIdentity,
   type IsolationMode,
   IsolationUnavailableError,
   type ProcessSpawner,
@@ -95,6 +96,11 @@ for (const [name, s] of Object.entries(scripts)) {
   chmodSync(join(packDir, 'actions', s.file), 0o755);
 }
 
+/** Whether the host has this user. */
+function hasUser(name: string): boolean {
+  return spawnSync('id', ['-u', name]).status === 0;
+}
+
 /** Every mode this host can run, each with a scratch root of its own. */
 async function sandboxes(): Promise<Map<IsolationMode, ActionSandbox>> {
   const out = new Map<IsolationMode, ActionSandbox>();
@@ -103,7 +109,9 @@ async function sandboxes(): Promise<Map<IsolationMode, ActionSandbox>> {
       const { sandbox } = await createSandbox({
         config: {
           mode,
-          runAs: undefined,
+          // `user` mode as an identity of its own (nobody, where the host has it): its executor sweeps every process
+          // of its identity after each run, which would kill the sandbox's helper, which runs as attune-action.
+          runAs: mode === 'user' && process.getuid?.() === 0 && hasUser('nobody') ? 'nobody' : undefined,
           scratchDir: join(tmpdir(), `attune-bench-scratch-${process.getuid?.()}`),
           sandboxReadOnlyPaths: [],
         },
@@ -118,7 +126,8 @@ async function sandboxes(): Promise<Map<IsolationMode, ActionSandbox>> {
   return out;
 }
 
-const db = await createTestDatabase();
+// The pool a worker opens by default (database.pool_size 10): claims, resolutions and outcomes of 8 executions share it.
+const db = await createTestDatabase({ poolSize: 10 });
 const spawners: ProcessSpawner[] = [];
 const modes = await sandboxes();
 try {
@@ -177,8 +186,21 @@ try {
       parentEnv: process.env,
     });
   };
-  const helper = new HelperSpawner({ path: process.env.PATH });
-  const executors = new Map([...modes].map(([mode, sandbox]) => [mode, makeExecutor(helper, sandbox)]));
+  // Each mode with the helper the worker gives it (createExecutor): in the sandbox on a root worker, a helper that
+  // runs as the actions' identity, so no start needs an identity switch; otherwise the worker's own.
+  const helpers = new Map<IsolationMode, HelperSpawner>();
+  const helperFor = (sandbox: ActionSandbox): HelperSpawner => {
+    let helper = helpers.get(sandbox.mode);
+    if (!helper) {
+      helper = new HelperSpawner({ path: process.env.PATH, ...helperIdentity(sandbox) });
+      helpers.set(sandbox.mode, helper);
+    }
+    return helper;
+  };
+  const executors = new Map(
+    [...modes].map(([mode, sandbox]) => [mode, makeExecutor(helperFor(sandbox), sandbox)]),
+  );
+  const helper = helperFor(strongest);
   const isolated = executors.get(strongest.mode) as ActionExecutor;
   const directIsolated = makeExecutor(new DirectSpawner(), strongest);
 

@@ -6,7 +6,12 @@
 export { buildChildEnv, type ExecutionContextEnv } from './child-env.js';
 export { main as workerCli } from './cli.js';
 export { runDemo } from './demo.js';
-export { createExecutor, logIsolation, type WorkerExecutor } from './execution/create-executor.js';
+export {
+  createExecutor,
+  helperIdentity,
+  logIsolation,
+  type WorkerExecutor,
+} from './execution/create-executor.js';
 export type { DeliveredSecrets, SecretDelivery } from './execution/delivery/delivery.js';
 export { EnvDelivery } from './execution/delivery/env-delivery.js';
 export { ActionExecutor, type ActionExecutorOptions } from './execution/executor.js';

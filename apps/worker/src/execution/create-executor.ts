@@ -101,7 +101,7 @@ export async function createExecutor(options: {
  * the worker's: there, actions share the helper's would-be uid and could read its memory, which holds the
  * requests — the secrets — of other executions.
  */
-function helperIdentity(sandbox: ActionSandbox): {
+export function helperIdentity(sandbox: ActionSandbox): {
   identity?: { uid: number; gid: number };
   python?: string;
 } {

@@ -3,13 +3,14 @@ import { errorSummary, type Logger } from '@attune/core';
 import type { ClaimedExecution, ExecutionStore } from '@attune/executions';
 import type { SecretResolver } from '@attune/secrets';
 import type { SecretMasker } from '../masking/masker.js';
+import { MaskerCache } from '../masking/masker-cache.js';
 import type { ActionSandbox } from '../sandbox/sandbox.js';
 import { createSandbox } from '../sandbox/select-sandbox.js';
 import type { ProcessSpawner } from '../spawner.js';
 import type { SecretDelivery } from './delivery/delivery.js';
 import type { ExpiryRecorder } from './expiry-audit.js';
 import { type Ending, endingOf, unavailable } from './outcome.js';
-import { ActionUnavailableError, type ExecutionContext, prepareExecutionContext } from './prepare-context.js';
+import { ActionUnavailableError, prepareExecutionContext } from './prepare-context.js';
 import { type RunResult, superviseProcess } from './supervise.js';
 import { type ExecutionOutcome, toSecretReceived } from './types.js';
 
@@ -33,7 +34,7 @@ export interface ActionExecutorOptions {
     Partial<Pick<WorkerConfig, 'secretsPolicy'>>;
   /** The worker's environment, from which only the allowlist is taken. */
   readonly parentEnv: Readonly<Record<string, string | undefined>>;
-  /** Makes each execution's masker; the default is {@link SecretMasker}. */
+  /** Makes each execution's masker; the default reuses a recent one for the same secrets ({@link MaskerCache}). */
   readonly createMasker?: (
     secrets: ReadonlyArray<{ ref: string; value: unknown }>,
     minLength: number,
@@ -49,7 +50,9 @@ export class ActionExecutor {
   readonly #o: ActionExecutorOptions;
 
   constructor(options: ActionExecutorOptions) {
-    this.#o = options;
+    // By default, an execution with the same secrets as a recent one reuses its masker (MaskerCache).
+    const maskers = new MaskerCache();
+    this.#o = { ...options, createMasker: options.createMasker ?? ((list, min) => maskers.get(list, min)) };
   }
 
   /** How this executor confines actions. */
@@ -72,15 +75,19 @@ export class ActionExecutor {
     if (!row) return null;
     const log = this.#o.logger.child({ executionId: id, action: row.action_ref, workerId: config.workerId });
     const started = performance.now();
-    // The scratch folder is made while the secrets are resolved: neither waits for the other.
+    // The secrets are resolved while the scratch folder is made: the query is sent first, then the folder (system
+    // calls) is made while it is answered.
+    const preparing = prepareExecutionContext(row, this.#o).then(
+      (context) => ({ context }),
+      (error: unknown) => ({ error }),
+    );
     const scratchMade = sandbox.scratch.create(row.id).then(
       (dir) => ({ dir }),
       (error: unknown) => ({ error }),
     );
-    let context: ExecutionContext;
-    try {
-      context = await prepareExecutionContext(row, this.#o);
-    } catch (error) {
+    const prepared = await preparing;
+    if ('error' in prepared) {
+      const { error } = prepared;
       if (!(error instanceof ActionUnavailableError))
         log.error({ err: errorSummary(error) }, 'preparing execution failed');
       const made = await scratchMade;
@@ -92,6 +99,7 @@ export class ActionExecutor {
         unavailable(error, 'internal error while preparing the execution'),
       );
     }
+    const { context } = prepared;
     const made = await scratchMade;
     if ('error' in made) {
       log.error({ err: errorSummary(made.error) }, 'scratch folder could not be made');
@@ -127,7 +135,8 @@ export class ActionExecutor {
         log,
       });
     } finally {
-      // Whatever the outcome: no process of the action outlives it, nor anything it wrote.
+      // Whatever the outcome: no process of the action outlives it, nor anything it wrote (removed before the
+      // outcome is stored: an execution seen finished has no folder left).
       await this.#sweep(log);
       await sandbox.scratch
         .remove(scratch)
