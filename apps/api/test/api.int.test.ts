@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AuditLog } from '@attune/audit';
@@ -10,7 +9,7 @@ import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
-import { type Actor, createLogger, silentLogger } from '@attune/core';
+import { type Actor, silentLogger } from '@attune/core';
 import { EncryptionKey } from '@attune/crypto';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import { ExecutionStore } from '@attune/executions';
@@ -19,6 +18,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, createApiServices } from '../src/index.js';
+import { capturingApiLogger } from './support/log-lines.js';
 
 const AMQP_URL = process.env.AMQP_URL || DEFAULT_AMQP_URL;
 const REDOCLY = fileURLToPath(new URL('../node_modules/.bin/redocly', import.meta.url));
@@ -70,16 +70,7 @@ beforeAll(async () => {
       parameters: { target: { type: 'string' }, items: { type: 'array' } },
     },
   });
-  const logger = createLogger({
-    name: 'attune-api',
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _e, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const logger = capturingApiLogger(logLines);
   publisher = new ExecutionPublisher(broker);
   services = createApiServices({
     db,

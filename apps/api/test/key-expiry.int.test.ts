@@ -1,19 +1,14 @@
-/**
- * Expiry through the HTTP API (docs/api.md#expiry): `expires_at` on create, set and update (in place without a new
- * value), on keys and versions; `?expiring=` and `?expired=` on the list; bad input refused with 400 and nothing
- * written. Against a real server, database and broker.
- */
-import { Writable } from 'node:stream';
 import { AuditLog } from '@attune/audit';
 import { TokenService, TokenStore } from '@attune/auth';
 import { ExecutionPublisher } from '@attune/broker';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
-import { type Actor, createLogger, silentLogger } from '@attune/core';
+import { type Actor, silentLogger } from '@attune/core';
 import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, createApiServices } from '../src/index.js';
+import { capturingApiLogger } from './support/log-lines.js';
 
 const isolated = isolatedBroker('apiexpiry', process.env.AMQP_URL || DEFAULT_AMQP_URL);
 const PASSWORD = 'api-expiry-test-encryption-key-0123456789';
@@ -31,16 +26,7 @@ const logLines: string[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   await db.prisma.pack.create({ data: { ref: 'exp', label: 'exp', version: '1.0.0', path: '/nonexistent' } });
-  const logger = createLogger({
-    name: 'attune-api',
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _e, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const logger = capturingApiLogger(logLines);
   publisher = new ExecutionPublisher(isolated.config);
   const services = createApiServices({
     db,
