@@ -153,7 +153,7 @@ export async function prepareExecutionContext(
     if (isRequired)
       required.push(
         unusable
-          ? `${unusable.ref} (${envName}) cannot be used (${unusable.reason === 'expired' ? `expired at ${unusable.expiresAt?.toISOString()}` : unusable.reason})`
+          ? `${unusable.ref} (${envName}) cannot be used (${unusable.reason === 'expired' ? (unusable.expiresAt ? `expired at ${unusable.expiresAt.toISOString()}` : 'expired: its expiry is not a time') : unusable.reason})`
           : `'${name}' (${envName}) is not set at system, pack or action level`,
       );
     else if (!unusable)
