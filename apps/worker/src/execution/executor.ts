@@ -91,7 +91,13 @@ export class ActionExecutor {
       if (!(error instanceof ActionUnavailableError))
         log.error({ err: errorSummary(error) }, 'preparing execution failed');
       const made = await scratchMade;
-      if ('dir' in made) await sandbox.scratch.remove(made.dir).catch(() => undefined);
+      if ('dir' in made)
+        await sandbox.scratch
+          .remove(made.dir)
+          .catch((removal: unknown) =>
+            log.error({ err: errorSummary(removal) }, 'scratch folder could not be removed'),
+          );
+      else log.error({ err: errorSummary(made.error) }, 'scratch folder could not be made');
       return this.#finish(
         row,
         log,

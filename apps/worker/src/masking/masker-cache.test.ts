@@ -31,14 +31,38 @@ describe('MaskerCache', () => {
     let now = 0;
     const cache = new MaskerCache({ now: () => now });
     const kept = cache.get(secrets('kept-secret-value'), 6);
+    const fillers = [];
     for (let i = 0; i < 100; i++) {
-      cache.get(secrets(`filler-secret-value-${i}`), 6);
+      fillers.push(cache.get(secrets(`filler-secret-value-${i}`), 6));
       expect(cache.get(secrets('kept-secret-value'), 6)).toBe(kept); // used again: stays
     }
     expect(cache.size).toBe(64);
-    expect(cache.get(secrets('filler-secret-value-0'), 6)).not.toBeUndefined();
+    // The least recently used went first: the last fillers are kept, the first ones were evicted.
+    expect(cache.get(secrets('filler-secret-value-99'), 6)).toBe(fillers[99]);
+    expect(cache.get(secrets('filler-secret-value-0'), 6)).not.toBe(fillers[0]);
     now = 10 * 60_000 + 1;
     expect(cache.get(secrets('kept-secret-value'), 6)).not.toBe(kept);
+  });
+
+  it('drops what expired even when it is never asked for again, and does not keep large maskers', () => {
+    let now = 0;
+    const cache = new MaskerCache({ now: () => now });
+    cache.get(secrets('deleted-secret-value'), 6);
+    cache.get(secrets('other-secret-value'), 6);
+    expect(cache.size).toBe(2);
+    now = 10 * 60_000;
+    cache.dropExpired();
+    expect(cache.size).toBe(0);
+    // A certificate bundle's forms run to millions of characters: built for its execution, not kept.
+    const bundle = Array.from({ length: 40 }, (_, i) => `line-${i}-${'B'.repeat(1500)}`).join('\n');
+    const large = cache.get(secrets(bundle), 6);
+    expect(large.formsLength).toBeGreaterThan(64 * 1024);
+    expect(cache.size).toBe(0);
+    expect(cache.get(secrets(bundle), 6)).not.toBe(large);
+    expect(large.mask(`x ${bundle} y`)).toBe('x *** y');
+    cache.get(secrets('small-secret-value'), 6);
+    cache.clear();
+    expect(cache.size).toBe(0);
   });
 
   it('does not cache a value without JSON text, and still masks it', () => {

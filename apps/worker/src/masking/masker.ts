@@ -44,6 +44,8 @@ export class SecretMasker {
   readonly #matcher: PatternMatcher;
   /** Length in characters of the longest form masked: how far an occurrence can reach past a cut. */
   readonly longestForm: number;
+  /** The forms' total length in characters: how much this masker holds (its matcher may add 4 bytes a character). */
+  readonly formsLength: number;
   /** Values not masked because they are shorter than the minimum. */
   readonly unmasked: readonly UnmaskedSecret[];
 
@@ -68,6 +70,7 @@ export class SecretMasker {
     }
     this.#matcher = new PatternMatcher(forms);
     this.longestForm = this.#matcher.longest;
+    this.formsLength = this.#matcher.totalLength;
     this.unmasked = unmasked;
   }
 

@@ -21,6 +21,8 @@ export class PatternMatcher {
   readonly shortest: number;
   /** Number of distinct patterns. */
   readonly size: number;
+  /** The patterns' total length in characters: what this matcher holds, beside its fixed bitmap. */
+  readonly totalLength: number;
   readonly #patterns: string[];
   readonly #anchor: number;
   /** BASE^(anchor - 1) mod 2^32: the weight of the character leaving the window. */
@@ -45,6 +47,7 @@ export class PatternMatcher {
     this.size = unique.length;
     this.longest = unique[0]?.length ?? 0;
     this.shortest = unique[unique.length - 1]?.length ?? 0;
+    this.totalLength = unique.reduce((sum, p) => sum + p.length, 0);
     this.#anchor = Math.min(ANCHOR_MAX, this.shortest);
     let weight = 1;
     for (let i = 1; i < this.#anchor; i++) weight = Math.imul(weight, BASE);
