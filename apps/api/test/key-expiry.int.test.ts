@@ -1,69 +1,36 @@
+/**
+ * Key expiry over HTTP: `expires_at` taken on create, shown on the key and its versions and changed in place; bad
+ * expiries refused with 400 naming the field; keys listed by when they expire or that they have expired.
+ */
 import { AuditLog } from '@attune/audit';
-import { TokenService, TokenStore } from '@attune/auth';
-import { ExecutionPublisher } from '@attune/broker';
-import { isolatedBroker } from '@attune/broker/testing';
-import { DEFAULT_AMQP_URL } from '@attune/config';
-import { type Actor, silentLogger } from '@attune/core';
-import { createTestDatabase, type TestDatabase } from '@attune/db/testing';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi, createApiServices } from '../src/index.js';
-import { capturingApiLogger } from './support/log-lines.js';
+import { startTestApi, type TestApi } from './support/test-api.js';
 
-const isolated = isolatedBroker('apiexpiry', process.env.AMQP_URL || DEFAULT_AMQP_URL);
 const PASSWORD = 'api-expiry-test-encryption-key-0123456789';
 const DAY = 86_400_000;
 const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
-const operator: Actor = { type: 'cli', id: 'tester@test', name: 'tester@test' };
 
-let db: TestDatabase;
-let app: FastifyInstance;
-let base: string;
-let publisher: ExecutionPublisher;
-let token: string;
-const logLines: string[] = [];
+let api: TestApi;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await db.prisma.pack.create({ data: { ref: 'exp', label: 'exp', version: '1.0.0', path: '/nonexistent' } });
-  const logger = capturingApiLogger(logLines);
-  publisher = new ExecutionPublisher(isolated.config);
-  const services = createApiServices({
-    db,
-    security: {
-      keyring: [{ id: 'default', password: PASSWORD, source: 'config' as const }],
-      activeKeyId: 'default',
-    },
-    publish: (m) => publisher.publish(m),
-    logger,
+  // A master key of its own, an audit log without a value key and the default rate limit: the API as it runs.
+  api = await startTestApi({
+    broker: 'apiexpiry',
+    password: PASSWORD,
     audit: new AuditLog(),
+    limits: { rateLimitPerMinute: undefined },
   });
-  app = await buildApi({ ...services, logger, maxBodyBytes: 128 * 1024, authFailureLimit: 50 });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const tokenService = new TokenService({ store: new TokenStore(db.prisma), logger: silentLogger() });
-  token = (await tokenService.create(operator, 'admin', ['admin'])).token;
+  await api.db.prisma.pack.create({
+    data: { ref: 'exp', label: 'exp', version: '1.0.0', path: '/nonexistent' },
+  });
 });
 
 afterAll(async () => {
-  await app?.close();
-  await publisher?.close();
-  await isolated.remove();
-  await db?.drop();
+  await api?.close();
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies of every shape
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
-}
+/** A request with the admin token. */
+const call = (method: string, path: string, body?: unknown) => api.call(method, path, api.tokens.admin, body);
 const create = (name: string, extra: Record<string, unknown> = {}) =>
   call('POST', '/api/v1/keys', {
     owner_type: 'pack',
@@ -105,6 +72,7 @@ describe('expiry over the API', () => {
   });
 
   it('refuses an expiry in the past, without a zone, or not a time, with 400 naming the field; nothing written', async () => {
+    const { db } = api;
     const before = await db.prisma.key.count();
     for (const bad of [
       new Date(Date.now() - DAY).toISOString(),
@@ -133,6 +101,7 @@ describe('expiry over the API', () => {
   });
 
   it('lists keys expiring within a time, expired ones, or both, soonest first', async () => {
+    const { db, logLines } = api;
     await create('in_two_days', { expires_at: inDays(2) });
     await create('in_one_day', { expires_at: inDays(1) });
     await create('in_ninety_days', { expires_at: inDays(90) });
