@@ -10,7 +10,7 @@
  * rounds. Not a test: it prints, it asserts nothing.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -96,6 +96,18 @@ for (const [name, s] of Object.entries(scripts)) {
   chmodSync(join(packDir, 'actions', s.file), 0o755);
 }
 
+/** tmpfs's magic number in statfs: where docs/worker.md recommends putting `worker.scratch_dir`. */
+const TMPFS_MAGIC = 0x01021994;
+
+/** The scratch folders' parent: a tmpfs (/dev/shm) as recommended where the host has one, else the temp folder. */
+const SCRATCH_BASE = (() => {
+  try {
+    return statfsSync('/dev/shm').type === TMPFS_MAGIC ? '/dev/shm' : tmpdir();
+  } catch {
+    return tmpdir();
+  }
+})();
+
 /** Whether the host has this user. */
 function hasUser(name: string): boolean {
   return spawnSync('id', ['-u', name]).status === 0;
@@ -112,7 +124,7 @@ async function sandboxes(): Promise<Map<IsolationMode, ActionSandbox>> {
           // `user` mode as an identity of its own (nobody, where the host has it): its executor sweeps every process
           // of its identity after each run, which would kill the sandbox's helper, which runs as attune-action.
           runAs: mode === 'user' && process.getuid?.() === 0 && hasUser('nobody') ? 'nobody' : undefined,
-          scratchDir: join(tmpdir(), `attune-bench-scratch-${process.getuid?.()}`),
+          scratchDir: join(SCRATCH_BASE, `attune-bench-scratch-${process.getuid?.()}`),
           sandboxReadOnlyPaths: [],
         },
         workerId: `bench-${mode}-${process.pid}`,
@@ -259,7 +271,7 @@ try {
     [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
   const lines: string[] = [
     `@attune/worker — executor end to end vs bare unsandboxed child_process.spawn (process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB)`,
-    `isolation: ${strongest.description}`,
+    `isolation: ${strongest.description}; scratch folders in ${SCRATCH_BASE}`,
     `interpreters (both sides): ${interpreters.shell}, ${interpreters.python}`,
   ];
   const verdicts: string[] = [];
