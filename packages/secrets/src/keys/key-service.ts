@@ -1,5 +1,5 @@
 import { AuditLog } from '@attune/audit';
-import { type Actor, AttuneError, actorFields, type Logger, MAX_DURATION_MS } from '@attune/core';
+import { type Actor, AttuneError, actorFields, type Logger } from '@attune/core';
 import { type Prisma, sqlOf } from '@attune/db';
 import {
   EncryptionKeyRequiredError,
@@ -17,6 +17,7 @@ import { envVarName, validateKeyRef, validateSecretName } from '../names.js';
 import { type SecretValue, validateSecretValue } from '../stored-value.js';
 import { KeyVersions } from '../versions/key-versions.js';
 import type { KeyVersionStore } from '../versions/version-store.js';
+import { checkExpiresAt, expiryFilter } from './expiry.js';
 import { dbCode, type KeyStore, writeFailure } from './key-store.js';
 import {
   type CreateKeyInput,
@@ -538,39 +539,6 @@ function checkMaxVersions(value: number | null | undefined): number | null | und
   if (!Number.isInteger(value) || value < 1 || value > 1000)
     throw new InvalidKeyInputError('max_versions', '`max_versions` must be a whole number from 1 to 1000.');
   return value;
-}
-
-/**
- * An expiry to write: a valid time in the future, or null (never). A past one is refused: it would make the secret
- * stop resolving at once, which is what `key delete` is for.
- */
-function checkExpiresAt(value: Date | null | undefined): Date | null | undefined {
-  if (value === undefined || value === null) return value;
-  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
-    throw new InvalidKeyInputError(
-      'expires_at',
-      '`expires_at` must be a time (ISO 8601, e.g. 2027-01-31T00:00:00Z).',
-    );
-  if (value.getTime() <= Date.now())
-    throw new InvalidKeyInputError(
-      'expires_at',
-      `\`expires_at\` must be in the future (${value.toISOString()} has passed); to stop a secret resolving now, delete it.`,
-    );
-  if (value.getTime() > Date.UTC(9999, 11, 31))
-    throw new InvalidKeyInputError('expires_at', '`expires_at` must be before the year 10000.');
-  return value;
-}
-
-/** The store's expiry filter of a list: expiring within a time (not yet expired), expired, or either. */
-function expiryFilter(input: ListKeysInput): { expiresBefore?: Date; expiresAfter?: Date } {
-  const within = input.expiringWithinMs;
-  if (within !== undefined && (!Number.isInteger(within) || within < 0 || within > MAX_DURATION_MS))
-    throw new InvalidKeyInputError('expiring', '`expiring` must be a duration up to 100 years (e.g. 7d).');
-  const now = Date.now();
-  if (within === undefined) return input.expired ? { expiresBefore: new Date(now) } : {};
-  return input.expired
-    ? { expiresBefore: new Date(now + within) }
-    : { expiresBefore: new Date(now + within), expiresAfter: new Date(now) };
 }
 
 function checkExpectedVersion(value: number | undefined): void {
