@@ -37,6 +37,12 @@ const REF_FILTERS = {
   before: { flags: '--before <id>', description: 'the page before this id (from the previous page)' },
 } as const;
 
+/** How an expiry is written (`key set --expires-in|--expires-at`, `key expire --in|--at`). */
+const EXPIRY = {
+  in: 'this long from now: 90m, 12h, 30d, 2w',
+  at: 'then: 2027-01-31 (midnight UTC) or 2027-01-31T09:00:00Z',
+} as const;
+
 const KEY: CommandSpec = {
   name: 'key',
   summary: 'secrets: set, read, list, delete; their versions and who used them',
@@ -64,14 +70,8 @@ Examples:
         },
         { flags: '--cas <version>', description: 'write only if the key is at this version (else exit 4)' },
         { flags: '--max-versions <n>', description: 'versions kept for this key (secrets.max_versions)' },
-        {
-          flags: '--expires-in <duration>',
-          description: 'the value expires after this long: 90m, 12h, 30d, 2w',
-        },
-        {
-          flags: '--expires-at <time>',
-          description: 'the value expires then: 2027-01-31 or 2027-01-31T09:00:00Z',
-        },
+        { flags: '--expires-in <duration>', description: `the value expires after ${EXPIRY.in}` },
+        { flags: '--expires-at <time>', description: `the value expires ${EXPIRY.at}` },
       ],
       help: `Give exactly one owner. A new value never expires unless --expires-in or --expires-at says so (expiry belongs
 to a value; key expire changes it without a new version). Example:
@@ -119,8 +119,8 @@ to a value; key expire changes it without a new version). Example:
       args: ['<ref>'],
       summary: 'change when the current value expires (no new version), or --never',
       options: [
-        { flags: '--in <duration>', description: 'expires after this long from now: 90m, 12h, 30d, 2w' },
-        { flags: '--at <time>', description: 'expires then: 2027-01-31 or 2027-01-31T09:00:00Z' },
+        { flags: '--in <duration>', description: `expires after ${EXPIRY.in}` },
+        { flags: '--at <time>', description: `expires ${EXPIRY.at}` },
         { flags: '--never', description: 'never expires' },
       ],
     },

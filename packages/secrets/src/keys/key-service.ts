@@ -13,12 +13,12 @@ import {
 } from '../errors.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { ValueCipher } from '../keyring/value-cipher.js';
-import { envVarName, validateKeyRef, validateSecretName } from '../names.js';
+import { validateKeyRef, validateSecretName } from '../names.js';
 import { type SecretValue, validateSecretValue } from '../stored-value.js';
 import { KeyVersions } from '../versions/key-versions.js';
 import type { KeyVersionStore } from '../versions/version-store.js';
 import { checkExpiresAt, expiryFilter } from './expiry.js';
-import { dbCode, type KeyStore, writeFailure } from './key-store.js';
+import { dbCode, type KeyStore } from './key-store.js';
 import {
   type CreateKeyInput,
   type KeyOwner,
@@ -31,6 +31,7 @@ import {
 } from './key-types.js';
 import type { OwnerDirectory } from './owner-directory.js';
 import { type ResolvedOwner, resolveOwner } from './owners.js';
+import { writeError } from './write-error.js';
 import {
   decryptRecordingRefusals,
   insertVersionWithEvent,
@@ -153,7 +154,10 @@ export class KeyService {
       );
       return toRecord(row, encrypted ? null : (row.value as SecretValue), this.keyring);
     } catch (error) {
-      throw await this.#writeError(error, 'creating', ref, { ...owner, name });
+      throw await writeError(error, { store: this.#store, logger: this.#logger }, 'creating', ref, {
+        ...owner,
+        name,
+      });
     }
   }
 
@@ -340,7 +344,7 @@ export class KeyService {
       );
       return toRecord(row, value, this.keyring);
     } catch (error) {
-      throw await this.#writeError(error, 'updating', ref, undefined);
+      throw await writeError(error, { store: this.#store, logger: this.#logger }, 'updating', ref, undefined);
     }
   }
 
@@ -494,43 +498,6 @@ export class KeyService {
       if (error instanceof AttuneError) throw error;
       throw new KeyStoreError(operation, ref, dbCode(error));
     }
-  }
-
-  /** Maps a failed write to an error that names the secret, never its value (Prisma's messages echo arguments). */
-  async #writeError(
-    error: unknown,
-    operation: string,
-    ref: string,
-    owner: (ResolvedOwner & { name: string }) | undefined,
-  ): Promise<Error> {
-    if (error instanceof AttuneError) return error;
-    const failure = writeFailure(error);
-    if (failure.kind === 'ref_taken') {
-      const existing = await this.#store.findOwnership(ref).catch(() => null);
-      return new KeyConflictError(
-        'ref',
-        existing?.deletedAt
-          ? `A deleted key with ref '${ref}' exists; undelete it, or delete it for good (--purge) first.`
-          : `A key with ref '${ref}' already exists.`,
-      );
-    }
-    if (failure.kind === 'name_taken' && owner) {
-      const envName = envVarName(owner.name);
-      const existing = await this.#store.findByEnvName(owner, envName).catch(() => null);
-      const clash =
-        existing && existing.name !== owner.name
-          ? `key '${existing.ref}' (name '${existing.name}') maps to the same env var ${envName}`
-          : `it already has a key named '${owner.name}'${existing ? ` ('${existing.ref}')` : ''}`;
-      return new KeyConflictError('name', `Cannot create '${ref}' for ${owner.label}: ${clash}.`);
-    }
-    if (failure.kind === 'owner_missing') {
-      return new OwnerNotFoundError(
-        owner?.ownerType === 'action' ? 'action' : 'pack',
-        owner?.ownerAction ?? owner?.ownerPack ?? ref,
-      );
-    }
-    this.#logger.error({ ref, dbCode: failure.code, operation }, 'key write failed');
-    return new KeyStoreError(operation, ref, failure.code);
   }
 }
 
