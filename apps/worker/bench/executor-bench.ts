@@ -7,11 +7,12 @@
  * at the OS floor with hyperfine (installed by the bench's set-up, scripts/install-sandbox.sh --bench-tools, where
  * it can). Then the cost of provenance (docs/audit.md#provenance: the secrets each execution received, stored in the
  * statement of its outcome) at 8 in flight with isolation on: the same executor storing it and not, in alternating
- * rounds. Not a test: it prints, it asserts nothing.
+ * rounds. Last, the headroom each target leaves beside bubblewrap's own cost on this host. Not a test: it prints, it
+ * asserts nothing.
  *
  * This file sets the bench up, runs its sections in order and prints them: executor-fixture.ts (ballast, pack,
  * sandboxes, secrets), executor-harness.ts (executors, bare spawn, timers), then executor-latency.ts (one in flight,
- * layer costs), executor-throughput.ts (eight in flight), executor-provenance.ts, executor-os-floor.ts.
+ * layer costs), executor-throughput.ts (eight in flight), executor-provenance.ts, executor-os-floor.ts, executor-headroom.ts; executor-cpu.ts measures CPU.
  */
 import { rmSync } from 'node:fs';
 import { createTestDatabase } from '@attune/db/testing';
@@ -24,6 +25,7 @@ import {
   writeBenchPack,
 } from './executor-fixture.js';
 import { createHarness, type Report } from './executor-harness.js';
+import { headroom } from './executor-headroom.js';
 import { oneInFlight } from './executor-latency.js';
 import { osFloor } from './executor-os-floor.js';
 import { provenance } from './executor-provenance.js';
@@ -47,12 +49,14 @@ try {
       `interpreters (both sides): ${interpreters.shell}, ${interpreters.python}`,
     ],
     verdicts: [],
+    measured: new Map(),
   };
 
   await oneInFlight(bench, report);
   await eightInFlight(bench, report);
   await provenance(bench, report);
   await osFloor(bench, report);
+  headroom(report);
 
   report.lines.push('', 'targets:', ...report.verdicts.map((v) => `  ${v}`));
   process.stdout.write(`${report.lines.join('\n')}\n`);

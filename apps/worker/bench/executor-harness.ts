@@ -23,10 +23,14 @@ import {
 import { requestExecution } from '../test/support/services.js';
 import { type BenchPack, key, logger, type ScriptKind, scripts } from './executor-fixture.js';
 
-/** What the bench prints, filled section by section: its lines, and the verdicts printed under "targets:". */
+/**
+ * What the bench prints, filled section by section: its lines, the verdicts printed under "targets:", and the
+ * measurements the closing "headroom" lines compare across sections (ms, by name; see executor-headroom.ts).
+ */
 export interface Report {
   readonly lines: string[];
   readonly verdicts: string[];
+  readonly measured: Map<string, number>;
 }
 
 export interface Harness {

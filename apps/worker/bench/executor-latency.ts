@@ -9,7 +9,7 @@ import { type Harness, p, type Report } from './executor-harness.js';
 
 const ONE_IN_FLIGHT = 120;
 
-export async function oneInFlight(bench: Harness, { lines, verdicts }: Report): Promise<void> {
+export async function oneInFlight(bench: Harness, { lines, verdicts, measured }: Report): Promise<void> {
   const { modes, strongest, executors, directIsolated, timeBare, ours } = bench;
   // One in flight: p50 latency, runs interleaved so drift hits every side alike.
   lines.push(
@@ -35,6 +35,8 @@ export async function oneInFlight(bench: Harness, { lines, verdicts }: Report): 
     }
     const med = (name: string) => p(runs.get(name) ?? [], 0.5);
     const ratio = med(strongest.mode) / med('bare');
+    measured.set(`${kind}.p50.bare`, med('bare'));
+    measured.set(`${kind}.p50.ours`, med(strongest.mode));
     lines.push(
       `${kind.padEnd(8)} ${med('bare').toFixed(2).padStart(7)} ${[...modes.keys()].map((m) => med(m).toFixed(2).padStart(8)).join(' ')} ${`${ratio.toFixed(2)}×`.padStart(7)} ${med('direct').toFixed(2).padStart(8)}`,
     );
