@@ -21,7 +21,7 @@ export function headroom({ lines, measured }: Report): void {
     if (bare !== undefined && ours !== undefined && bwrapWall !== undefined)
       rows.push(
         `  ${kind.padEnd(7)} p50 ≤ ${target}× leaves ${((target - 1) * bare).toFixed(2)} ms over bare's ${bare.toFixed(2)}; ` +
-          `ours adds ${(ours - bare).toFixed(2)}, of which bwrap at the OS floor ${bwrapWall.toFixed(2)}`,
+          `ours adds ${(ours - bare).toFixed(2)}; bwrap alone adds ${bwrapWall.toFixed(2)} at the OS floor`,
       );
   }
   for (const kind of ['sh', 'python'] as const) {
@@ -33,7 +33,7 @@ export function headroom({ lines, measured }: Report): void {
       `  ${kind.padEnd(7)} ≥ ${THROUGHPUT_TARGET}× at 8 in flight leaves ${(bare / THROUGHPUT_TARGET - bare).toFixed(1)} ms of CPU per execution over bare's ${bare.toFixed(1)}; ` +
         `ours adds ${(ours - bare).toFixed(1)}` +
         (none === undefined ? '' : ` (${(none - bare).toFixed(1)} without isolation)`) +
-        `, bwrap at the OS floor costs ${bwrapCpu.toFixed(1)}`,
+        `; bwrap alone costs ${bwrapCpu.toFixed(1)} at the OS floor`,
     );
   }
   if (rows.length > 0)
