@@ -12,7 +12,8 @@
  *
  * This file sets the bench up, runs its sections in order and prints them: executor-fixture.ts (ballast, pack,
  * sandboxes, secrets), executor-harness.ts (executors, bare spawn, timers), then executor-latency.ts (one in flight,
- * layer costs), executor-throughput.ts (eight in flight), executor-provenance.ts, executor-os-floor.ts, executor-headroom.ts; executor-cpu.ts measures CPU.
+ * layer costs), executor-throughput.ts (eight in flight), executor-provenance.ts, executor-os-floor.ts,
+ * executor-headroom.ts; executor-cpu.ts measures CPU for them.
  */
 import { rmSync } from 'node:fs';
 import { createTestDatabase } from '@attune/db/testing';
