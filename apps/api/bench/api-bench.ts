@@ -17,6 +17,7 @@ import { ExecutionPublisher } from '@attune/broker';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
 import { type Actor, silentLogger } from '@attune/core';
+import { median, quantile as p } from '@attune/core/bench';
 import { type Database, openDatabase } from '@attune/db';
 import { createTestDatabase } from '@attune/db/testing';
 import type { FastifyInstance } from 'fastify';
@@ -39,16 +40,6 @@ const logger = silentLogger();
 class NoAudit extends AuditLog {
   override async append(): Promise<void> {}
 }
-
-const p = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  return Number.isInteger(mid)
-    ? ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-    : (sorted[Math.floor(mid)] as number);
-};
 
 const isolated = isolatedBroker('apibench', process.env.AMQP_URL || DEFAULT_AMQP_URL);
 const db = await createTestDatabase();

@@ -66,10 +66,6 @@ export interface Harness {
   ours(executor: ActionExecutor, kind: ScriptKind, queue?: bigint[]): () => Promise<number>;
 }
 
-/** The `q` quantile of `xs` (nearest rank). */
-export const p = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
-
 /** Runs `task` `total` times, 8 at a time: executions per second. */
 export const throughput = async (task: () => Promise<unknown>, total: number) => {
   let next = 0;

@@ -4,8 +4,10 @@
  * isolation). Then the cost of each isolation layer through the executor (identity switch, namespaces: p50
  * differences between modes) and of the scratch folder on its own (make + remove).
  */
+
+import { quantile as p } from '@attune/core/bench';
 import type { IsolationMode } from '@attune/worker';
-import { type Harness, p, type Report } from './executor-harness.js';
+import type { Harness, Report } from './executor-harness.js';
 
 const ONE_IN_FLIGHT = 120;
 

@@ -8,9 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quantile as p } from '@attune/core/bench';
 import { BubblewrapSandbox } from '@attune/worker';
 import { cpuPerRun } from './executor-cpu.js';
-import { type Harness, p, type Report } from './executor-harness.js';
+import type { Harness, Report } from './executor-harness.js';
 
 export async function osFloor(bench: Harness, { lines, measured }: Report): Promise<void> {
   const { pack, modes, strongest, interpreters, isolated, bareEnv, argvOf, ours } = bench;

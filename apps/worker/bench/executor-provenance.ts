@@ -4,9 +4,11 @@
  * the shell action; throughput of each side, the median of the rounds' on/off ratios (target: ≥ 0.95) and the p50 of
  * the `finish` statement on each side.
  */
+
+import { median, quantile as p } from '@attune/core/bench';
 import type { SqlQueryable } from '@attune/db';
 import { ExecutionStore, type RunEnding } from '@attune/executions';
-import { type Harness, p, type Report, throughput } from './executor-harness.js';
+import { type Harness, type Report, throughput } from './executor-harness.js';
 
 const PROVENANCE_ROUNDS = 8; // per side, alternating which side goes first
 const PROVENANCE_ROUND = 250;
@@ -77,13 +79,6 @@ export async function provenance(bench: Harness, { lines, verdicts }: Report): P
       )
     )[0]?.n ?? '?';
   const stored = { on: await storedSecrets(sampleIds.on), off: await storedSecrets(sampleIds.off) };
-  const median = (xs: number[]) => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    const mid = sorted.length / 2;
-    return Number.isInteger(mid)
-      ? ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-      : (sorted[Math.floor(mid)] as number);
-  };
   const onRate = median(sides.on.rates);
   const offRate = median(sides.off.rates);
   const provenanceRatio = median(roundRatios);

@@ -6,9 +6,10 @@
  * again without isolation (mode none, the same helper and executor), which tells the sandbox's share from the rest.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { quantile as p } from '@attune/core/bench';
 import type { ActionExecutor } from '@attune/worker';
 import { withCpu } from './executor-cpu.js';
-import { type Harness, p, type Report, throughput } from './executor-harness.js';
+import { type Harness, type Report, throughput } from './executor-harness.js';
 
 const EIGHT_TOTAL = 320;
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ExecutionPublisher } from '@attune/broker';
 import { isolatedBroker } from '@attune/broker/testing';
 import { DEFAULT_AMQP_URL } from '@attune/config';
+import { quantile as p } from '@attune/core/bench';
 import { createTestDatabase } from '@attune/db/testing';
 import { registerPack } from '@attune/registry';
 import { requestExecution } from '../test/support/services.js';
@@ -40,8 +41,6 @@ const command = [existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh', join(packDir
 const db = await createTestDatabase();
 const workers: ChildProcess[] = [];
 const publisher = new ExecutionPublisher(broker);
-const p = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function startWorker(id: string): Promise<ChildProcess> {

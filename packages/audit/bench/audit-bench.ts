@@ -15,6 +15,7 @@
  * Prints; does not assert.
  */
 import { AuditLog } from '@attune/audit';
+import { quantile as p } from '@attune/core/bench';
 import type { SqlQueryable } from '@attune/db';
 import { createTestDatabase } from '@attune/db/testing';
 
@@ -27,8 +28,6 @@ const WARMUP = 200;
 const WITHOUT_INDEX_SAMPLES = 10;
 const TARGET_MS = 50;
 
-const p = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)] as T;
 const coldRef = (n: number) => `bench.k${n}`;
 const hotRef = (n: number) => `bench.hot${n}`;

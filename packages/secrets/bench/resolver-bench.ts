@@ -8,6 +8,8 @@
  *   (d) ours under the `declared` policy: the action declares 3 of its 24 secrets; only those are fetched.
  * Prints throughput and latency with one in flight, and ratios. Not a test: it prints, it does not assert.
  */
+
+import { quantile as pct } from '@attune/core/bench';
 import {
   type EncryptionKey,
   generateKeyBytes,
@@ -272,8 +274,6 @@ try {
   }
   await client.end();
 
-  const pct = (xs: number[], p: number) =>
-    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
   const rate = (label: string) => ITERATIONS / (elapsed.get(label) as number);
   const lines = [
     '@attune/secrets — resolve 30 secrets (24 after overrides) of one action among ~100k keys × 5 versions, each',
