@@ -1,5 +1,5 @@
 import { AuditLog } from '@attune/audit';
-import { type Actor, AttuneError, actorFields, type Logger } from '@attune/core';
+import { type Actor, actorFields, type Logger } from '@attune/core';
 import { type Prisma, sqlOf } from '@attune/db';
 import {
   EncryptionKeyRequiredError,
@@ -7,7 +7,6 @@ import {
   KeyConflictError,
   KeyDeletedError,
   KeyNotFoundError,
-  KeyStoreError,
   KeyVersionConflictError,
   OwnerNotFoundError,
 } from '../errors.js';
@@ -18,7 +17,10 @@ import { type SecretValue, validateSecretValue } from '../stored-value.js';
 import { KeyVersions } from '../versions/key-versions.js';
 import type { KeyVersionStore } from '../versions/version-store.js';
 import { checkExpiresAt, expiryFilter } from './expiry.js';
-import { dbCode, type KeyStore } from './key-store.js';
+import { checkEncryptedFlag, checkExpectedVersion, checkListPage, checkMaxVersions } from './key-input.js';
+import { changeMetadata } from './key-metadata.js';
+import { deleteKey, type RemovalDeps, undeleteKey } from './key-removal.js';
+import type { KeyStore } from './key-store.js';
 import {
   type CreateKeyInput,
   type KeyOwner,
@@ -31,6 +33,7 @@ import {
 } from './key-types.js';
 import type { OwnerDirectory } from './owner-directory.js';
 import { type ResolvedOwner, resolveOwner } from './owners.js';
+import { lockForChange, storeCall } from './store-access.js';
 import { writeError } from './write-error.js';
 import {
   decryptRecordingRefusals,
@@ -71,6 +74,7 @@ export class KeyService {
   readonly #owners: OwnerDirectory;
   readonly #cipher: ValueCipher;
   readonly #writer: VersionWriter;
+  readonly #removal: RemovalDeps;
   readonly #logger: Logger;
 
   constructor(options: KeyServiceOptions) {
@@ -85,6 +89,7 @@ export class KeyService {
       maxVersions: options.maxVersions ?? DEFAULT_MAX_VERSIONS,
       audit: options.audit ?? new AuditLog(),
     };
+    this.#removal = { store: options.store, audit: this.#writer.audit, logger: options.logger };
     this.versions = new KeyVersions({ writer: this.#writer, logger: options.logger });
   }
 
@@ -101,12 +106,10 @@ export class KeyService {
   async create(actor: Actor, input: CreateKeyInput): Promise<KeyRecord> {
     const name = validateSecretName(input.name);
     validateSecretValue(input.value);
-    if (input.encrypted !== undefined && typeof input.encrypted !== 'boolean') {
-      throw new InvalidKeyInputError('encrypted', '`encrypted` must be true or false.');
-    }
+    checkEncryptedFlag(input.encrypted);
     const maxVersions = checkMaxVersions(input.maxVersions);
     const expiresAt = checkExpiresAt(input.expiresAt) ?? null;
-    const owner = await this.#query('reading owner of', undefined, () =>
+    const owner = await storeCall('reading owner of', undefined, () =>
       resolveOwner(input.owner, this.#owners),
     );
     const ref = validateKeyRef(input.ref ?? `${owner.refPrefix}.${name}`);
@@ -170,11 +173,11 @@ export class KeyService {
    */
   async set(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyRecord; created: boolean }> {
     const name = validateSecretName(input.name);
-    const owner = await this.#query('reading owner of', undefined, () =>
+    const owner = await storeCall('reading owner of', undefined, () =>
       resolveOwner(input.owner, this.#owners),
     );
     const ref = validateKeyRef(input.ref ?? `${owner.refPrefix}.${name}`);
-    const existing = await this.#query('reading', ref, () => this.#store.findOwnership(ref));
+    const existing = await storeCall('reading', ref, () => this.#store.findOwnership(ref));
     if (!existing) {
       if (input.expectedVersion !== undefined) throw new KeyNotFoundError(ref);
       return { key: await this.create(actor, { ...input, ref }), created: true };
@@ -206,7 +209,7 @@ export class KeyService {
    * @throws {KeyNotFoundError}; with `decrypt`, {@link EncryptionKeyRequiredError} or {@link KeyUndecryptableError}
    */
   async get(actor: Actor, ref: string, options: { decrypt?: boolean } = {}): Promise<KeyRecord> {
-    const row = await this.#query('reading', ref, () => this.#store.findByRef(ref));
+    const row = await storeCall('reading', ref, () => this.#store.findByRef(ref));
     if (!row) throw new KeyNotFoundError(ref);
     if (!row.encrypted) return toRecord(row, row.value as SecretValue, this.keyring);
     if (!options.decrypt) return toRecord(row, null, this.keyring);
@@ -214,7 +217,7 @@ export class KeyService {
     const event = { actor, action: 'key.decrypted' as const, ref, version: row.currentVersion };
     const value = await decryptRecordingRefusals(this.#writer.audit, q, event, async () => {
       if (this.keyring.empty) throw new EncryptionKeyRequiredError(ref, 'decrypt');
-      return this.#query('reading', ref, () =>
+      return storeCall('reading', ref, () =>
         this.#cipher.openStored({ ...row, version: row.currentVersion }, sqlOf(this.#store.client)),
       );
     });
@@ -233,13 +236,7 @@ export class KeyService {
    * expires within that time (not yet expired) and/or has expired, soonest first.
    */
   async list(_actor: Actor, input: ListKeysInput = {}): Promise<KeyPage> {
-    const page = input.page ?? 1;
-    const perPage = input.perPage ?? 50;
-    if (!Number.isInteger(page) || page < 1)
-      throw new InvalidKeyInputError('page', '`page` must be a whole number ≥ 1.');
-    if (!Number.isInteger(perPage) || perPage < 1 || perPage > 1000) {
-      throw new InvalidKeyInputError('perPage', '`perPage` must be a whole number from 1 to 1000.');
-    }
+    const { page, perPage } = checkListPage(input);
     const filter: Parameters<KeyStore['page']>[0] & {
       ownerPack?: number | null;
       ownerAction?: number | null;
@@ -249,7 +246,7 @@ export class KeyService {
       filter.ownerPack = (await this.#owner({ type: 'pack', pack: input.pack })).ownerPack;
     if (input.action !== undefined)
       filter.ownerAction = (await this.#owner({ type: 'action', action: input.action })).ownerAction;
-    const { rows, total } = await this.#query('listing', undefined, () =>
+    const { rows, total } = await storeCall('listing', undefined, () =>
       this.#store.page(filter, (page - 1) * perPage, perPage),
     );
     return {
@@ -267,7 +264,7 @@ export class KeyService {
     _actor: Actor,
     createdBefore: Date,
   ): Promise<Array<{ ref: string; level: KeyOwner['type']; created: Date }>> {
-    return this.#query('listing', undefined, () => this.#store.activeRefs(createdBefore));
+    return storeCall('listing', undefined, () => this.#store.activeRefs(createdBefore));
   }
 
   /**
@@ -290,17 +287,15 @@ export class KeyService {
       );
     }
     if (input.value !== undefined) validateSecretValue(input.value);
-    if (input.encrypted !== undefined && typeof input.encrypted !== 'boolean') {
-      throw new InvalidKeyInputError('encrypted', '`encrypted` must be true or false.');
-    }
+    checkEncryptedFlag(input.encrypted);
     const maxVersions = checkMaxVersions(input.maxVersions);
     const expiresAt = checkExpiresAt(input.expiresAt);
     checkExpectedVersion(input.expectedVersion);
     try {
       const { row, value } = await this.#store.transaction(async (tx) => {
-        const existing = await this.#lockForChange(ref, tx, input.expectedVersion, 'update it');
+        const existing = await lockForChange(this.#store, ref, tx, input.expectedVersion, 'update it');
         if (input.value === undefined && input.encrypted === undefined) {
-          const updated = await this.#changeMetadata(actor, existing, { maxVersions, expiresAt }, tx);
+          const updated = await changeMetadata(this.#writer, actor, existing, { maxVersions, expiresAt }, tx);
           return { row: updated, value: updated.encrypted ? null : (updated.value as SecretValue) };
         }
         const encrypted = input.encrypted ?? existing.encrypted;
@@ -353,54 +348,13 @@ export class KeyService {
    * brings it back), for good with `purge` (the secret and every version).
    * @throws {KeyNotFoundError}
    */
-  async delete(actor: Actor, ref: string, options: { purge?: boolean } = {}): Promise<void> {
-    if (options.purge) {
-      await this.#query('deleting', ref, () =>
-        this.#store.transaction(async (tx) => {
-          const row = await this.#store.lockByRef(ref, tx);
-          if (!row) throw new KeyNotFoundError(ref);
-          await this.#store.deleteByRef(ref, tx);
-          await this.#writer.audit.append(
-            { actor, action: 'key.purged', ref, version: row.currentVersion },
-            sqlOf(tx),
-          );
-        }),
-      );
-      this.#logger.info({ ...actorFields(actor), ref }, 'key purged');
-      return;
-    }
-    await this.#query('deleting', ref, () =>
-      this.#store.transaction(async (tx) => {
-        const row = await this.#store.lockByRef(ref, tx);
-        if (!row) throw new KeyNotFoundError(ref);
-        if (row.deletedAt === null) {
-          await this.#store.setDeleted(row.id, true, tx);
-          await this.#writer.audit.append(
-            { actor, action: 'key.deleted', ref, version: row.currentVersion },
-            sqlOf(tx),
-          );
-        }
-      }),
-    );
-    this.#logger.info({ ...actorFields(actor), ref }, 'key deleted');
+  delete(actor: Actor, ref: string, options: { purge?: boolean } = {}): Promise<void> {
+    return deleteKey(this.#removal, actor, ref, options);
   }
 
   /** Brings a soft-deleted secret back: it resolves again, at the version it had. @throws {KeyNotFoundError} */
   async undelete(actor: Actor, ref: string): Promise<KeyRecord> {
-    const row = await this.#query('undeleting', ref, () =>
-      this.#store.transaction(async (tx) => {
-        const found = await this.#store.lockByRef(ref, tx);
-        if (!found) throw new KeyNotFoundError(ref);
-        if (found.deletedAt === null) return found;
-        const back = await this.#store.setDeleted(found.id, false, tx);
-        await this.#writer.audit.append(
-          { actor, action: 'key.undeleted', ref, version: back.currentVersion },
-          sqlOf(tx),
-        );
-        return back;
-      }),
-    );
-    this.#logger.info({ ...actorFields(actor), ref }, 'key undeleted');
+    const row = await undeleteKey(this.#removal, actor, ref);
     return toRecord(row, row.encrypted ? null : (row.value as SecretValue), this.keyring);
   }
 
@@ -433,82 +387,12 @@ export class KeyService {
       );
   }
 
-  /**
-   * Changes what is not the value — retention and/or the current value's expiry — in place (no new version),
-   * recorded as `key.updated` with what changed.
-   */
-  async #changeMetadata(
-    actor: Actor,
-    existing: KeyRow,
-    change: { maxVersions: number | null | undefined; expiresAt: Date | null | undefined },
-    tx: Prisma.TransactionClient,
-  ): Promise<KeyRow> {
-    let updated = existing;
-    const detail: Record<string, unknown> = {};
-    if (change.maxVersions !== undefined) {
-      updated = await this.#store.setMaxVersions(existing.id, change.maxVersions, tx);
-      const pruned = await this.#writer.versions.prune(
-        existing.id,
-        updated.maxVersions ?? this.#writer.maxVersions,
-        tx,
-      );
-      Object.assign(detail, { max_versions: updated.maxVersions }, pruned.length ? { pruned } : {});
-    }
-    if (change.expiresAt !== undefined) {
-      updated = await this.#store.setExpiry(existing.id, change.expiresAt, tx);
-      await this.#writer.versions.setExpiry(existing.id, existing.currentVersion, change.expiresAt, tx);
-      detail.expires_at = change.expiresAt?.toISOString() ?? null;
-      if (existing.expiresAt) detail.previous_expires_at = existing.expiresAt.toISOString();
-    }
-    await this.#writer.audit.append(
-      { actor, action: 'key.updated', ref: existing.ref, version: existing.currentVersion, detail },
-      sqlOf(tx),
-    );
-    return updated;
-  }
-
-  /** The row at `ref`, locked until `tx` ends, checked to be changeable (and at `expected`, when given). */
-  async #lockForChange(
-    ref: string,
-    tx: Prisma.TransactionClient,
-    expected: number | undefined,
-    what: string,
-  ): Promise<KeyRow> {
-    const row = await this.#store.lockByRef(ref, tx);
-    if (!row) throw new KeyNotFoundError(ref);
-    if (row.deletedAt !== null) throw new KeyDeletedError(ref, `undelete it before you ${what}`);
-    if (expected !== undefined && row.currentVersion !== expected)
-      throw new KeyVersionConflictError(ref, expected, row.currentVersion);
-    return row;
-  }
-
   async #open(row: KeyRow, tx: Prisma.TransactionClient): Promise<SecretValue> {
     if (row.encrypted && this.keyring.empty) throw new EncryptionKeyRequiredError(row.ref, 'decrypt');
     return this.#cipher.openStored({ ...row, version: row.currentVersion }, sqlOf(tx));
   }
 
   #owner(owner: KeyOwner): Promise<ResolvedOwner> {
-    return this.#query('reading owner of', undefined, () => resolveOwner(owner, this.#owners));
+    return storeCall('reading owner of', undefined, () => resolveOwner(owner, this.#owners));
   }
-
-  async #query<T>(operation: string, ref: string | undefined, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof AttuneError) throw error;
-      throw new KeyStoreError(operation, ref, dbCode(error));
-    }
-  }
-}
-
-function checkMaxVersions(value: number | null | undefined): number | null | undefined {
-  if (value === undefined || value === null) return value;
-  if (!Number.isInteger(value) || value < 1 || value > 1000)
-    throw new InvalidKeyInputError('max_versions', '`max_versions` must be a whole number from 1 to 1000.');
-  return value;
-}
-
-function checkExpectedVersion(value: number | undefined): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1))
-    throw new InvalidKeyInputError('expected_version', '`expected_version` must be a whole number ≥ 1.');
 }

@@ -1,17 +1,16 @@
-import { type Actor, AttuneError, actorFields, type Logger } from '@attune/core';
+import { type Actor, actorFields, type Logger } from '@attune/core';
 import { sqlOf } from '@attune/db';
 import {
   EncryptionKeyRequiredError,
   InvalidKeyInputError,
   KeyDeletedError,
   KeyNotFoundError,
-  KeyStoreError,
   KeyVersionConflictError,
   KeyVersionDestroyedError,
   KeyVersionNotFoundError,
 } from '../errors.js';
-import { dbCode } from '../keys/key-store.js';
 import { type KeyRecord, type KeyVersionRecord, toRecord } from '../keys/key-types.js';
+import { lockForChange, storeCall } from '../keys/store-access.js';
 import { decryptRecordingRefusals, type VersionWriter, writeNextVersion } from '../keys/write-version.js';
 import type { SecretValue } from '../stored-value.js';
 import type { VersionRow } from './version-store.js';
@@ -93,11 +92,7 @@ export class KeyVersions {
     checkVersion(version);
     const row = await this.#query(ref, () =>
       this.#w.keys.transaction(async (tx) => {
-        const key = await this.#w.keys.lockByRef(ref, tx);
-        if (!key) throw new KeyNotFoundError(ref);
-        if (key.deletedAt !== null) throw new KeyDeletedError(ref, 'undelete it before you roll it back');
-        if (options.expectedVersion !== undefined && key.currentVersion !== options.expectedVersion)
-          throw new KeyVersionConflictError(ref, options.expectedVersion, key.currentVersion);
+        const key = await lockForChange(this.#w.keys, ref, tx, options.expectedVersion, 'roll it back');
         const source = await this.#w.versions.get(key.id, version, tx);
         if (!source) throw new KeyVersionNotFoundError(ref, version);
         if (source.destroyedAt !== null)
@@ -197,13 +192,8 @@ export class KeyVersions {
     };
   }
 
-  async #query<T>(ref: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof AttuneError) throw error;
-      throw new KeyStoreError('reading versions of', ref, dbCode(error));
-    }
+  #query<T>(ref: string, run: () => Promise<T>): Promise<T> {
+    return storeCall('reading versions of', ref, run);
   }
 }
 
