@@ -16,8 +16,9 @@ Protocol: one JSON object per line on stdin and stdout.
            {"id":N,"ev":"exit","code":C|null,"signal":S|null}
            {"id":N,"ev":"error","message":"..."}   (the process could not be started)
 Every child runs in a new session (its own process group); "kill" signals the whole group. When a child exits,
-what is left of its group is killed, its pipes are drained (at most DRAIN_SECONDS), and then "exit" is sent: all
-of a child's output precedes its exit event.
+what is left of its group is killed, its pipes are drained, and then "exit" is sent: all of a child's output
+precedes its exit event. A pipe still open DRAIN_SECONDS after the exit (a process outside the group holds it) is
+read for what it holds at that moment, however long this helper took to get there, and then closed.
 
 The environment a child gets is exactly the "env" of its request; this helper's own environment is not passed on.
 With "uid"/"gid" other than this process's own (a root helper), the child switches to that identity, with no
@@ -42,6 +43,19 @@ import time
 
 CHUNK = 65536
 DRAIN_SECONDS = 1.0
+
+
+def pipe_max_size():
+    """The most a pipe can hold (an unprivileged process may grow its pipes up to it): what a final drain must read."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            return max(int(f.read()), CHUNK)
+    except (OSError, ValueError):
+        return 1 << 20
+
+
+# What a child wrote before it exited is all in its pipes; past this, the bytes come from a process outside its group.
+DRAIN_LIMIT = pipe_max_size() + CHUNK
 PR_SET_DUMPABLE = 4
 
 
@@ -121,14 +135,18 @@ def signal_group_members(pgid, sig):
 
 def main():
     not_dumpable()
-    out = sys.stdout.buffer
+    out_fd = sys.stdout.fileno()
     sel = selectors.DefaultSelector()
     children = {}
     by_pid = {}
 
     def emit(obj):
-        out.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
-        out.flush()
+        # Every byte, in a loop: a write the worker holds up (it reads slowly) and a signal interrupts (SIGCHLD, when
+        # a child exits meanwhile) returns having written part of the line; the rest must follow, or the event is
+        # cut and the worker loses it (an output chunk: the action's output with a hole in it).
+        data = memoryview(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+        while data:
+            data = data[os.write(out_fd, data) :]
 
     # SIGCHLD wakes the selector through a pipe, so exits are noticed without polling.
     wake_r, wake_w = os.pipe()
@@ -194,14 +212,33 @@ def main():
         except (ProcessLookupError, PermissionError):
             pass
 
+    def emit_out(child, num, chunk):
+        emit({"id": child.id, "ev": "out", "fd": num, "data": base64.b64encode(chunk).decode()})
+
+    def drain_rest(child, fd, num):
+        left = DRAIN_LIMIT
+        while left > 0:
+            try:
+                chunk = os.read(fd, min(CHUNK, left))
+            except OSError:  # BlockingIOError: nothing more now
+                return
+            if not chunk:
+                return
+            left -= len(chunk)
+            emit_out(child, num, chunk)
+
     def finish_if_done(child):
         if child.status is None or (child.open_fds > 0 and time.monotonic() - child.exited_at < DRAIN_SECONDS):
             return
-        for fd_obj in (child.proc.stdout, child.proc.stderr):
+        for fd_obj, num in ((child.proc.stdout, 1), (child.proc.stderr, 2)):
             try:
                 sel.unregister(fd_obj.fileno())
             except (KeyError, ValueError):
-                pass
+                pass  # at end of file already
+            else:
+                # The deadline counts from when the exit was noticed; this helper may have been busy since (a slow
+                # worker blocks its writes): what the pipe holds now is the child's, and is delivered, not dropped.
+                drain_rest(child, fd_obj.fileno(), num)
             fd_obj.close()
         status = child.status
         code = os.waitstatus_to_exitcode(status)
@@ -271,7 +308,7 @@ def main():
                 except BlockingIOError:
                     continue
                 if chunk:
-                    emit({"id": child.id, "ev": "out", "fd": num, "data": base64.b64encode(chunk).decode()})
+                    emit_out(child, num, chunk)
                 else:
                     sel.unregister(key.fd)
                     child.open_fds -= 1
