@@ -84,13 +84,19 @@ class Child:
 
 def sweep(uid, keep_sessions):
     """Kills every process of uid `uid` outside the sessions of running children: what actions left behind
-    (daemons that called setsid, processes that outlived their action). Repeated while it finds any, since one may
-    fork meanwhile. Zombies are dead already: they are left to their parent (init) to reap."""
-    killed = 0
+    (daemons that called setsid, processes that outlived their action). Returns how many it found.
+
+    With no running child of that uid to keep, the kill is complete: a process of that uid sends SIGKILL to every
+    other process of it at once (kill(-1)), which the kernel does atomically with forks, so a leftover that forks
+    continuously (a new pid for every scan) dies too. With children to keep, /proc is scanned instead, again while a
+    scan finds any (a pid gone before its kill counts: its child is the next one); a leftover that keeps forking can
+    outrun the scans then, and dies at the next sweep with none running. Zombies are dead already: they are left to
+    their parent (init) to reap."""
     if uid == 0 or uid == os.getuid():
         return 0  # never this helper's own uid, nor root's
-    for _round in range(20):
-        found = 0
+    found = 0
+    for _round in range(50):
+        seen = 0
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -108,15 +114,33 @@ def sweep(uid, keep_sessions):
                 continue
             if session in keep_sessions or pid in keep_sessions:
                 continue
+            seen += 1
             try:
                 os.kill(pid, signal.SIGKILL)
-                found += 1
             except OSError:
                 pass
-        killed += found
-        if not found:
+        found += seen
+        if not keep_sessions and os.getuid() == 0:
+            kill_every_process_of(uid)
             break
-    return killed
+        if not seen:
+            break
+    return found
+
+
+def kill_every_process_of(uid):
+    """SIGKILL to every process of `uid`, from a child of this (root) helper that becomes `uid`: kill(-1) reaches
+    every process the sender may signal but itself, and no process it reaches can fork past it."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setuid(uid)  # the gid stays root's: no process of uid may trace this one
+            os.kill(-1, signal.SIGKILL)
+        except BaseException:  # noqa: BLE001 - nothing may escape a forked child
+            os._exit(1)
+        os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def signal_group_members(pgid, sig):
@@ -145,8 +169,18 @@ def main():
         # a child exits meanwhile) returns having written part of the line; the rest must follow, or the event is
         # cut and the worker loses it (an output chunk: the action's output with a hole in it).
         data = memoryview(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
-        while data:
-            data = data[os.write(out_fd, data) :]
+        try:
+            while data:
+                data = data[os.write(out_fd, data) :]
+        except OSError:
+            # The worker is gone (EPIPE) before this helper read the end of its requests: no action may run on
+            # unsupervised, holding its secrets.
+            for child in children.values():
+                try:
+                    os.killpg(child.proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os._exit(1)
 
     # SIGCHLD wakes the selector through a pipe, so exits are noticed without polling.
     wake_r, wake_w = os.pipe()
@@ -262,6 +296,10 @@ def main():
     while ctl_open or children:
         timeout = DRAIN_SECONDS / 4 if any(c.status is not None for c in children.values()) else None
         for key, mask in sel.select(timeout):
+            if sel.get_map().get(key.fd) is not key:
+                # Unregistered earlier in this batch (a finished child's pipes are closed, and their numbers may be
+                # a new child's already): reading it would fail, or take the new child's output.
+                continue
             kind, data = key.data
             if kind == "wake":
                 try:

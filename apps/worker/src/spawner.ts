@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { AttuneError } from '@attune/core';
 import { textProblem } from '@attune/secrets';
@@ -96,6 +96,9 @@ export function refused(problem: string): SpawnedProcess {
   return { exit, kill: () => undefined };
 }
 
+/** How long a pipe may stay open after its process exited (the helper's DRAIN_SECONDS). */
+const DRAIN_MS = 1000;
+
 /**
  * Starts processes with Node's `child_process.spawn` (argv array, `shell: false`, own process group). Simpler than
  * the helper and needs no python3, but each spawn blocks the worker's event loop for the fork, and it cannot set
@@ -133,13 +136,22 @@ export class DirectSpawner implements ProcessSpawner {
         resolve({ code, signal });
       });
     });
-    // Like the helper: what is left of the action's process group dies with it, so no orphan holds its pipes.
+    // Like the helper: what is left of the action's process group dies with it, so no orphan holds its pipes; a
+    // pipe still open DRAIN_MS later (a process outside the group holds it) is closed after one more read of what it
+    // holds, so that the exit is reported rather than waited for until the timeout.
     child.once('exit', () => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       } catch {
         // the group is already empty
       }
+      setTimeout(() => {
+        // After the poll phase (setImmediate): what the pipes hold now has been read, however late this timer ran.
+        setImmediate(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+        });
+      }, DRAIN_MS).unref();
     });
     child.stdout.on('data', (chunk: Buffer) => handlers.onStdout(chunk));
     child.stderr.on('data', (chunk: Buffer) => handlers.onStderr(chunk));
@@ -203,12 +215,12 @@ function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** {@link ProcessSpawner.sweep} for the direct spawner (the helper does the same in python). */
+/** {@link ProcessSpawner.sweep} for the direct spawner (the helper does the same in python: see its `sweep`). */
 function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
   if (uid === 0 || uid === process.getuid?.()) return 0;
-  let killed = 0;
-  for (let round = 0; round < 20; round++) {
-    let found = 0;
+  let found = 0;
+  for (let round = 0; round < 50; round++) {
+    let seen = 0;
     for (const entry of readdirSync('/proc')) {
       const pid = Number(entry);
       if (!Number.isInteger(pid)) continue;
@@ -219,14 +231,19 @@ function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
         const [state, , , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         if (state === 'Z' || state === 'X') continue; // dead already, waiting for its parent
         if (keepSessions.has(Number(session)) || keepSessions.has(pid)) continue;
+        seen++; // a pid gone before its kill counts: it may have forked, and its child is the next round's
         process.kill(pid, 'SIGKILL');
-        found++;
       } catch {
         // gone meanwhile
       }
     }
-    killed += found;
-    if (found === 0) break;
+    found += seen;
+    if (keepSessions.size === 0 && process.getuid?.() === 0) {
+      // Nothing of uid to keep: kill(-1) from a process of uid reaches all of them at once, forks included.
+      spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid, env: {}, stdio: 'ignore', timeout: 5000 });
+      break;
+    }
+    if (seen === 0) break;
   }
-  return killed;
+  return found;
 }

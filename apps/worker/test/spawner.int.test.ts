@@ -2,19 +2,54 @@
  * The spawn helper and the supervision of one action process, against a real helper and real processes: nothing an
  * action or the helper does may leave an execution (and with it the worker's shutdown) waiting forever.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@attune/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { superviseProcess } from '../src/execution/supervise.js';
 import { HelperSpawner, SPAWN_HELPER_PATH } from '../src/helper-spawner.js';
-import type { ProcessSpawner } from '../src/spawner.js';
+import { DirectSpawner, type ProcessSpawner } from '../src/spawner.js';
 
 const spawner = new HelperSpawner();
 const cwd = mkdtempSync(join(tmpdir(), 'attune-spawner-'));
 const log = silentLogger();
+const FIXTURES = join(import.meta.dirname, 'fixtures');
+/** A uid no account has, for the sweep tests: a sweep kills every process of its uid, which no other test uses. */
+const SWEEP_UID = 1_999_999;
+const PYTHON = '/usr/bin/python3';
+const IS_ROOT = process.getuid?.() === 0;
+
+/** The state letter of a process (R, S, Z…), or undefined when it is gone. */
+function stateOf(pid: number | string): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process runs: not gone, not a zombie waiting for its parent (init, here, may never reap it). */
+function alive(pid: number | string): boolean {
+  const state = stateOf(pid);
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+/** Processes of `uid` that run. */
+function processesOf(uid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (statSync(`/proc/${entry}`).uid === uid && alive(entry)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
 
 afterAll(async () => {
   await spawner.close();
@@ -76,6 +111,117 @@ describe('spawn helper', () => {
       expect(received).toBe(size);
     },
   );
+});
+
+describe('spawn helper under a hostile action or a failing worker', () => {
+  it('keeps serving when a pipe it closed is still in the batch of ready pipes it is handling', () => {
+    // Before: os.read on the closed pipe (EBADF) killed the helper, and every execution running on it.
+    const report = JSON.parse(
+      execFileSync('python3', [join(FIXTURES, 'helper-stale-key.py'), SPAWN_HELPER_PATH], {
+        encoding: 'utf8',
+      }),
+    ) as { code: number; events: Array<[number, string]> };
+    expect(report.code).toBe(0);
+    expect(report.events).toEqual(
+      expect.arrayContaining([
+        [1, 'exit'],
+        [2, 'exit'],
+      ]),
+    );
+  }, 30_000);
+
+  it('kills every action it runs when the worker is gone while it relays output', async () => {
+    // Before: the write of an output event failed (EPIPE) before the helper read the end of its requests, and it died
+    // leaving its actions running, unsupervised.
+    const helper = spawn('python3', ['-u', SPAWN_HELPER_PATH], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const pids: number[] = [];
+    helper.stdout.setEncoding('utf8');
+    helper.stdout.on('data', (text: string) => {
+      for (const m of text.matchAll(/"ev":"started","pid":(\d+)/g)) pids.push(Number(m[1]));
+    });
+    helper.stdin.write(`${JSON.stringify({ op: 'spawn', id: 1, argv: ['sleep', '37'], env, cwd })}\n`);
+    helper.stdin.write(`${JSON.stringify({ op: 'spawn', id: 2, argv: ['cat', '/dev/zero'], env, cwd })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(pids).toHaveLength(2);
+    const exited = new Promise((resolve) => helper.once('exit', resolve));
+    helper.stdout.destroy(); // the worker is gone: both of its pipe ends close
+    helper.stdin.destroy();
+    await exited;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it.each([
+    ['the spawn helper', () => new HelperSpawner()],
+    ['the direct spawner', () => new DirectSpawner()],
+  ])(
+    '%s: a sweep kills a leftover that forks under a new pid all the time',
+    async (_name, make) => {
+      if (!IS_ROOT || !existsSync(PYTHON)) return; // switching to SWEEP_UID needs root (CI runs as root)
+      const s = make();
+      try {
+        // The action leaves a process in a session of its own (a child subreaper, which reaps what the chain leaves:
+        // this host's init reaps no orphan) whose child forks and exits, over and over, for 8 s.
+        const code = [
+          'import ctypes, os, time',
+          'if os.fork() == 0:',
+          '    os.setsid()',
+          '    for fd in (0, 1, 2): os.close(fd)',
+          '    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER',
+          '    if os.fork() == 0:',
+          '        end = time.monotonic() + 8',
+          '        while time.monotonic() < end:',
+          '            if os.fork(): os._exit(0)',
+          '        os._exit(0)',
+          '    while True:',
+          '        try: os.wait()',
+          '        except ChildProcessError: os._exit(0)',
+          'time.sleep(0.3)  # the leftover has its own session before this process exits and its group is killed',
+        ].join('\n');
+        const run = s.spawn(
+          { argv: [PYTHON, '-c', code], env: {}, cwd: '/', stdin: '', uid: SWEEP_UID, gid: SWEEP_UID },
+          { onStdout: () => undefined, onStderr: () => undefined },
+        );
+        expect(await run.exit).toMatchObject({ code: 0 });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(processesOf(SWEEP_UID).length).toBeGreaterThan(0);
+        // Before: each pid a scan found was gone by its kill, the sweep saw nothing killed and stopped.
+        await s.sweep(SWEEP_UID);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(processesOf(SWEEP_UID)).toEqual([]);
+      } finally {
+        await s.close();
+        if (IS_ROOT) spawnSync('pkill', ['-9', '-U', String(SWEEP_UID)]);
+      }
+    },
+    30_000,
+  );
+
+  it('direct spawner: reports the exit of an action whose leftover holds its output pipe', async () => {
+    // Before: it waited for the pipes to close, until the timeout, and stored a clean exit as a timeout.
+    const code = `import os, time\nprint('{"ok": true}', flush=True)\nif os.fork() == 0:\n  os.setsid(); time.sleep(20); os._exit(0)\n`;
+    const direct = new DirectSpawner();
+    const started = Date.now();
+    const run = await superviseProcess(
+      direct,
+      { argv: ['python3', '-c', code], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd, stdin: '' },
+      {
+        timeoutMs: 15_000,
+        killGraceMs: 1000,
+        outputCapBytes: 1 << 20,
+        longestForm: 0,
+        log,
+        unkillableAfterMs: 2000,
+      },
+    );
+    await direct.close();
+    spawnSync('pkill', ['-f', 'attune-direct-drain-test']);
+    expect(run.timedOut).toBe(false);
+    expect(run.exit).toEqual({ code: 0, signal: null });
+    expect(run.stdout.text()).toBe('{"ok": true}\n');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
 });
 
 describe('supervision', () => {
