@@ -12,6 +12,7 @@ Protocol: one JSON object per line on stdin and stdout.
            {"op":"sweep","id":N,"uid":U}
            → {"id":N,"ev":"swept","count":K}
   event    {"id":N,"ev":"started","pid":P}
+           {"id":N,"ev":"sandbox","pid":P}   (a supervisor's sandbox init, as bwrap reported it)
            {"id":N,"ev":"out","fd":1|2,"data":"<base64>"}
            {"id":N,"ev":"exit","code":C|null,"signal":S|null}
            {"id":N,"ev":"error","message":"..."}   (the process could not be started)
@@ -25,7 +26,9 @@ With "uid"/"gid" other than this process's own (a root helper), the child switch
 supplementary groups, before exec. A root worker starts this helper as the actions' identity, so that no request
 needs a switch: children start with vfork, and no root process parses requests or starts actions.
 With "supervisor" (bwrap), a graceful signal goes to the rest of the child's group, not to the child itself, so that
-it outlives the action's graceful exit; SIGKILL goes to the whole group.
+it outlives the action's graceful exit; SIGKILL goes to the whole group and to the sandbox's init (bwrap reports it on
+--json-status-fd, which this helper adds; a pidfd of it is held), which ends the sandbox's PID namespace: when the
+child exits, or is killed, nothing of its sandbox runs on, even where the action disarmed --die-with-parent.
 With "dieWithParent", the child gets SIGKILL when this helper dies (PR_SET_PDEATHSIG), so a dead helper leaves no
 action running unsupervised; the worker also kills the groups of a helper that died.
 
@@ -35,6 +38,7 @@ answered with an "error" event naming only the kind of error, and this process c
 import base64
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -70,9 +74,9 @@ def not_dumpable():
     except (ImportError, OSError, AttributeError):
         pass
 class Child:
-    __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status", "supervisor")
+    __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status", "supervisor", "info_fd", "info", "init", "init_pid")
 
-    def __init__(self, cid, proc, stdin_data, supervisor):
+    def __init__(self, cid, proc, stdin_data, supervisor, info_fd):
         self.id = cid
         self.proc = proc
         self.open_fds = 2
@@ -80,6 +84,44 @@ class Child:
         self.exited_at = None
         self.status = None
         self.supervisor = supervisor
+        self.info_fd = info_fd  # bwrap's --json-status-fd, read end (supervisors only)
+        self.info = b""
+        self.init = None  # a pidfd of the sandbox's init (its PID namespace's pid 1), once bwrap reported it
+        self.init_pid = None
+
+    def read_info(self):
+        """Reads what bwrap reported so far (it must be read to its end: bwrap dies of SIGPIPE writing to a closed
+        pipe); opens a pidfd of the sandbox's init at its first report of it. Returns whether the pipe ended."""
+        while self.info_fd is not None:
+            try:
+                chunk = os.read(self.info_fd, 4096)
+            except BlockingIOError:
+                return False
+            except OSError:
+                return True
+            if not chunk:
+                return True
+            if self.init is not None or len(self.info) > 65536:
+                continue  # known already (or not bwrap's report): drained
+            self.info += chunk
+            match = re.search(rb'"child-pid"\s*:\s*(\d+)', self.info)
+            if match:
+                try:
+                    self.init_pid = int(match.group(1))
+                    self.init = os.pidfd_open(self.init_pid)
+                except OSError:
+                    pass  # gone already, and with it its namespace
+        return True
+
+    def kill_sandbox(self):
+        """SIGKILL to the sandbox's init: its whole PID namespace dies with it, whatever the action did to bwrap
+        (killed it: its group is the action's) or to init (cleared its parent-death signal through ptrace)."""
+        self.read_info()
+        if self.init is not None:
+            try:
+                signal.pidfd_send_signal(self.init, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def sweep(uid, keep_sessions):
@@ -107,8 +149,8 @@ def sweep(uid, keep_sessions):
                 with open(f"/proc/{entry}/stat", "rb") as f:
                     text = f.read()
                 fields = text[text.rindex(b")") + 2 :].split()
-                if fields[0] in (b"Z", b"X"):
-                    continue
+                if fields[0] in (b"Z", b"X") and not has_live_thread(entry):
+                    continue  # dead already, waiting for its parent; not a leader whose other threads run on
                 session = int(fields[3])
             except (OSError, ValueError, IndexError):
                 continue
@@ -128,6 +170,19 @@ def sweep(uid, keep_sessions):
     return found
 
 
+def has_live_thread(pid):
+    """Whether a process has a thread that is not dead (its main thread may have ended while others run on)."""
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                text = f.read()
+            if text[text.rindex(b")") + 2 : text.rindex(b")") + 3] not in (b"Z", b"X"):
+                return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
 def kill_every_process_of(uid):
     """SIGKILL to every process of `uid`, from a child of this (root) helper that becomes `uid`: kill(-1) reaches
     every process the sender may signal but itself, and no process it reaches can fork past it."""
@@ -141,6 +196,12 @@ def kill_every_process_of(uid):
             os._exit(1)
         os._exit(0)
     os.waitpid(pid, 0)
+
+
+def close_fds(*fds):
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)
 
 
 def signal_group_members(pgid, sig):
@@ -175,11 +236,8 @@ def main():
         except OSError:
             # The worker is gone (EPIPE) before this helper read the end of its requests: no action may run on
             # unsupervised, holding its secrets.
-            for child in children.values():
-                try:
-                    os.killpg(child.proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            for child in list(children.values()):
+                kill_group(child, signal.SIGKILL)
             os._exit(1)
 
     # SIGCHLD wakes the selector through a pipe, so exits are noticed without polling.
@@ -204,9 +262,17 @@ def main():
             options.update(user=int(req["uid"]), group=int(req["gid"]), extra_groups=[])
         if req.get("umask") is not None:
             options["umask"] = int(req["umask"])
+        argv = list(req["argv"])
+        info_r = info_w = None
+        if req.get("supervisor"):
+            # bwrap reports its sandbox's init (host pid) on this pipe: the sandbox is killed through it.
+            info_r, info_w = os.pipe()
+            os.set_blocking(info_r, False)
+            argv[1:1] = ["--json-status-fd", str(info_w)]
+            options["pass_fds"] = (info_w,)
         try:
             proc = subprocess.Popen(
-                req["argv"],
+                argv,
                 env=req["env"],
                 cwd=req.get("cwd"),
                 stdin=subprocess.PIPE,
@@ -217,14 +283,19 @@ def main():
                 **options,
             )
         except OSError as error:
+            close_fds(info_r, info_w)
             # strerror and the file name are the OS's words about argv[0] or cwd, never about env values.
             where = f" ({error.filename})" if getattr(error, "filename", None) else ""
             emit({"id": cid, "ev": "error", "message": f"{type(error).__name__}: {error.strerror or 'failed'}{where}"})
             return
         except Exception as error:  # noqa: BLE001 - e.g. ValueError for a NUL; its text could quote a value
+            close_fds(info_r, info_w)
             emit({"id": cid, "ev": "error", "message": f"{type(error).__name__} in the spawn request"})
             return
-        child = Child(cid, proc, req.get("stdin", "").encode(), bool(req.get("supervisor")))
+        close_fds(info_w)
+        child = Child(cid, proc, req.get("stdin", "").encode(), bool(req.get("supervisor")), info_r)
+        if info_r is not None:
+            sel.register(info_r, selectors.EVENT_READ, ("info", child))
         children[cid] = child
         by_pid[proc.pid] = child
         emit({"id": cid, "ev": "started", "pid": proc.pid})
@@ -237,10 +308,23 @@ def main():
         else:
             proc.stdin.close()
 
+    def drop_info(child):
+        """Closes bwrap's status pipe (the init pidfd stays, until the child is finished)."""
+        if child.info_fd is not None:
+            try:
+                sel.unregister(child.info_fd)
+            except (KeyError, ValueError):
+                pass
+            os.close(child.info_fd)
+            child.info_fd = None
+
     def kill_group(child, sig):
         if child.supervisor and sig != signal.SIGKILL and child.status is None:
             signal_group_members(child.proc.pid, sig)
             return
+        if child.supervisor and sig == signal.SIGKILL:
+            child.kill_sandbox()
+            drop_info(child)
         try:
             os.killpg(child.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
@@ -278,6 +362,10 @@ def main():
         code = os.waitstatus_to_exitcode(status)
         emit({"id": child.id, "ev": "exit", "code": code if code >= 0 else None, "signal": -code if code < 0 else None})
         children.pop(child.id, None)
+        drop_info(child)
+        if child.init is not None:
+            os.close(child.init)
+            child.init = None
 
     def reap():
         for pid, child in list(by_pid.items()):
@@ -351,6 +439,12 @@ def main():
                     sel.unregister(key.fd)
                     child.open_fds -= 1
                     finish_if_done(child)
+            elif kind == "info":
+                known = data.init is not None
+                if data.read_info():
+                    drop_info(data)
+                if not known and data.init is not None and data.init_pid is not None:
+                    emit({"id": data.id, "ev": "sandbox", "pid": data.init_pid})
             elif kind == "in":
                 child = data
                 try:

@@ -39,6 +39,8 @@ interface Pending {
   reject(error: Error): void;
   /** The process (and group) id, once the helper reported it started. */
   pid?: number;
+  /** The host pid of its sandbox's init (pid 1 of its PID namespace), for a supervisor (bwrap). */
+  initPid?: number;
 }
 
 /** An unexpected end of the spawn helper, for the worker's log. */
@@ -231,6 +233,15 @@ export class HelperSpawner implements ProcessSpawner {
           // the group is already gone
         }
       }
+      // And its sandbox, through its init: the action may have disarmed bwrap's --die-with-parent (see the helper's
+      // kill_sandbox). Its pid is not another process's: pids are allocated cyclically, and it ran until just now.
+      if (pending.initPid !== undefined) {
+        try {
+          process.kill(pending.initPid, 'SIGKILL');
+        } catch {
+          // gone with its namespace
+        }
+      }
       pending.reject(
         new SpawnFailedError(
           pending.pid !== undefined
@@ -275,6 +286,9 @@ export class HelperSpawner implements ProcessSpawner {
     switch (event.ev) {
       case 'started':
         pending.pid = event.pid;
+        break;
+      case 'sandbox':
+        pending.initPid = event.pid;
         break;
       case 'out': {
         const chunk = Buffer.from(event.data ?? '', 'base64');

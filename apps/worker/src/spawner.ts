@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { AttuneError } from '@attune/core';
 import { textProblem } from '@attune/secrets';
 
@@ -17,7 +18,9 @@ export interface SpawnSpec {
   /**
    * The process started is a supervisor of the action (bwrap), in the action's process group: SIGTERM goes to the
    * rest of its group and not to it, so that it outlives the action's graceful exit and reports its status (bwrap
-   * killed by SIGTERM would take the whole sandbox down with SIGKILL at once). SIGKILL still goes to the whole group.
+   * killed by SIGTERM would take the whole sandbox down with SIGKILL at once). SIGKILL still goes to the whole group,
+   * and to the sandbox's init, which the spawner adds `--json-status-fd` to learn: when bwrap exits or is killed, the
+   * sandbox's PID namespace is ended through its init, whatever the action did to bwrap or to init.
    */
   readonly supervisor?: boolean;
 }
@@ -110,7 +113,9 @@ export class DirectSpawner implements ProcessSpawner {
   spawn(spec: SpawnSpec, handlers: OutputHandlers): SpawnedProcess {
     const problem = spawnProblem(spec);
     if (problem) return refused(problem);
-    const [file, ...args] = spec.argv;
+    const [file, ...rest] = spec.argv;
+    // A supervisor (bwrap) reports its sandbox's init on fd 3: the sandbox is killed through it (see SandboxInit).
+    const args = spec.supervisor ? ['--json-status-fd', '3', ...rest] : rest;
     let child: ChildProcessWithoutNullStreams;
     try {
       child = spawn(file as string, args, {
@@ -118,13 +123,14 @@ export class DirectSpawner implements ProcessSpawner {
         cwd: spec.cwd,
         detached: true,
         shell: false,
-        stdio: 'pipe',
+        stdio: spec.supervisor ? ['pipe', 'pipe', 'pipe', 'pipe'] : 'pipe',
         ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
         ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
-      });
+      }) as ChildProcessWithoutNullStreams;
     } catch (error) {
       return refused((error as NodeJS.ErrnoException).code ?? 'spawn failed');
     }
+    const init = spec.supervisor ? new SandboxInit(child.stdio[3] as Readable) : undefined;
     this.#running.add(child);
     const exit = new Promise<ProcessExit>((resolve, reject) => {
       child.once('error', (error) => {
@@ -139,7 +145,10 @@ export class DirectSpawner implements ProcessSpawner {
     // Like the helper: what is left of the action's process group dies with it, so no orphan holds its pipes; a
     // pipe still open DRAIN_MS later (a process outside the group holds it) is closed after one more read of what it
     // holds, so that the exit is reported rather than waited for until the timeout.
-    child.once('exit', () => {
+    child.once('exit', (_code, signal) => {
+      // Killed (by the action: bwrap is in its group), bwrap reaped no init: kill the sandbox through it. After a
+      // normal exit its init is gone already, reaped by bwrap.
+      if (signal !== null) init?.kill();
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       } catch {
@@ -150,6 +159,7 @@ export class DirectSpawner implements ProcessSpawner {
         setImmediate(() => {
           child.stdout.destroy();
           child.stderr.destroy();
+          (child.stdio[3] as Readable | undefined)?.destroy();
         });
       }, DRAIN_MS).unref();
     });
@@ -163,6 +173,7 @@ export class DirectSpawner implements ProcessSpawner {
         if (child.pid !== undefined && child.exitCode === null) {
           if (spec.supervisor && signal !== 'SIGKILL') signalGroupMembers(child.pid, signal);
           else {
+            init?.kill(); // while bwrap runs, its init cannot have been reaped: the pid is still the sandbox's
             try {
               process.kill(-child.pid, signal);
             } catch {
@@ -194,6 +205,38 @@ export class DirectSpawner implements ProcessSpawner {
   }
 }
 
+/**
+ * The init of a bwrap sandbox (pid 1 of its PID namespace), as bwrap reports it on `--json-status-fd`. SIGKILL to it
+ * ends the whole namespace, whatever the action did to bwrap or to init (it can clear init's parent-death signal
+ * through ptrace). Killed by pid: the helper uses a pidfd; here the pid is used only while it cannot have been
+ * reused (pids are allocated cyclically, and it is freed only once the sandbox is dead).
+ */
+class SandboxInit {
+  #text = '';
+  #pid: number | undefined;
+
+  constructor(stream: Readable) {
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => {
+      if (this.#pid !== undefined) return;
+      this.#text += text;
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(this.#text);
+      if (match) this.#pid = Number(match[1]);
+    });
+    stream.on('error', () => undefined);
+  }
+
+  kill(): void {
+    if (this.#pid === undefined) return;
+    try {
+      process.kill(this.#pid, 'SIGKILL');
+    } catch {
+      // gone with its namespace
+    }
+    this.#pid = undefined;
+  }
+}
+
 /** Signals every process of group `pgid` but its leader (see {@link SpawnSpec.supervisor}). */
 function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
   let entries: string[];
@@ -215,6 +258,20 @@ function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether a process has a thread that is not dead (a "zombie" leader whose other threads run on). */
+export function hasLiveThread(pid: number): boolean {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = stat.charAt(stat.lastIndexOf(')') + 2);
+      if (state !== 'Z' && state !== 'X') return true;
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return false;
+}
+
 /** {@link ProcessSpawner.sweep} for the direct spawner (the helper does the same in python: see its `sweep`). */
 function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
   if (uid === 0 || uid === process.getuid?.()) return 0;
@@ -229,7 +286,8 @@ function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
         if (statSync(`/proc/${pid}`).uid !== uid) continue;
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const [state, , , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (state === 'Z' || state === 'X') continue; // dead already, waiting for its parent
+        // Dead already, waiting for its parent — unless only its main thread ended and others run on.
+        if ((state === 'Z' || state === 'X') && !hasLiveThread(pid)) continue;
         if (keepSessions.has(Number(session)) || keepSessions.has(pid)) continue;
         seen++; // a pid gone before its kill counts: it may have forked, and its child is the next round's
         process.kill(pid, 'SIGKILL');

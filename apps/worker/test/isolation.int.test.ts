@@ -172,6 +172,18 @@ for (const { mode, skip } of [SANDBOX, USER].filter((m) => m !== undefined)) {
         rmSync(loot, { force: true });
       });
 
+      it('leaves nothing running of an action that disarms its sandbox and kills its supervisor', async () => {
+        // The action patches the sandbox's init through ptrace (no parent-death signal, a session of its own) and
+        // kills its process group, which holds the outer bwrap; a process it left announces itself on the host.
+        const marker = `${mode}-${h.token}`;
+        const row = await h.runOn(w, 'hostile.outlive', { marker, seconds: 30 });
+        expect(row.stdout).toContain('killing the outer bwrap');
+        if (mode === 'sandbox' && process.arch === 'x64') expect(row.stdout).toMatch(/init patched: 0 1\b/);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(readFileSync('/proc/net/unix', 'utf8')).not.toContain(`attune-outlive-${marker}`);
+        expect(processesWith('outlive.py')).toEqual([]);
+      });
+
       it('removes a scratch folder deeper than PATH_MAX', async () => {
         const row = await h.runOn(w, 'hostile.deep');
         expect(row.status, row.stderr ?? '').toBe('succeeded');

@@ -3,14 +3,14 @@
  * action or the helper does may leave an execution (and with it the worker's shutdown) waiting forever.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@attune/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { superviseProcess } from '../src/execution/supervise.js';
 import { HelperSpawner, SPAWN_HELPER_PATH } from '../src/helper-spawner.js';
-import { DirectSpawner, type ProcessSpawner } from '../src/spawner.js';
+import { DirectSpawner, hasLiveThread, type ProcessSpawner } from '../src/spawner.js';
 
 const spawner = new HelperSpawner();
 const cwd = mkdtempSync(join(tmpdir(), 'attune-spawner-'));
@@ -21,29 +21,13 @@ const SWEEP_UID = 1_999_999;
 const PYTHON = '/usr/bin/python3';
 const IS_ROOT = process.getuid?.() === 0;
 
-/** The state letter of a process (R, S, Z…), or undefined when it is gone. */
-function stateOf(pid: number | string): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether a process runs: not gone, not a zombie waiting for its parent (init, here, may never reap it). */
-function alive(pid: number | string): boolean {
-  const state = stateOf(pid);
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
-
 /** Processes of `uid` that run. */
 function processesOf(uid: number): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (statSync(`/proc/${entry}`).uid === uid && alive(entry)) pids.push(Number(entry));
+      if (statSync(`/proc/${entry}`).uid === uid && hasLiveThread(Number(entry))) pids.push(Number(entry));
     } catch {
       // gone meanwhile
     }
@@ -149,7 +133,7 @@ describe('spawn helper under a hostile action or a failing worker', () => {
     helper.stdin.destroy();
     await exited;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(hasLiveThread)).toEqual([]);
   });
 
   it.each([
@@ -190,6 +174,45 @@ describe('spawn helper under a hostile action or a failing worker', () => {
         await s.sweep(SWEEP_UID);
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(processesOf(SWEEP_UID)).toEqual([]);
+      } finally {
+        await s.close();
+        if (IS_ROOT) spawnSync('pkill', ['-9', '-U', String(SWEEP_UID)]);
+      }
+    },
+    30_000,
+  );
+
+  it.each([
+    ['the spawn helper', () => new HelperSpawner()],
+    ['the direct spawner', () => new DirectSpawner()],
+  ])(
+    '%s: a sweep while another execution runs kills a leftover whose main thread ended',
+    async (_name, make) => {
+      if (!IS_ROOT || !existsSync(PYTHON)) return; // switching to SWEEP_UID needs root (CI runs as root)
+      const s = make();
+      const quiet = { onStdout: () => undefined, onStderr: () => undefined };
+      const as = { env: {}, cwd: '/', stdin: '', uid: SWEEP_UID, gid: SWEEP_UID };
+      try {
+        // Another execution of the same identity runs meanwhile: the sweep must keep it, so it scans.
+        const keeper = s.spawn({ ...as, argv: [PYTHON, '-c', 'import time; time.sleep(5)'] }, quiet);
+        // The leftover's main thread exits (its process shows as a zombie) while a second thread runs on.
+        const code = [
+          'import ctypes, os, threading, time',
+          'if os.fork() == 0:',
+          '    os.setsid()',
+          '    threading.Thread(target=lambda: time.sleep(20)).start()',
+          '    ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: this thread only',
+          'time.sleep(0.3)',
+        ].join('\n');
+        const spy = s.spawn({ ...as, argv: [PYTHON, '-c', code] }, quiet);
+        expect(await spy.exit).toMatchObject({ code: 0 });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(processesOf(SWEEP_UID).length).toBe(2); // the keeper and the leftover
+        await s.sweep(SWEEP_UID);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(processesOf(SWEEP_UID).length).toBe(1); // the keeper
+        keeper.kill('SIGKILL');
+        await keeper.exit;
       } finally {
         await s.close();
         if (IS_ROOT) spawnSync('pkill', ['-9', '-U', String(SWEEP_UID)]);

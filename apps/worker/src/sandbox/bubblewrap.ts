@@ -33,7 +33,7 @@ export interface BubblewrapBinary {
 export class BubblewrapSandbox implements ActionSandbox {
   readonly mode = 'sandbox' as const;
   readonly isolatesNetwork = true;
-  /** Nothing outlives its sandbox: its PID namespace dies with it. */
+  /** Nothing outlives its sandbox: its PID namespace dies with its init, which the spawner kills (SpawnSpec.supervisor). */
   readonly leftoverUid = undefined;
   readonly description: string;
   readonly #fixedArgs: readonly string[];

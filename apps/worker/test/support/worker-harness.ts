@@ -276,6 +276,12 @@ export class WorkerHarness {
         extra: 'parameters:\n  loot: {type: string}\n  seconds: {type: number}\n',
       },
       deep: { file: 'deep.py', runner: 'python', copy: fixture('deep.py') },
+      outlive: {
+        file: 'outlive.py',
+        runner: 'python',
+        copy: fixture('outlive.py'),
+        extra: 'parameters:\n  marker: {type: string}\n  seconds: {type: number}\n',
+      },
     });
     const victim = writeTestPack(root, 'victim', {
       victim: {
