@@ -106,11 +106,19 @@ class Child:
             self.info += chunk
             match = re.search(rb'"child-pid"\s*:\s*(\d+)', self.info)
             if match:
+                self.init_pid = int(match.group(1))
                 try:
-                    self.init_pid = int(match.group(1))
                     self.init = os.pidfd_open(self.init_pid)
-                except OSError:
+                except ProcessLookupError:
                     pass  # gone already, and with it its namespace
+                except OSError:
+                    # No pidfd (out of descriptors or memory): the sandbox could not be killed through its init
+                    # later, so it is killed now (by pid: it runs, so the pid is its init's), failing the execution.
+                    for target, kill in ((self.init_pid, os.kill), (self.proc.pid, os.killpg)):
+                        try:
+                            kill(target, signal.SIGKILL)
+                        except OSError:
+                            pass
         return True
 
     def kill_sandbox(self):

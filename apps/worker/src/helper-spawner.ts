@@ -3,9 +3,12 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
+  killProcess,
   type OutputHandlers,
   type ProcessExit,
+  type ProcessIdentity,
   type ProcessSpawner,
+  processIdentity,
   refused,
   type SpawnedProcess,
   type SpawnerHealth,
@@ -39,8 +42,8 @@ interface Pending {
   reject(error: Error): void;
   /** The process (and group) id, once the helper reported it started. */
   pid?: number;
-  /** The host pid of its sandbox's init (pid 1 of its PID namespace), for a supervisor (bwrap). */
-  initPid?: number;
+  /** Its sandbox's init (pid 1 of its PID namespace), for a supervisor (bwrap), as the helper reported it. */
+  init?: ProcessIdentity;
 }
 
 /** An unexpected end of the spawn helper, for the worker's log. */
@@ -234,14 +237,8 @@ export class HelperSpawner implements ProcessSpawner {
         }
       }
       // And its sandbox, through its init: the action may have disarmed bwrap's --die-with-parent (see the helper's
-      // kill_sandbox). Its pid is not another process's: pids are allocated cyclically, and it ran until just now.
-      if (pending.initPid !== undefined) {
-        try {
-          process.kill(pending.initPid, 'SIGKILL');
-        } catch {
-          // gone with its namespace
-        }
-      }
+      // kill_sandbox).
+      if (pending.init) killProcess(pending.init);
       pending.reject(
         new SpawnFailedError(
           pending.pid !== undefined
@@ -288,7 +285,7 @@ export class HelperSpawner implements ProcessSpawner {
         pending.pid = event.pid;
         break;
       case 'sandbox':
-        pending.initPid = event.pid;
+        pending.init = event.pid === undefined ? undefined : processIdentity(event.pid);
         break;
       case 'out': {
         const chunk = Buffer.from(event.data ?? '', 'base64');

@@ -145,10 +145,9 @@ export class DirectSpawner implements ProcessSpawner {
     // Like the helper: what is left of the action's process group dies with it, so no orphan holds its pipes; a
     // pipe still open DRAIN_MS later (a process outside the group holds it) is closed after one more read of what it
     // holds, so that the exit is reported rather than waited for until the timeout.
-    child.once('exit', (_code, signal) => {
-      // Killed (by the action: bwrap is in its group), bwrap reaped no init: kill the sandbox through it. After a
-      // normal exit its init is gone already, reaped by bwrap.
-      if (signal !== null) init?.kill();
+    child.once('exit', () => {
+      // Whatever its exit: bwrap does not wait for its init, whose parent-death signal the action may have cleared.
+      init?.kill();
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       } catch {
@@ -173,7 +172,7 @@ export class DirectSpawner implements ProcessSpawner {
         if (child.pid !== undefined && child.exitCode === null) {
           if (spec.supervisor && signal !== 'SIGKILL') signalGroupMembers(child.pid, signal);
           else {
-            init?.kill(); // while bwrap runs, its init cannot have been reaped: the pid is still the sandbox's
+            init?.kill();
             try {
               process.kill(-child.pid, signal);
             } catch {
@@ -206,34 +205,61 @@ export class DirectSpawner implements ProcessSpawner {
 }
 
 /**
+ * A process as it was when first seen: its pid and its start time (field 22 of /proc/<pid>/stat, in clock ticks since
+ * boot). A pid alone may be another process's once this one is gone; the pair names one process.
+ */
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly start: string;
+}
+
+/** The identity of `pid` now, or undefined when it is gone. */
+export function processIdentity(pid: number): ProcessIdentity | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start === undefined ? undefined : { pid, start };
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGKILL to the process `who` names, unless its pid is now another process's (or nobody's). */
+export function killProcess(who: ProcessIdentity): void {
+  if (processIdentity(who.pid)?.start !== who.start) return;
+  try {
+    process.kill(who.pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+}
+
+/**
  * The init of a bwrap sandbox (pid 1 of its PID namespace), as bwrap reports it on `--json-status-fd`. SIGKILL to it
  * ends the whole namespace, whatever the action did to bwrap or to init (it can clear init's parent-death signal
- * through ptrace). Killed by pid: the helper uses a pidfd; here the pid is used only while it cannot have been
- * reused (pids are allocated cyclically, and it is freed only once the sandbox is dead).
+ * through ptrace, then exit or kill bwrap). Node has no pidfd: the process is named by pid and start time, taken as
+ * soon as bwrap reports it (before the action runs).
  */
 class SandboxInit {
   #text = '';
-  #pid: number | undefined;
+  #init: ProcessIdentity | undefined;
+  #reported = false;
 
   constructor(stream: Readable) {
     stream.setEncoding('utf8');
     stream.on('data', (text: string) => {
-      if (this.#pid !== undefined) return;
+      if (this.#reported) return;
       this.#text += text;
       const match = /"child-pid"\s*:\s*(\d+)/.exec(this.#text);
-      if (match) this.#pid = Number(match[1]);
+      if (!match) return;
+      this.#reported = true;
+      this.#init = processIdentity(Number(match[1]));
     });
     stream.on('error', () => undefined);
   }
 
   kill(): void {
-    if (this.#pid === undefined) return;
-    try {
-      process.kill(this.#pid, 'SIGKILL');
-    } catch {
-      // gone with its namespace
-    }
-    this.#pid = undefined;
+    if (this.#init) killProcess(this.#init);
   }
 }
 

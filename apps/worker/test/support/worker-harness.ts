@@ -280,7 +280,8 @@ export class WorkerHarness {
         file: 'outlive.py',
         runner: 'python',
         copy: fixture('outlive.py'),
-        extra: 'parameters:\n  marker: {type: string}\n  seconds: {type: number}\n',
+        extra:
+          'parameters:\n  marker: {type: string}\n  seconds: {type: number}\n  normal: {type: boolean}\n',
       },
     });
     const victim = writeTestPack(root, 'victim', {
