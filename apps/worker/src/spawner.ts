@@ -138,6 +138,7 @@ export class DirectSpawner implements ProcessSpawner {
         reject(new SpawnFailedError(`The action's process could not be started: ${error.message}`));
       });
       child.once('close', (code, signal) => {
+        init?.kill(); // again: bwrap's report may have been read only after its exit was seen
         this.#running.delete(child);
         resolve({ code, signal });
       });
@@ -156,6 +157,7 @@ export class DirectSpawner implements ProcessSpawner {
       setTimeout(() => {
         // After the poll phase (setImmediate): what the pipes hold now has been read, however late this timer ran.
         setImmediate(() => {
+          init?.kill(); // again: bwrap's report may have been read only after its exit was seen
           child.stdout.destroy();
           child.stderr.destroy();
           (child.stdio[3] as Readable | undefined)?.destroy();
