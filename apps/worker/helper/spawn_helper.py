@@ -154,9 +154,7 @@ def sweep(uid, keep_sessions):
             try:
                 if os.stat(f"/proc/{entry}").st_uid != uid:  # the owner of /proc/<pid> is its effective uid
                     continue
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    text = f.read()
-                fields = text[text.rindex(b")") + 2 :].split()
+                fields = stat_fields(f"/proc/{entry}/stat")
                 if fields[0] in (b"Z", b"X") and not has_live_thread(entry):
                     continue  # dead already, waiting for its parent; not a leader whose other threads run on
                 session = int(fields[3])
@@ -178,16 +176,26 @@ def sweep(uid, keep_sessions):
     return found
 
 
+def stat_fields(path):
+    """The fields of a /proc stat file after the command name (which may hold spaces and parentheses): state, ppid,
+    pgrp, session, … (index 0 is field 3 of proc(5)). Raises OSError when the process is gone."""
+    with open(path, "rb") as f:
+        text = f.read()
+    return text[text.rindex(b")") + 2 :].split()
+
+
 def has_live_thread(pid):
     """Whether a process has a thread that is not dead (its main thread may have ended while others run on)."""
     try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
-                text = f.read()
-            if text[text.rindex(b")") + 2 : text.rindex(b")") + 3] not in (b"Z", b"X"):
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids:
+        try:
+            if stat_fields(f"/proc/{pid}/task/{tid}/stat")[0] not in (b"Z", b"X"):
                 return True
-    except (OSError, ValueError):
-        pass
+        except (OSError, ValueError, IndexError):
+            pass
     return False
 
 
@@ -218,9 +226,7 @@ def signal_group_members(pgid, sig):
         if not entry.isdigit() or int(entry) == pgid:
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                text = f.read()
-            if int(text[text.rindex(b")") + 2 :].split()[2]) == pgid:
+            if int(stat_fields(f"/proc/{entry}/stat")[2]) == pgid:
                 os.kill(int(entry), sig)
         except (OSError, ValueError, IndexError):
             pass

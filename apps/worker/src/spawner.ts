@@ -138,7 +138,6 @@ export class DirectSpawner implements ProcessSpawner {
         reject(new SpawnFailedError(`The action's process could not be started: ${error.message}`));
       });
       child.once('close', (code, signal) => {
-        init?.kill(); // again: bwrap's report may have been read only after its exit was seen
         this.#running.delete(child);
         resolve({ code, signal });
       });
@@ -157,7 +156,6 @@ export class DirectSpawner implements ProcessSpawner {
       setTimeout(() => {
         // After the poll phase (setImmediate): what the pipes hold now has been read, however late this timer ran.
         setImmediate(() => {
-          init?.kill(); // again: bwrap's report may have been read only after its exit was seen
           child.stdout.destroy();
           child.stderr.destroy();
           (child.stdio[3] as Readable | undefined)?.destroy();
@@ -207,6 +205,19 @@ export class DirectSpawner implements ProcessSpawner {
 }
 
 /**
+ * The fields of a /proc `stat` file after the command name (which may hold spaces and parentheses): state, ppid,
+ * pgrp, session, … (index 0 is field 3 of proc(5)). Undefined when the process is gone.
+ */
+function statFields(path: string): string[] | undefined {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * A process as it was when first seen: its pid and its start time (field 22 of /proc/<pid>/stat, in clock ticks since
  * boot). A pid alone may be another process's once this one is gone; the pair names one process.
  */
@@ -217,13 +228,8 @@ export interface ProcessIdentity {
 
 /** The identity of `pid` now, or undefined when it is gone. */
 export function processIdentity(pid: number): ProcessIdentity | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return start === undefined ? undefined : { pid, start };
-  } catch {
-    return undefined;
-  }
+  const start = statFields(`/proc/${pid}/stat`)?.[19];
+  return start === undefined ? undefined : { pid, start };
 }
 
 /** SIGKILL to the process `who` names, unless its pid is now another process's (or nobody's). */
@@ -246,6 +252,7 @@ class SandboxInit {
   #text = '';
   #init: ProcessIdentity | undefined;
   #reported = false;
+  #killed = false;
 
   constructor(stream: Readable) {
     stream.setEncoding('utf8');
@@ -256,11 +263,14 @@ class SandboxInit {
       if (!match) return;
       this.#reported = true;
       this.#init = processIdentity(Number(match[1]));
+      if (this.#killed) this.kill(); // bwrap's exit was seen before its report was read
     });
     stream.on('error', () => undefined);
   }
 
+  /** Kills the sandbox now, or as soon as bwrap's report of its init is read. */
   kill(): void {
+    this.#killed = true;
     if (this.#init) killProcess(this.#init);
   }
 }
@@ -277,9 +287,7 @@ function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === pgid) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name: state, ppid, pgrp.
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) process.kill(pid, signal);
+      if (Number(statFields(`/proc/${pid}/stat`)?.[2]) === pgid) process.kill(pid, signal);
     } catch {
       // gone meanwhile
     }
@@ -288,16 +296,16 @@ function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
 
 /** Whether a process has a thread that is not dead (a "zombie" leader whose other threads run on). */
 export function hasLiveThread(pid: number): boolean {
+  let tids: string[];
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const state = stat.charAt(stat.lastIndexOf(')') + 2);
-      if (state !== 'Z' && state !== 'X') return true;
-    }
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    // gone meanwhile
+    return false; // gone meanwhile
   }
-  return false;
+  return tids.some((tid) => {
+    const state = statFields(`/proc/${pid}/task/${tid}/stat`)?.[0];
+    return state !== undefined && state !== 'Z' && state !== 'X';
+  });
 }
 
 /** {@link ProcessSpawner.sweep} for the direct spawner (the helper does the same in python: see its `sweep`). */
@@ -312,8 +320,9 @@ function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
       try {
         // The owner of /proc/<pid> is the process's effective uid.
         if (statSync(`/proc/${pid}`).uid !== uid) continue;
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const [state, , , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const fields = statFields(`/proc/${pid}/stat`);
+        if (!fields) continue;
+        const [state, , , , session] = fields;
         // Dead already, waiting for its parent — unless only its main thread ended and others run on.
         if ((state === 'Z' || state === 'X') && !hasLiveThread(pid)) continue;
         if (keepSessions.has(Number(session)) || keepSessions.has(pid)) continue;

@@ -20,6 +20,11 @@ const FIXTURES = join(import.meta.dirname, 'fixtures');
 const SWEEP_UID = 1_999_999;
 const PYTHON = '/usr/bin/python3';
 const IS_ROOT = process.getuid?.() === 0;
+/** Both spawners, for the tests they must pass alike. */
+const SPAWNERS: Array<[string, () => ProcessSpawner]> = [
+  ['the spawn helper', () => new HelperSpawner()],
+  ['the direct spawner', () => new DirectSpawner()],
+];
 
 /** Processes of `uid` that run. */
 function processesOf(uid: number): number[] {
@@ -136,10 +141,7 @@ describe('spawn helper under a hostile action or a failing worker', () => {
     expect(pids.filter(hasLiveThread)).toEqual([]);
   });
 
-  it.each([
-    ['the spawn helper', () => new HelperSpawner()],
-    ['the direct spawner', () => new DirectSpawner()],
-  ])(
+  it.each(SPAWNERS)(
     '%s: a sweep kills a leftover that forks under a new pid all the time',
     async (_name, make) => {
       if (!IS_ROOT || !existsSync(PYTHON)) return; // switching to SWEEP_UID needs root (CI runs as root)
@@ -182,10 +184,7 @@ describe('spawn helper under a hostile action or a failing worker', () => {
     30_000,
   );
 
-  it.each([
-    ['the spawn helper', () => new HelperSpawner()],
-    ['the direct spawner', () => new DirectSpawner()],
-  ])(
+  it.each(SPAWNERS)(
     '%s: a sweep while another execution runs kills a leftover whose main thread ended',
     async (_name, make) => {
       if (!IS_ROOT || !existsSync(PYTHON)) return; // switching to SWEEP_UID needs root (CI runs as root)
