@@ -95,6 +95,7 @@ export async function sandboxes(): Promise<Map<IsolationMode, ActionSandbox>> {
           runAs: mode === 'user' && process.getuid?.() === 0 && hasUser('nobody') ? 'nobody' : undefined,
           scratchDir: join(SCRATCH_BASE, `attune-bench-scratch-${process.getuid?.()}`),
           sandboxReadOnlyPaths: [],
+          seccomp: true,
         },
         workerId: `bench-${mode}-${process.pid}`,
         path: process.env.PATH,

@@ -277,13 +277,22 @@ def main():
         if req.get("umask") is not None:
             options["umask"] = int(req["umask"])
         argv = list(req["argv"])
-        info_r = info_w = None
+        info_r = info_w = seccomp_fd = None
         if req.get("supervisor"):
+            if req.get("seccompFilter"):
+                # The seccomp filter bwrap installs on the action, read by bwrap from this descriptor.
+                try:
+                    seccomp_fd = os.open(req["seccompFilter"], os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+                except OSError as error:
+                    emit({"id": cid, "ev": "error",
+                          "message": f"the seccomp filter {req['seccompFilter']} cannot be opened: {error.strerror}"})
+                    return
+                argv[1:1] = ["--seccomp", str(seccomp_fd)]
             # bwrap reports its sandbox's init (host pid) on this pipe: the sandbox is killed through it.
             info_r, info_w = os.pipe()
             os.set_blocking(info_r, False)
             argv[1:1] = ["--json-status-fd", str(info_w)]
-            options["pass_fds"] = (info_w,)
+            options["pass_fds"] = (info_w,) if seccomp_fd is None else (info_w, seccomp_fd)
         try:
             proc = subprocess.Popen(
                 argv,
@@ -297,16 +306,16 @@ def main():
                 **options,
             )
         except OSError as error:
-            close_fds(info_r, info_w)
+            close_fds(info_r, info_w, seccomp_fd)
             # strerror and the file name are the OS's words about argv[0] or cwd, never about env values.
             where = f" ({error.filename})" if getattr(error, "filename", None) else ""
             emit({"id": cid, "ev": "error", "message": f"{type(error).__name__}: {error.strerror or 'failed'}{where}"})
             return
         except Exception as error:  # noqa: BLE001 - e.g. ValueError for a NUL; its text could quote a value
-            close_fds(info_r, info_w)
+            close_fds(info_r, info_w, seccomp_fd)
             emit({"id": cid, "ev": "error", "message": f"{type(error).__name__} in the spawn request"})
             return
-        close_fds(info_w)
+        close_fds(info_w, seccomp_fd)
         child = Child(cid, proc, req.get("stdin", "").encode(), bool(req.get("supervisor")), info_r)
         if info_r is not None:
             sel.register(info_r, selectors.EVENT_READ, ("info", child))

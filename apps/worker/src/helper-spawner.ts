@@ -132,6 +132,7 @@ export class HelperSpawner implements ProcessSpawner {
         gid: spec.gid,
         umask: spec.umask,
         supervisor: spec.supervisor === true,
+        seccompFilter: spec.seccompFilter,
       })}\n`,
     );
     return {

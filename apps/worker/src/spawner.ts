@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { AttuneError } from '@attune/core';
 import { textProblem } from '@attune/secrets';
@@ -23,6 +23,11 @@ export interface SpawnSpec {
    * sandbox's PID namespace is ended through its init, whatever the action did to bwrap or to init.
    */
   readonly supervisor?: boolean;
+  /**
+   * With `supervisor`: the file of a compiled seccomp filter (struct sock_filter[]) for bwrap to install on the
+   * action. The spawner opens it and passes it as `--seccomp <fd>`; a filter that cannot be opened fails the start.
+   */
+  readonly seccompFilter?: string;
 }
 
 /** Output callbacks; chunks arrive in order per stream. */
@@ -114,8 +119,21 @@ export class DirectSpawner implements ProcessSpawner {
     const problem = spawnProblem(spec);
     if (problem) return refused(problem);
     const [file, ...rest] = spec.argv;
-    // A supervisor (bwrap) reports its sandbox's init on fd 3: the sandbox is killed through it (see SandboxInit).
-    const args = spec.supervisor ? ['--json-status-fd', '3', ...rest] : rest;
+    // A supervisor (bwrap) reports its sandbox's init on fd 3: the sandbox is killed through it (see SandboxInit);
+    // it reads the seccomp filter it installs on the action from fd 4.
+    let filter: number | undefined;
+    if (spec.supervisor && spec.seccompFilter) {
+      try {
+        filter = openSync(spec.seccompFilter, constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch (error) {
+        return refused(
+          `the seccomp filter ${spec.seccompFilter} cannot be opened (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
+      }
+    }
+    const args = spec.supervisor
+      ? ['--json-status-fd', '3', ...(filter !== undefined ? ['--seccomp', '4'] : []), ...rest]
+      : rest;
     let child: ChildProcessWithoutNullStreams;
     try {
       child = spawn(file as string, args, {
@@ -123,12 +141,16 @@ export class DirectSpawner implements ProcessSpawner {
         cwd: spec.cwd,
         detached: true,
         shell: false,
-        stdio: spec.supervisor ? ['pipe', 'pipe', 'pipe', 'pipe'] : 'pipe',
+        stdio: spec.supervisor
+          ? ['pipe', 'pipe', 'pipe', 'pipe', ...(filter !== undefined ? [filter] : [])]
+          : 'pipe',
         ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
         ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
       }) as ChildProcessWithoutNullStreams;
     } catch (error) {
       return refused((error as NodeJS.ErrnoException).code ?? 'spawn failed');
+    } finally {
+      if (filter !== undefined) closeSync(filter);
     }
     const init = spec.supervisor ? new SandboxInit(child.stdio[3] as Readable) : undefined;
     this.#running.add(child);

@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSCALL_TABLES } from '../src/sandbox/seccomp.js';
 import { TEST_SCRATCH_BASE, testableModes, USER_MODE_RUN_AS } from './support/isolation.js';
 import {
   executionFolders,
@@ -76,43 +77,86 @@ describe('the unconfined mode (none), as the control', () => {
 /**
  * Runs `hostile.outlive`: it patches the sandbox's init through ptrace (no parent-death signal, a session of its own)
  * and then kills its process group, which holds the outer bwrap, or exits normally (bwrap then exits without waiting
- * for its init); a process it left announces itself on the host. Nothing of it may run after its execution.
+ * for its init); a process it left announces itself on the host. Nothing of it may run after its execution. The
+ * seccomp filter refuses the ptrace (`traced: false`); without it (`worker.sandbox_seccomp: false`) the patch succeeds
+ * and the kill of the sandbox's init is what ends it all.
  */
-async function expectNothingOutlives(w: Worker, mode: string, normal: boolean): Promise<void> {
+async function expectNothingOutlives(
+  w: Worker,
+  mode: string,
+  normal: boolean,
+  traced: boolean,
+): Promise<void> {
   const marker = `${mode}-${normal ? 'exit' : 'kill'}-${h.token}`;
   // What it leaves would run for 90 s: its execution must end long before (and nothing of it be left then).
   const row = await h.runOn(w, 'hostile.outlive', { marker, seconds: 90, normal });
   expect(row.durationMs).toBeLessThan(20_000);
   expect(row.stdout).toContain(normal ? 'exiting normally' : 'killing the outer bwrap');
-  if (mode.startsWith('sandbox') && process.arch === 'x64') expect(row.stdout).toMatch(/init patched: 0 1\b/);
+  if (mode.startsWith('sandbox') && process.arch === 'x64')
+    expect(row.stdout).toMatch(traced ? /init patched: 0 1\b/ : /ptrace refused: 1\b/);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   expect(readFileSync('/proc/net/unix', 'utf8')).not.toContain(`attune-outlive-${marker}`);
   expect(processesWith('outlive.py')).toEqual([]);
 }
 
-describe.skipIf(!SANDBOX || SANDBOX.skip !== undefined)(
-  'isolation sandbox, with worker.spawner: direct',
-  () => {
-    let w: Worker;
+/** The system call numbers the seccomp filter refuses on this arch, for hostile.syscalls. */
+const SYSCALLS = SYSCALL_TABLES[process.arch];
+const syscallParams = SYSCALLS && {
+  numbers: SYSCALLS.numbers,
+  ...(SYSCALLS.foreignAbiFrom !== undefined ? { x32: SYSCALLS.foreignAbiFrom } : {}),
+};
+/** What hostile.syscalls gets without a filter (an errno other than EPERM, or 0): the probe's control. */
+const UNFILTERED = ['ptrace', 'process_vm_readv', 'kcmp', 'keyctl', 'unshare', 'io_uring_setup'];
 
-    beforeAll(async () => {
-      w = h.startWorker('direct', 'sandbox', { ATTUNE__WORKER__SPAWNER: 'direct' });
-      await w.port();
-    });
+async function runSyscalls(w: Worker): Promise<Record<string, number>> {
+  const row = await h.runOn(w, 'hostile.syscalls', syscallParams);
+  expect(row.status, row.stderr ?? '').toBe('succeeded');
+  return row.result as Record<string, number>;
+}
 
-    afterAll(async () => {
-      w?.proc.kill('SIGTERM');
-      await w?.exited;
-    });
+// Without its seccomp filter, the sandbox still ends everything of an action that disarmed its init through ptrace:
+// with the spawn helper, and with worker.spawner: direct.
+for (const [name, extra] of [
+  ['spawn helper', {}],
+  ['worker.spawner: direct', { ATTUNE__WORKER__SPAWNER: 'direct' }],
+] as const) {
+  describe.skipIf(!SANDBOX || SANDBOX.skip !== undefined)(
+    `isolation sandbox without its seccomp filter (worker.sandbox_seccomp: false), ${name}`,
+    () => {
+      let w: Worker;
 
-    it.each([
-      ['kills its supervisor', false],
-      ['exits normally', true],
-    ])('leaves nothing running of an action that disarms its sandbox and %s', async (_how, normal) => {
-      await expectNothingOutlives(w, 'sandbox-direct', normal);
-    });
-  },
-);
+      beforeAll(async () => {
+        w = h.startWorker(`noseccomp-${Object.keys(extra).length}`, 'sandbox', {
+          ATTUNE__WORKER__SANDBOX_SECCOMP: 'false',
+          ...extra,
+        });
+        await w.port();
+      });
+
+      afterAll(async () => {
+        w?.proc.kill('SIGTERM');
+        await w?.exited;
+      });
+
+      it('says so at start', () => {
+        expect(w.output()).toContain('worker.sandbox_seccomp is false');
+        expect(w.output()).toContain('without a seccomp filter');
+      });
+
+      it.skipIf(!syscallParams)('lets the calls the filter refuses through (the control)', async () => {
+        const result = await runSyscalls(w);
+        for (const call of UNFILTERED) expect({ call, errno: result[call] }).not.toEqual({ call, errno: 1 });
+      });
+
+      it.each([
+        ['kills its supervisor', false],
+        ['exits normally', true],
+      ])('leaves nothing running of an action that disarms its sandbox and %s', async (_how, normal) => {
+        await expectNothingOutlives(w, `sandbox-noseccomp-${Object.keys(extra).length}`, normal, true);
+      });
+    },
+  );
+}
 
 for (const { mode, skip } of [SANDBOX, USER].filter((m) => m !== undefined)) {
   describe.skipIf(skip !== undefined)(
@@ -217,8 +261,29 @@ for (const { mode, skip } of [SANDBOX, USER].filter((m) => m !== undefined)) {
         ['kills its supervisor', false],
         ['exits normally', true],
       ])('leaves nothing running of an action that disarms its sandbox and %s', async (_how, normal) => {
-        await expectNothingOutlives(w, mode, normal);
+        await expectNothingOutlives(w, mode, normal, false);
       });
+
+      it.skipIf(!syscallParams)(
+        mode === 'sandbox'
+          ? 'refuses a hostile action every system call of its seccomp filter'
+          : 'has no seccomp filter: a hostile action may trace its own processes',
+        async () => {
+          const result = await runSyscalls(w);
+          if (mode === 'sandbox') {
+            expect(w.output()).toContain('under a seccomp filter');
+            // EPERM, and for the vsock family EAFNOSUPPORT (as where the kernel has none).
+            for (const [call, errno] of Object.entries(result))
+              expect({ call, errno }).toEqual({ call, errno: call === 'socket AF_VSOCK' ? 97 : 1 });
+            expect(Object.keys(result)).toEqual(
+              expect.arrayContaining([...UNFILTERED, 'bpf', 'userfaultfd']),
+            );
+          } else {
+            for (const call of UNFILTERED.filter((c) => c !== 'unshare'))
+              expect({ call, errno: result[call] }).not.toEqual({ call, errno: 1 });
+          }
+        },
+      );
 
       it('removes a scratch folder deeper than PATH_MAX', async () => {
         const row = await h.runOn(w, 'hostile.deep');

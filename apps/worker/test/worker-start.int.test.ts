@@ -4,7 +4,8 @@
  * and a spawn helper killed under running executions.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,40 @@ describe('modes a configuration requires', () => {
       /bubblewrap \(bwrap\) is not installed: install bubblewrap \(Debian\/Ubuntu: apt-get install bubblewrap/,
     );
   });
+
+  it.skipIf(SANDBOX?.skip !== undefined)(
+    'refuses to start, rather than in a weaker mode, where bubblewrap refuses the seccomp filter',
+    async () => {
+      // A bwrap that starts sandboxes but refuses any seccomp filter (as on a host whose kernel or outer container
+      // refuses it), first on PATH.
+      const dir = mkdtempSync(join(tmpdir(), 'attune-bwrap-'));
+      const real = spawnSync('/bin/sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).stdout.trim();
+      writeFileSync(
+        join(dir, 'bwrap'),
+        `#!/bin/sh\ncase " $* " in *" --seccomp "*) echo "bwrap: seccomp refused here" >&2; exit 1;; esac\nexec ${real} "$@"\n`,
+      );
+      chmodSync(dir, 0o755);
+      chmodSync(join(dir, 'bwrap'), 0o755);
+      try {
+        const PATH = `${dir}:${process.env.PATH}`;
+        const refused = h.startWorker('seccomp-refused', 'auto', { PATH });
+        expect(await refused.exited).toBe(2);
+        expect(refused.output()).toContain(
+          'bubblewrap starts a sandbox here but not under its seccomp filter (bwrap: seccomp refused here): set worker.sandbox_seccomp: false',
+        );
+        const without = h.startWorker('seccomp-off', 'auto', {
+          PATH,
+          ATTUNE__WORKER__SANDBOX_SECCOMP: 'false',
+        });
+        await without.port();
+        expect(without.output()).toMatch(/action isolation: sandbox: .*without a seccomp filter/);
+        without.proc.kill('SIGTERM');
+        await without.exited;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses an identity that does not exist or is root', async () => {
     const ghost = h.startWorker('ghost', 'none', { ATTUNE__WORKER__RUN_AS: 'no-such-user-attune' });

@@ -195,6 +195,7 @@ function settle(c: ConfigFile, env: ConfigSource['env'], file: LoadedConfigFile 
       runAs: c.worker.run_as,
       scratchDir: c.worker.scratch_dir ?? defaultScratchDir(),
       sandboxReadOnlyPaths: c.worker.sandbox_ro_paths,
+      seccomp: c.worker.sandbox_seccomp,
     },
     broker: {
       url: brokerUrl,

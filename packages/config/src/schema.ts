@@ -17,6 +17,17 @@ const listSetting = z
   ])
   .default([]);
 
+/** A yes/no setting: a YAML boolean, or `true`/`false` (also 1/0, yes/no, on/off) in an environment variable. */
+const booleanSetting = z.union(
+  [
+    z.boolean(),
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+      .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+  ],
+  { error: 'must be true or false' },
+);
+
 /** The configuration file's format (and of `ATTUNE__SECTION__KEY` overrides): one section per concern. */
 export const configSchema = z
   .object({
@@ -99,6 +110,8 @@ export const configSchema = z
           .optional(),
         scratch_dir: z.string().min(1).optional(),
         sandbox_ro_paths: listSetting,
+        // The sandbox's seccomp filter (docs/worker.md#seccomp-filter); off only for actions that must trace processes.
+        sandbox_seccomp: booleanSetting.default(true),
         concurrency: z.coerce.number().int().min(1).max(256).default(4),
         heartbeat_interval_ms: z.coerce.number().int().min(100).max(600_000).default(5_000),
         stale_after_ms: z.coerce.number().int().min(500).max(3_600_000).default(30_000),

@@ -31,7 +31,10 @@ export interface SecurityConfig {
   readonly encryptionKeySource: 'file' | 'config' | undefined;
 }
 
-/** The `worker.isolation`, `worker.run_as`, `worker.scratch_dir` and `worker.sandbox_ro_paths` settings. */
+/**
+ * The `worker.isolation`, `worker.run_as`, `worker.scratch_dir`, `worker.sandbox_ro_paths` and
+ * `worker.sandbox_seccomp` settings.
+ */
 export interface IsolationConfig {
   /** `auto` (the default) picks the strongest mode this machine supports; any other value is required. */
   readonly mode: (typeof ISOLATION_SETTINGS)[number];
@@ -41,6 +44,8 @@ export interface IsolationConfig {
   readonly scratchDir: string;
   /** Extra host folders bound read-only into the sandbox at the same path (absolute). */
   readonly sandboxReadOnlyPaths: readonly string[];
+  /** Whether the sandbox refuses the system calls of its seccomp filter (default true). */
+  readonly seccomp: boolean;
 }
 
 /** `worker`: the worker service, without its sandbox settings. */

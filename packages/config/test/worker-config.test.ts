@@ -150,10 +150,11 @@ describe('worker configuration', () => {
     ).toThrow(/worker\.sandbox_ro_paths: .* holds .*key, which must never be visible to actions/);
   });
 
-  it('reads the isolation settings: auto by default, a required mode, the identity and the scratch folder', () => {
+  it('reads the isolation settings: auto by default, a required mode, the identity, the scratch folder and the seccomp filter', () => {
     const defaults = loadWorkerConfig({ env: {} }).isolation;
     expect(defaults.mode).toBe('auto');
     expect(defaults.runAs).toBeUndefined();
+    expect(defaults.seccomp).toBe(true);
     expect(defaults.scratchDir).toBe(
       process.getuid?.() === 0
         ? '/var/lib/attune/scratch'
@@ -165,6 +166,7 @@ describe('worker configuration', () => {
         ATTUNE__WORKER__RUN_AS: '1234:5678',
         ATTUNE__WORKER__SCRATCH_DIR: '/var/lib/attune/scratch',
         ATTUNE__WORKER__SANDBOX_RO_PATHS: '/opt/python, /srv/tools',
+        ATTUNE__WORKER__SANDBOX_SECCOMP: 'false',
       },
     }).isolation;
     expect(set).toEqual({
@@ -172,7 +174,11 @@ describe('worker configuration', () => {
       runAs: '1234:5678',
       scratchDir: '/var/lib/attune/scratch',
       sandboxReadOnlyPaths: ['/opt/python', '/srv/tools'],
+      seccomp: false,
     });
+    expect(() => loadWorkerConfig({ env: { ATTUNE__WORKER__SANDBOX_SECCOMP: 'nope' } })).toThrow(
+      /worker\.sandbox_seccomp: must be true or false/,
+    );
     expect(() => loadWorkerConfig({ env: { ATTUNE__WORKER__ISOLATION: 'chroot' } })).toThrow(
       /worker\.isolation: must be one of auto, sandbox, user, none/,
     );

@@ -6,6 +6,7 @@ import { type ActionIdentity, describeIdentity } from './identity.js';
 import { readProblem } from './path-access.js';
 import type { ActionSandbox, Interpreters, SandboxLaunch } from './sandbox.js';
 import type { ScratchDir, ScratchRoot } from './scratch-dir.js';
+import { SeccompFilter } from './seccomp.js';
 
 /** Inside the sandbox: the pack (read-only), the scratch folder (working directory and HOME) and its tmp. */
 export const SANDBOX_PACK = '/pack';
@@ -25,7 +26,8 @@ export interface BubblewrapBinary {
 /**
  * The `sandbox` mode: each action runs under bubblewrap (bwrap) in new user, PID, mount, IPC, UTS and cgroup
  * namespaces (and network, for actions with `network: false`), with no capabilities, no further user namespaces,
- * no controlling terminal, killed with its parent, on a root of its own that holds only the
+ * a seccomp filter (seccomp.ts: no ptrace, no keyrings, no bpf or io_uring…; unless `worker.sandbox_seccomp` is
+ * false), no controlling terminal, killed with its parent, on a root of its own that holds only the
  * system folders (read-only), a few files of /etc (read-only), its pack at /pack (read-only), and its scratch
  * folder at /scratch with its tmp at /tmp. A root worker also starts bwrap as `worker.run_as`, so the action is
  * another uid on the host as well. See docs/worker.md#security-model.
@@ -36,6 +38,8 @@ export class BubblewrapSandbox implements ActionSandbox {
   /** Nothing outlives its sandbox: its PID namespace dies with its init, which the spawner kills (SpawnSpec.supervisor). */
   readonly leftoverUid = undefined;
   readonly description: string;
+  /** The compiled seccomp filter bwrap installs on the action (SpawnSpec.seccompFilter); undefined when there is none. */
+  readonly seccomp: SeccompFilter | undefined;
   readonly #fixedArgs: readonly string[];
   readonly #etc: EtcSnapshot;
   #interpreters: Interpreters;
@@ -48,8 +52,11 @@ export class BubblewrapSandbox implements ActionSandbox {
     interpreters: Interpreters,
     readonly scratch: ScratchRoot,
     readOnlyPaths: readonly string[] = [],
+    /** Whether to install the seccomp filter (`worker.sandbox_seccomp`); where this arch has no table there is none. */
+    seccomp = true,
   ) {
     this.#interpreters = interpreters;
+    this.seccomp = seccomp ? SeccompFilter.create(scratch.path) : undefined;
     const hasDisableUserns = compareVersions(bwrap.version, '0.8.0') >= 0;
     this.#etc = EtcSnapshot.create(scratch.path);
     this.#fixedArgs = [
@@ -81,7 +88,8 @@ export class BubblewrapSandbox implements ActionSandbox {
       `sandbox: bubblewrap ${bwrap.version} (private user, PID, mount, IPC, UTS and cgroup namespaces), actions run as ` +
       (switchesIdentity
         ? describeIdentity(identity)
-        : `the worker's uid ${identity.uid} inside their own user namespace (start the worker as root to give them worker.run_as)`);
+        : `the worker's uid ${identity.uid} inside their own user namespace (start the worker as root to give them worker.run_as)`) +
+      (this.seccomp ? ', under a seccomp filter' : ', without a seccomp filter');
   }
 
   get interpreters(): Interpreters {
@@ -120,6 +128,7 @@ export class BubblewrapSandbox implements ActionSandbox {
 
   spawnSpec(launch: SandboxLaunch): SpawnSpec {
     this.#etc.refresh();
+    this.seccomp?.ensure();
     const inPack = relative(launch.packPath, launch.script);
     if (inPack.startsWith('..') || inPack.startsWith(sep))
       throw new Error(`the script ${launch.script} is outside its pack ${launch.packPath}`);
@@ -136,6 +145,7 @@ export class BubblewrapSandbox implements ActionSandbox {
       stdin: launch.stdin,
       umask: 0o077,
       supervisor: true,
+      ...(this.seccomp ? { seccompFilter: this.seccomp.path } : {}),
       ...(this.switchesIdentity ? { uid: this.identity.uid, gid: this.identity.gid } : {}),
     };
   }

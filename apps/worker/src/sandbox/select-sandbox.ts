@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -28,7 +30,11 @@ import { ScratchRoot } from './scratch-dir.js';
 
 /** The configured isolation cannot be had on this host. The message says what to install or change. */
 export class IsolationUnavailableError extends AttuneError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** No weaker mode may be tried instead (`worker.isolation: auto`): the operator must decide. */
+    readonly final = false,
+  ) {
     super({ code: 'ATTUNE_ISOLATION_UNAVAILABLE', category: 'invalid', message });
   }
 }
@@ -92,14 +98,21 @@ export async function createSandbox(options: {
         path,
         scratch,
         readOnly: config.sandboxReadOnlyPaths,
+        seccomp: config.seccomp,
       });
       if (config.mode === 'auto' && reasons.length > 0)
         notes.push(`worker.isolation auto chose ${mode}: ${reasons.join('; ')}`);
+      if (sandbox instanceof BubblewrapSandbox && !sandbox.seccomp)
+        notes.push(
+          config.seccomp
+            ? `the sandbox has no seccomp filter: this worker does not know the system call numbers of ${process.arch} (docs/worker.md#seccomp-filter)`
+            : 'worker.sandbox_seccomp is false: actions may trace processes (ptrace) and reach the kernel interfaces the seccomp filter refuses (docs/worker.md#seccomp-filter)',
+        );
       return { sandbox, notes };
     } catch (error) {
       if (!(error instanceof IsolationUnavailableError)) throw error;
       reasons.push(error.message);
-      if (config.mode !== 'auto') {
+      if (config.mode !== 'auto' || error.final) {
         await scratch.close().catch(() => undefined);
         throw error;
       }
@@ -147,6 +160,7 @@ function build(
     path: string;
     scratch: ScratchRoot;
     readOnly: readonly string[];
+    seccomp: boolean;
   },
 ): ActionSandbox {
   if (mode === 'none') {
@@ -169,6 +183,7 @@ function build(
     { python: 'python3', shell: '/bin/sh' },
     o.scratch,
     o.readOnly,
+    o.seccomp,
   );
   sandbox.useInterpreters(probeSandbox(sandbox, o.path));
   return sandbox;
@@ -204,20 +219,42 @@ function probeSandbox(sandbox: BubblewrapSandbox, path: string): Interpreters {
   // A throw-away scratch folder, made like an execution's, proves the identity can use one.
   const probeDir = { path: join(scratchPath, 'probe'), tmp: join(scratchPath, 'probe', 'tmp') };
   makeProbeDir(probeDir, sandbox.identity, sandbox.switchesIdentity);
+  // Under the seccomp filter, as actions will run: a filter bwrap refuses fails the start, not every execution.
+  const probe = (filtered: boolean) => {
+    const filter = filtered && sandbox.seccomp ? openSync(sandbox.seccomp.path, 'r') : undefined;
+    try {
+      return spawnSync(
+        sandbox.bwrap.path,
+        [
+          ...(filter === undefined ? [] : ['--seccomp', '3']),
+          ...sandbox.args({ scratch: probeDir, network: true }),
+          '/bin/sh',
+          '-c',
+          PROBE,
+        ],
+        {
+          encoding: 'utf8',
+          env: { PATH: path },
+          cwd: probeDir.path,
+          timeout: 20_000,
+          stdio: ['pipe', 'pipe', 'pipe', ...(filter === undefined ? [] : [filter])],
+          ...(sandbox.switchesIdentity ? { uid: sandbox.identity.uid, gid: sandbox.identity.gid } : {}),
+        },
+      );
+    } finally {
+      if (filter !== undefined) closeSync(filter);
+    }
+  };
   try {
-    const result = spawnSync(
-      sandbox.bwrap.path,
-      [...sandbox.args({ scratch: probeDir, network: true }), '/bin/sh', '-c', PROBE],
-      {
-        encoding: 'utf8',
-        env: { PATH: path },
-        cwd: probeDir.path,
-        timeout: 20_000,
-        ...(sandbox.switchesIdentity ? { uid: sandbox.identity.uid, gid: sandbox.identity.gid } : {}),
-      },
-    );
+    const result = probe(true);
     if (result.status !== 0) {
       const why = (result.stderr || result.error?.message || `exit ${result.status ?? result.signal}`).trim();
+      // Never a weaker mode for want of the filter alone: the operator turns it off, knowingly.
+      if (sandbox.seccomp && probe(false).status === 0)
+        throw new IsolationUnavailableError(
+          `bubblewrap starts a sandbox here but not under its seccomp filter (${why.split('\n')[0]}): set worker.sandbox_seccomp: false to run the sandbox without it (docs/worker.md#seccomp-filter)`,
+          true,
+        );
       throw new IsolationUnavailableError(
         `bubblewrap cannot start a sandbox here as ${describeIdentity(sandbox.identity)} (${why.split('\n')[0]}): ${INSTALL_BWRAP}`,
       );

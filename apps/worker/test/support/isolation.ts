@@ -61,6 +61,7 @@ export async function testSandbox(
       runAs: mode === 'user' ? USER_MODE_RUN_AS : undefined,
       scratchDir: TEST_SCRATCH_BASE,
       sandboxReadOnlyPaths: [],
+      seccomp: true,
       ...overrides,
     },
     workerId: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

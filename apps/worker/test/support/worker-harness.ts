@@ -276,6 +276,12 @@ export class WorkerHarness {
         extra: 'parameters:\n  loot: {type: string}\n  seconds: {type: number}\n',
       },
       deep: { file: 'deep.py', runner: 'python', copy: fixture('deep.py') },
+      syscalls: {
+        file: 'syscalls.py',
+        runner: 'python',
+        copy: fixture('syscalls.py'),
+        extra: 'parameters:\n  numbers: {type: object}\n  x32: {type: integer}\n',
+      },
       outlive: {
         file: 'outlive.py',
         runner: 'python',
