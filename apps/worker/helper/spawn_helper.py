@@ -279,18 +279,20 @@ def main():
         argv = list(req["argv"])
         info_r = info_w = seccomp_fd = None
         if req.get("supervisor"):
-            if req.get("seccompFilter"):
-                # The seccomp filter bwrap installs on the action, read by bwrap from this descriptor.
-                try:
+            try:
+                # bwrap reports its sandbox's init (host pid) on this pipe: the sandbox is killed through it.
+                info_r, info_w = os.pipe()
+                os.set_blocking(info_r, False)
+                if req.get("seccompFilter"):
+                    # The seccomp filter bwrap installs on the action, read by bwrap from this descriptor.
                     seccomp_fd = os.open(req["seccompFilter"], os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-                except OSError as error:
-                    emit({"id": cid, "ev": "error",
-                          "message": f"the seccomp filter {req['seccompFilter']} cannot be opened: {error.strerror}"})
-                    return
+            except OSError as error:
+                close_fds(info_r, info_w)
+                what = f"the seccomp filter {req['seccompFilter']}" if info_w is not None else "a status pipe"
+                emit({"id": cid, "ev": "error", "message": f"{what} cannot be opened: {error.strerror}"})
+                return
+            if seccomp_fd is not None:
                 argv[1:1] = ["--seccomp", str(seccomp_fd)]
-            # bwrap reports its sandbox's init (host pid) on this pipe: the sandbox is killed through it.
-            info_r, info_w = os.pipe()
-            os.set_blocking(info_r, False)
             argv[1:1] = ["--json-status-fd", str(info_w)]
             options["pass_fds"] = (info_w,) if seccomp_fd is None else (info_w, seccomp_fd)
         try:

@@ -5,6 +5,7 @@
  * behind. Each claim is proven in the modes that make it, and the unconfined mode (`none`) is run as the control:
  * there the same probes do find the key, so the probes can fail.
  */
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -103,10 +104,20 @@ async function expectNothingOutlives(
 const SYSCALLS = SYSCALL_TABLES[process.arch];
 const syscallParams = SYSCALLS && {
   numbers: SYSCALLS.numbers,
+  clone: SYSCALLS.clone,
+  clone3: SYSCALLS.clone3,
   ...(SYSCALLS.foreignAbiFrom !== undefined ? { x32: SYSCALLS.foreignAbiFrom } : {}),
 };
 /** What hostile.syscalls gets without a filter (an errno other than EPERM, or 0): the probe's control. */
-const UNFILTERED = ['ptrace', 'process_vm_readv', 'kcmp', 'keyctl', 'unshare', 'io_uring_setup'];
+const UNFILTERED = ['ptrace', 'process_vm_readv', 'kcmp', 'keyctl', 'unshare', 'io_uring_setup', 'clone3'];
+/** Under the filter: EPERM, but these. */
+const FILTERED_ERRNO: Record<string, number> = {
+  'socket AF_VSOCK': 97 /* EAFNOSUPPORT */,
+  clone3: 38 /* ENOSYS */,
+};
+/** Whether this host has vsock at all (else the filter's EAFNOSUPPORT proves nothing). */
+const HOST_VSOCK =
+  spawnSync('python3', ['-c', 'import socket; socket.socket(40, socket.SOCK_STREAM)']).status === 0;
 
 async function runSyscalls(w: Worker): Promise<Record<string, number>> {
   const row = await h.runOn(w, 'hostile.syscalls', syscallParams);
@@ -146,6 +157,10 @@ for (const [name, extra] of [
       it.skipIf(!syscallParams)('lets the calls the filter refuses through (the control)', async () => {
         const result = await runSyscalls(w);
         for (const call of UNFILTERED) expect({ call, errno: result[call] }).not.toEqual({ call, errno: 1 });
+        // bwrap's --disable-userns refuses it with ENOSPC (bwrap before 0.8.0 would let it through).
+        expect(result['clone CLONE_NEWUSER']).not.toBe(1);
+        // Where the host has vsock, so does the sandbox without the filter (the family is not namespaced).
+        if (HOST_VSOCK) expect(result['socket AF_VSOCK']).toBe(0);
       });
 
       it.each([
@@ -272,9 +287,10 @@ for (const { mode, skip } of [SANDBOX, USER].filter((m) => m !== undefined)) {
           const result = await runSyscalls(w);
           if (mode === 'sandbox') {
             expect(w.output()).toContain('under a seccomp filter');
-            // EPERM, and for the vsock family EAFNOSUPPORT (as where the kernel has none).
+            // EPERM, but the vsock family's EAFNOSUPPORT (as where the kernel has none) and clone3's ENOSYS.
             for (const [call, errno] of Object.entries(result))
-              expect({ call, errno }).toEqual({ call, errno: call === 'socket AF_VSOCK' ? 97 : 1 });
+              expect({ call, errno }).toEqual({ call, errno: FILTERED_ERRNO[call] ?? 1 });
+            expect(Object.keys(result)).toContain('clone CLONE_NEWUSER');
             expect(Object.keys(result)).toEqual(
               expect.arrayContaining([...UNFILTERED, 'bpf', 'userfaultfd']),
             );

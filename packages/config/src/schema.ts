@@ -17,12 +17,18 @@ const listSetting = z
   ])
   .default([]);
 
-/** A yes/no setting: a YAML boolean, or `true`/`false` (also 1/0, yes/no, on/off) in an environment variable. */
+/**
+ * A yes/no setting: a YAML boolean, or `true`/`false` (also 1/0, yes/no, on/off, in any case) in an environment
+ * variable.
+ */
 const booleanSetting = z.union(
   [
     z.boolean(),
     z
-      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))
       .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
   ],
   { error: 'must be true or false' },

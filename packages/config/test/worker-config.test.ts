@@ -176,6 +176,16 @@ describe('worker configuration', () => {
       sandboxReadOnlyPaths: ['/opt/python', '/srv/tools'],
       seccomp: false,
     });
+    for (const [given, seccomp] of [
+      [' FALSE ', false],
+      ['Off', false],
+      ['0', false],
+      ['yes', true],
+      ['True', true],
+    ] as const)
+      expect(loadWorkerConfig({ env: { ATTUNE__WORKER__SANDBOX_SECCOMP: given } }).isolation.seccomp).toBe(
+        seccomp,
+      );
     expect(() => loadWorkerConfig({ env: { ATTUNE__WORKER__SANDBOX_SECCOMP: 'nope' } })).toThrow(
       /worker\.sandbox_seccomp: must be true or false/,
     );

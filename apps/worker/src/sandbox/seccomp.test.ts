@@ -22,6 +22,7 @@ function run(program: readonly BpfInstruction[], nr: number, arch: number, arg0 
     if (code === 0x20) a = data.readUInt32LE(k);
     else if (code === 0x15) pc += a === k >>> 0 ? jt : jf;
     else if (code === 0x35) pc += a >>> 0 >= k >>> 0 ? jt : jf;
+    else if (code === 0x45) pc += (a & k) !== 0 ? jt : jf;
     else if (code === 0x06) return k >>> 0;
     else throw new Error(`unexpected instruction ${code}`);
   }
@@ -30,6 +31,7 @@ function run(program: readonly BpfInstruction[], nr: number, arch: number, arg0 
 
 const EPERM = (SECCOMP_RET_ERRNO | 1) >>> 0;
 const EAFNOSUPPORT = (SECCOMP_RET_ERRNO | 97) >>> 0;
+const ENOSYS = (SECCOMP_RET_ERRNO | 38) >>> 0;
 const names = Object.values(DENIED_SYSCALLS).flat();
 
 /** `#define __NR_<name> <nr>` lines of a kernel header, where the host has it. */
@@ -54,7 +56,25 @@ describe('the seccomp filter', () => {
     it(`lets every other call of ${arch}'s native ABI through`, () => {
       const denied = new Set<number>(Object.values(table.numbers));
       for (let nr = 0; nr < 512; nr++)
-        if (!denied.has(nr)) expect(run(program, nr, table.auditArch, 2n)).toBe(SECCOMP_RET_ALLOW);
+        if (!denied.has(nr) && nr !== table.clone3)
+          expect(run(program, nr, table.auditArch, 2n)).toBe(SECCOMP_RET_ALLOW);
+    });
+
+    it(`refuses namespaces through clone, and clone3 with ENOSYS, on ${arch}`, () => {
+      // fork() and pthread_create() through clone: SIGCHLD; CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|…
+      for (const flags of [17n, 0x3d0f00n, 0x80n, 0x80000000n])
+        expect(run(program, table.clone, table.auditArch, flags)).toBe(SECCOMP_RET_ALLOW);
+      for (const flag of [
+        0x20000n,
+        0x2000000n,
+        0x4000000n,
+        0x8000000n,
+        0x10000000n,
+        0x20000000n,
+        0x40000000n,
+      ])
+        expect(run(program, table.clone, table.auditArch, flag | 17n)).toBe(EPERM);
+      expect(run(program, table.clone3, table.auditArch, 0n)).toBe(ENOSYS);
     });
 
     it(`refuses sockets of the AF_VSOCK family only, on ${arch}`, () => {
@@ -95,7 +115,12 @@ describe('the seccomp filter', () => {
       [SYSCALL_TABLES.arm64, generic],
     ] as const) {
       if (!table || !found) continue;
-      for (const [name, nr] of [...Object.entries(table.numbers), ['socket', table.socket] as const]) {
+      for (const [name, nr] of [
+        ...Object.entries(table.numbers),
+        ['socket', table.socket] as const,
+        ['clone', table.clone] as const,
+        ['clone3', table.clone3] as const,
+      ]) {
         // Newer than the host's headers: nothing to compare with.
         if (!found.has(name) && nr >= Math.max(...found.values())) continue;
         expect({ name, nr }).toEqual({ name, nr: found.get(name) });

@@ -19,8 +19,11 @@ import { join } from 'node:path';
  * namespaces, modules, reboot: refused twice is cheaper than an unforeseen way to regain them). Every call of a
  * 32-bit or x32 ABI is refused too: those are numbered differently, and the checks below are for the native ABI.
  * Besides, `socket` refuses the AF_VSOCK family (EAFNOSUPPORT): vsock is not namespaced, so it would reach the
- * hypervisor's services even from an action without network. A deny-list: calls added to the kernel after these
- * tables are let through. See docs/worker.md#seccomp-filter.
+ * hypervisor's services even from an action without network; `clone` refuses every namespace flag (EPERM: bwrap
+ * before 0.8.0 has no --disable-userns, and a new user namespace gives back every capability in it); and `clone3`,
+ * whose flags are behind a pointer a filter cannot read, fails with ENOSYS, so that the C library falls back to
+ * `clone` (as Docker's profile does). A deny-list: calls added to the kernel after these tables are let through.
+ * See docs/worker.md#seccomp-filter.
  */
 export const DENIED_SYSCALLS = {
   'tracing other processes': [
@@ -91,6 +94,9 @@ export interface SyscallTable {
   readonly absent: readonly DeniedSyscall[];
   /** `socket`, whose AF_VSOCK family is refused. */
   readonly socket: number;
+  /** `clone`, whose namespace flags are refused, and `clone3`, refused whole with ENOSYS. */
+  readonly clone: number;
+  readonly clone3: number;
 }
 
 /**
@@ -154,6 +160,8 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
     },
     absent: [],
     socket: 41,
+    clone: 56,
+    clone3: 435,
   },
   arm64: {
     auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64
@@ -207,6 +215,8 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
     },
     absent: ['modify_ldt', 'uselib'],
     socket: 198,
+    clone: 220,
+    clone3: 435,
   },
 };
 
@@ -214,6 +224,7 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
 const LD_W_ABS = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const JEQ_K = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const JGE_K = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+const JSET_K = 0x45; // BPF_JMP | BPF_JSET | BPF_K
 const RET_K = 0x06; // BPF_RET | BPF_K
 const OFFSET_NR = 0;
 const OFFSET_ARCH = 4;
@@ -221,6 +232,9 @@ const OFFSET_ARCH = 4;
 const OFFSET_ARG0_LOW = 16;
 const AF_VSOCK = 40;
 const EAFNOSUPPORT = 97;
+const ENOSYS = 38;
+/** CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET (not NEWTIME, 0x80: in clone, the exit signal's). */
+export const CLONE_NAMESPACE_FLAGS = 0x7e020000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
 const EPERM = 1;
@@ -252,13 +266,23 @@ export function seccompProgram(arch: NodeJS.Architecture = process.arch): BpfIns
     program.push({ code: JGE_K, jt: 0, jf: 1, k: table.foreignAbiFrom }, deny);
   for (const nr of [...new Set(Object.values(table.numbers))].sort((a, b) => a - b))
     program.push({ code: JEQ_K, jt: 0, jf: 1, k: nr }, deny);
+  const allow = { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET_ALLOW };
   program.push(
-    // socket(AF_VSOCK, …): EAFNOSUPPORT, as for a family the kernel lacks; any other call or family: allowed.
-    { code: JEQ_K, jt: 0, jf: 3, k: table.socket },
+    { code: JEQ_K, jt: 0, jf: 1, k: table.clone3 },
+    { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET_ERRNO | ENOSYS },
+    { code: JEQ_K, jt: 2, jf: 0, k: table.socket }, // → socket's check
+    { code: JEQ_K, jt: 5, jf: 0, k: table.clone }, // → clone's check
+    allow, // any other call
+    // socket(AF_VSOCK, …): EAFNOSUPPORT, as for a family the kernel lacks.
     { code: LD_W_ABS, jt: 0, jf: 0, k: OFFSET_ARG0_LOW },
     { code: JEQ_K, jt: 0, jf: 1, k: AF_VSOCK },
     { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET_ERRNO | EAFNOSUPPORT },
-    { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET_ALLOW },
+    allow,
+    // clone(flags with a namespace, …): EPERM.
+    { code: LD_W_ABS, jt: 0, jf: 0, k: OFFSET_ARG0_LOW },
+    { code: JSET_K, jt: 0, jf: 1, k: CLONE_NAMESPACE_FLAGS },
+    deny,
+    allow,
   );
   return program;
 }

@@ -221,7 +221,18 @@ function probeSandbox(sandbox: BubblewrapSandbox, path: string): Interpreters {
   makeProbeDir(probeDir, sandbox.identity, sandbox.switchesIdentity);
   // Under the seccomp filter, as actions will run: a filter bwrap refuses fails the start, not every execution.
   const probe = (filtered: boolean) => {
-    const filter = filtered && sandbox.seccomp ? openSync(sandbox.seccomp.path, 'r') : undefined;
+    let filter: number | undefined;
+    if (filtered && sandbox.seccomp) {
+      try {
+        sandbox.seccomp.ensure();
+        filter = openSync(sandbox.seccomp.path, 'r');
+      } catch (error) {
+        throw new IsolationUnavailableError(
+          `the sandbox's seccomp filter ${sandbox.seccomp.path} cannot be written or opened (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+          true,
+        );
+      }
+    }
     try {
       return spawnSync(
         sandbox.bwrap.path,

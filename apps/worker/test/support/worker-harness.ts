@@ -280,7 +280,8 @@ export class WorkerHarness {
         file: 'syscalls.py',
         runner: 'python',
         copy: fixture('syscalls.py'),
-        extra: 'parameters:\n  numbers: {type: object}\n  x32: {type: integer}\n',
+        extra:
+          'parameters:\n  numbers: {type: object}\n  clone: {type: integer}\n  clone3: {type: integer}\n  x32: {type: integer}\n',
       },
       outlive: {
         file: 'outlive.py',
