@@ -142,6 +142,23 @@ describe('spawn helper under a hostile action or a failing worker', () => {
   });
 
   it.each(SPAWNERS)(
+    '%s: refuses a start whose seccomp filter cannot be opened, naming it',
+    async (_name, make) => {
+      const s = make();
+      try {
+        const missing = `/nonexistent/attune-seccomp-${process.pid}.bpf`;
+        const run = s.spawn(
+          { argv: ['/bin/true'], env: {}, cwd: '/', stdin: '', supervisor: true, seccompFilter: missing },
+          { onStdout: () => undefined, onStderr: () => undefined },
+        );
+        await expect(run.exit).rejects.toThrow(`the seccomp filter ${missing} cannot be opened`);
+      } finally {
+        await s.close();
+      }
+    },
+  );
+
+  it.each(SPAWNERS)(
     '%s: a sweep kills a leftover that forks under a new pid all the time',
     async (_name, make) => {
       if (!IS_ROOT || !existsSync(PYTHON)) return; // switching to SWEEP_UID needs root (CI runs as root)

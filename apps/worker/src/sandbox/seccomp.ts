@@ -99,6 +99,24 @@ export interface SyscallTable {
   readonly clone3: number;
 }
 
+/** Calls added since Linux 5.1 have one number on every architecture (424 and up). */
+const UNIFIED = {
+  pidfd_getfd: 438,
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  open_tree: 428,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
+  fspick: 433,
+  mount_setattr: 442,
+  quotactl_fd: 443,
+  open_tree_attr: 467,
+} as const satisfies Partial<Record<DeniedSyscall, number>>;
+const UNIFIED_CLONE3 = 435;
+
 /**
  * The numbers, from the kernel's headers: arch/x86/entry/syscalls/syscall_64.tbl (asm/unistd_64.h) for x86_64, and
  * the generic table (asm-generic/unistd.h) that arm64 uses. seccomp.test.ts checks them against the host's headers
@@ -109,10 +127,10 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
     auditArch: 0xc000003e, // AUDIT_ARCH_X86_64
     foreignAbiFrom: 0x40000000, // __X32_SYSCALL_BIT
     numbers: {
+      ...UNIFIED,
       ptrace: 101,
       process_vm_readv: 310,
       process_vm_writev: 311,
-      pidfd_getfd: 438,
       kcmp: 312,
       move_pages: 279,
       migrate_pages: 256,
@@ -122,23 +140,12 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
       bpf: 321,
       perf_event_open: 298,
       userfaultfd: 323,
-      io_uring_setup: 425,
-      io_uring_enter: 426,
-      io_uring_register: 427,
       modify_ldt: 154,
       mount: 165,
       umount2: 166,
       pivot_root: 155,
       unshare: 272,
       setns: 308,
-      open_tree: 428,
-      move_mount: 429,
-      fsopen: 430,
-      fsconfig: 431,
-      fsmount: 432,
-      fspick: 433,
-      mount_setattr: 442,
-      open_tree_attr: 467,
       chroot: 161,
       kexec_load: 246,
       kexec_file_load: 320,
@@ -152,7 +159,6 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
       syslog: 103,
       open_by_handle_at: 304,
       quotactl: 179,
-      quotactl_fd: 443,
       lookup_dcookie: 212,
       fanotify_init: 300,
       vhangup: 153,
@@ -161,15 +167,15 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
     absent: [],
     socket: 41,
     clone: 56,
-    clone3: 435,
+    clone3: UNIFIED_CLONE3,
   },
   arm64: {
     auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64
     numbers: {
+      ...UNIFIED,
       ptrace: 117,
       process_vm_readv: 270,
       process_vm_writev: 271,
-      pidfd_getfd: 438,
       kcmp: 272,
       move_pages: 239,
       migrate_pages: 238,
@@ -179,22 +185,11 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
       bpf: 280,
       perf_event_open: 241,
       userfaultfd: 282,
-      io_uring_setup: 425,
-      io_uring_enter: 426,
-      io_uring_register: 427,
       mount: 40,
       umount2: 39,
       pivot_root: 41,
       unshare: 97,
       setns: 268,
-      open_tree: 428,
-      move_mount: 429,
-      fsopen: 430,
-      fsconfig: 431,
-      fsmount: 432,
-      fspick: 433,
-      mount_setattr: 442,
-      open_tree_attr: 467,
       chroot: 51,
       kexec_load: 104,
       kexec_file_load: 294,
@@ -208,7 +203,6 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
       syslog: 116,
       open_by_handle_at: 265,
       quotactl: 60,
-      quotactl_fd: 443,
       lookup_dcookie: 18,
       fanotify_init: 262,
       vhangup: 58,
@@ -216,7 +210,7 @@ export const SYSCALL_TABLES: Readonly<Partial<Record<NodeJS.Architecture, Syscal
     absent: ['modify_ldt', 'uselib'],
     socket: 198,
     clone: 220,
-    clone3: 435,
+    clone3: UNIFIED_CLONE3,
   },
 };
 
@@ -328,9 +322,17 @@ export class SeccompFilter {
     return filter;
   }
 
-  /** Writes the file again if it is gone. */
+  /**
+   * Writes the file again if it is gone. Never throws: a filter it cannot write is one the spawner cannot open, and
+   * that start is refused with a message naming the file (SpawnSpec.seccompFilter).
+   */
   ensure(): void {
-    if (!existsSync(this.path)) this.#write();
+    if (existsSync(this.path)) return;
+    try {
+      this.#write();
+    } catch {
+      // reported by the spawner
+    }
   }
 
   #write(): void {
