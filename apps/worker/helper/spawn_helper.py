@@ -468,7 +468,7 @@ def main():
                 known = data.init is not None
                 if data.read_info():
                     drop_info(data)
-                if not known and data.init is not None and data.init_pid is not None:
+                if not known and data.init is not None:
                     emit({"id": data.id, "ev": "sandbox", "pid": data.init_pid})
             elif kind == "in":
                 child = data

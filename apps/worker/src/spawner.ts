@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:chil
 import { closeSync, constants, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { AttuneError } from '@attune/core';
+import { processStartTime } from '@attune/db';
 import { textProblem } from '@attune/secrets';
 
 /** What to run: argv (never a secret), the complete environment, the folder, text for stdin, and as whom. */
@@ -248,10 +249,10 @@ export interface ProcessIdentity {
   readonly start: string;
 }
 
-/** The identity of `pid` now, or undefined when it is gone. */
+/** The identity of `pid` now, or undefined when it is gone (or its start time cannot be read). */
 export function processIdentity(pid: number): ProcessIdentity | undefined {
-  const start = statFields(`/proc/${pid}/stat`)?.[19];
-  return start === undefined ? undefined : { pid, start };
+  const start = processStartTime(pid);
+  return start === undefined || start === 'unknown' ? undefined : { pid, start };
 }
 
 /** SIGKILL to the process `who` names, unless its pid is now another process's (or nobody's). */

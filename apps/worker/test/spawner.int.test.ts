@@ -239,7 +239,8 @@ describe('spawn helper under a hostile action or a failing worker', () => {
 
   it('direct spawner: reports the exit of an action whose leftover holds its output pipe', async () => {
     // Before: it waited for the pipes to close, until the timeout, and stored a clean exit as a timeout.
-    const code = `import os, time\nprint('{"ok": true}', flush=True)\nif os.fork() == 0:\n  os.setsid(); time.sleep(20); os._exit(0)\n`;
+    // The marker comment names the leftover for the pkill at the end.
+    const code = `# attune-direct-drain-test\nimport os, time\nprint('{"ok": true}', flush=True)\nif os.fork() == 0:\n  os.setsid(); time.sleep(20); os._exit(0)\n`;
     const direct = new DirectSpawner();
     const started = Date.now();
     const run = await superviseProcess(

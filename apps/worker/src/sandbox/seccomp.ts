@@ -228,7 +228,7 @@ const AF_VSOCK = 40;
 const EAFNOSUPPORT = 97;
 const ENOSYS = 38;
 /** CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET (not NEWTIME, 0x80: in clone, the exit signal's). */
-export const CLONE_NAMESPACE_FLAGS = 0x7e020000;
+const CLONE_NAMESPACE_FLAGS = 0x7e020000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
 const EPERM = 1;
@@ -299,7 +299,7 @@ export function encodeProgram(program: readonly BpfInstruction[]): Buffer {
   return out;
 }
 
-export const SECCOMP_FILE = 'seccomp.bpf';
+const SECCOMP_FILE = 'seccomp.bpf';
 
 /**
  * The filter for this host as a file in `dir` (the worker's scratch root, which actions cannot write):
@@ -308,10 +308,14 @@ export const SECCOMP_FILE = 'seccomp.bpf';
  * if something removed it (a /tmp cleaner, for a scratch root there).
  */
 export class SeccompFilter {
+  readonly #bytes: Buffer;
+
   private constructor(
     readonly path: string,
-    readonly bytes: Buffer,
-  ) {}
+    bytes: Buffer,
+  ) {
+    this.#bytes = bytes;
+  }
 
   /** The filter in `dir`, written now; undefined where this architecture has no table. */
   static create(dir: string): SeccompFilter | undefined {
@@ -345,7 +349,7 @@ export class SeccompFilter {
     );
     try {
       fchmodSync(fd, 0o644);
-      writeSync(fd, this.bytes);
+      writeSync(fd, this.#bytes);
     } finally {
       closeSync(fd);
     }
