@@ -1,18 +1,20 @@
 import { AuditLog } from '@attune/audit';
 import { ExecutionPublisher } from '@attune/broker';
 import type { ApiConfig } from '@attune/config';
-import type { Logger } from '@attune/core';
+import { coreDumpsWarnings, disableCoreDumps, type Logger } from '@attune/core';
 import { migrate, openDatabase } from '@attune/db';
 import { assertKeyringComplete } from '@attune/secrets';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './app.js';
 import { createApiServices } from './dependencies.js';
 
-/** Opens the database, migrates it, builds the API and listens. `close()` stops it all. */
+/** Turns core dumps off, opens the database, migrates it, builds the API and listens. `close()` stops it all. */
 export async function startApi(
   config: ApiConfig,
   logger: Logger,
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+  // This process holds the master key: no crash of it may write its memory to disk.
+  for (const warning of coreDumpsWarnings(disableCoreDumps(), 'the API')) logger.warn(warning);
   const db = await openDatabase(config.database);
   const publisher = new ExecutionPublisher(config.broker);
   let app: FastifyInstance | undefined;

@@ -73,6 +73,20 @@ def not_dumpable():
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     except (ImportError, OSError, AttributeError):
         pass
+
+
+def no_core_dumps():
+    """No core dump of this helper or of any child: a crash would write secrets to disk (the kernel writes none with
+    RLIMIT_CORE 0, and systemd-coredump and apport honour it). The hard limit too, so an action cannot raise it; every
+    child inherits it. The worker lowers its own before it starts this helper; this holds where it could not."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, OSError, ValueError):
+        pass
+
+
 class Child:
     __slots__ = ("id", "proc", "open_fds", "stdin_data", "exited_at", "status", "supervisor", "info_fd", "info", "init", "init_pid")
 
@@ -234,6 +248,7 @@ def signal_group_members(pgid, sig):
 
 def main():
     not_dumpable()
+    no_core_dumps()
     out_fd = sys.stdout.fileno()
     sel = selectors.DefaultSelector()
     children = {}

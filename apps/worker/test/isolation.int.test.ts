@@ -17,6 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { coreDumpLimit } from '@attune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSCALL_TABLES } from '../src/sandbox/seccomp.js';
 import { TEST_SCRATCH_BASE, testableModes, USER_MODE_RUN_AS } from './support/isolation.js';
@@ -33,6 +35,24 @@ import {
 } from './support/worker-harness.js';
 
 const MODES = await testableModes();
+/** The host's core_pattern: a file name (written by the kernel, in the crashing process's folder) or `|collector`. */
+const CORE_PATTERN = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim();
+/** Whether a control can show a core dump being written: a file pattern, and this process may allow core dumps. */
+const CORE_CONTROL =
+  !CORE_PATTERN.startsWith('|') && !CORE_PATTERN.includes('/') && (coreDumpLimit()?.hard ?? 0) > 0;
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+/** What hostile.coredump prints. */
+interface CoreDumpReport {
+  soft: number;
+  hard: number;
+  raise_hard: string;
+  raise_soft: string;
+  limit_after: number[];
+  signal: number | null;
+  dumped: boolean;
+  cores: string[];
+}
 const SANDBOX = MODES.find((m) => m.mode === 'sandbox');
 const USER = MODES.find((m) => m.mode === 'user');
 const h = new WorkerHarness({ api: true });
@@ -56,6 +76,27 @@ describe('the unconfined mode (none), as the control', () => {
     w.proc.kill('SIGTERM');
     expect(await w.exited).toBe(0);
   });
+
+  it.skipIf(!CORE_CONTROL)(
+    'lets a crashing action write its memory to disk where core dumps are allowed (the control of the core-dump tests)',
+    () => {
+      // The same action, run bare from this process (whose hard limit allows core dumps), in a folder of its own.
+      const dir = mkdtempSync(join(tmpdir(), 'attune-core-control-'));
+      try {
+        const run = spawnSync('python3', [join(FIXTURES, 'coredump.py')], {
+          cwd: dir,
+          input: '',
+          encoding: 'utf8',
+        });
+        const result = JSON.parse(run.stdout) as CoreDumpReport;
+        expect(result).toMatchObject({ raise_soft: 'raised', signal: 6, dumped: true });
+        expect(result.cores.length).toBe(1);
+        expect(readdirSync(dir)).toEqual(result.cores);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('lets two actions of different packs read each other, and what one leaves behind', async () => {
     const w = h.startWorker('none-pair', 'none');
@@ -299,6 +340,24 @@ for (const { mode, skip } of [SANDBOX, USER].filter((m) => m !== undefined)) {
           }
         },
       );
+
+      it('writes no core dump of a hostile action that crashes, nor of the worker, the API or the helper', async () => {
+        const row = await h.runOn(w, 'hostile.coredump');
+        expect(row.status, row.stderr ?? '').toBe('succeeded');
+        const result = row.result as unknown as CoreDumpReport;
+        // RLIMIT_CORE 0, soft and hard, inherited from the worker and the helper; the action cannot raise it.
+        expect(result).toMatchObject({
+          soft: 0,
+          hard: 0,
+          raise_hard: 'ValueError',
+          limit_after: [0, 0],
+          signal: 6,
+        });
+        // With a file core_pattern the kernel itself then writes nothing (a pipe's collector reads the limit instead).
+        if (!CORE_PATTERN.startsWith('|')) expect(result).toMatchObject({ dumped: false, cores: [] });
+        for (const pid of [w.proc.pid, h.api?.pid, helperPid(w.proc.pid as number)])
+          expect({ pid, limit: coreDumpLimit(pid as number) }).toEqual({ pid, limit: { soft: 0, hard: 0 } });
+      });
 
       it('removes a scratch folder deeper than PATH_MAX', async () => {
         const row = await h.runOn(w, 'hostile.deep');

@@ -1,9 +1,17 @@
 /**
  * `@attune/core`: what every Attune package and app shares — the error base and its categories (mapped once to
- * HTTP statuses and once to exit codes), the logger factory with its redaction paths, and the actor.
+ * HTTP statuses and once to exit codes), the logger factory with its redaction paths, the actor, and core dumps off for processes that hold secrets.
  * Words: docs/glossary.md.
  */
 export { type Actor, actorFields, cliActor, SYSTEM_ACTOR, tokenActor, workerActor } from './actor.js';
+export {
+  type CoreDumpLimit,
+  type CoreDumpsState,
+  coreDumpLimit,
+  coreDumpsWarnings,
+  corePattern,
+  disableCoreDumps,
+} from './core-dumps.js';
 export { DURATION_HINT, formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 export {
   AttuneError,

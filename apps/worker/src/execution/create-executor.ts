@@ -1,6 +1,6 @@
 import { AuditLog } from '@attune/audit';
 import type { WorkerConfig } from '@attune/config';
-import { formatDuration, type Logger, workerActor } from '@attune/core';
+import { coreDumpsWarnings, disableCoreDumps, formatDuration, type Logger, workerActor } from '@attune/core';
 import type { Database } from '@attune/db';
 import { ExecutionStore } from '@attune/executions';
 import { type Keyring, SecretResolver } from '@attune/secrets';
@@ -21,8 +21,8 @@ export interface WorkerExecutor {
 }
 
 /**
- * Wires an executor as the worker runs it: the isolation chosen for this host (logged, with a loud warning when
- * there is none), the configured spawner, and a resolver with the configured key.
+ * Wires an executor as the worker runs it: core dumps off for this process and its actions (a warning where they
+ * cannot be), the isolation chosen for this host (logged, with a loud warning when there is none), the configured spawner, and a resolver with the configured key.
  * @throws {IsolationUnavailableError} when the configuration requires a mode this host cannot give.
  */
 export async function createExecutor(options: {
@@ -34,6 +34,9 @@ export async function createExecutor(options: {
   parentEnv: Readonly<Record<string, string | undefined>>;
 }): Promise<WorkerExecutor> {
   const { config, db, logger } = options;
+  // Before any action starts: every action inherits the limit (the helper sets it again for its children).
+  for (const warning of coreDumpsWarnings(disableCoreDumps(), 'this worker or of an action'))
+    logger.warn(warning);
   const { sandbox, notes } = await createSandbox({
     config: config.isolation,
     workerId: config.workerId,

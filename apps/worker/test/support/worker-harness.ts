@@ -276,6 +276,7 @@ export class WorkerHarness {
         extra: 'parameters:\n  loot: {type: string}\n  seconds: {type: number}\n',
       },
       deep: { file: 'deep.py', runner: 'python', copy: fixture('deep.py') },
+      coredump: { file: 'coredump.py', runner: 'python', copy: fixture('coredump.py') },
       syscalls: {
         file: 'syscalls.py',
         runner: 'python',
