@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@attune/core';
+import { coreDumpLimit, silentLogger } from '@attune/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { superviseProcess } from '../src/execution/supervise.js';
 import { HelperSpawner, SPAWN_HELPER_PATH } from '../src/helper-spawner.js';
@@ -51,6 +51,29 @@ describe('spawn helper', () => {
     // The helper carries on: the next request is served.
     expect(await spawner.sweep(2_000_000_000)).toBe(0);
   });
+
+  // The helper this test process starts inherits its hard limit above 0, and must lower it itself.
+  it.skipIf(!((coreDumpLimit()?.hard ?? 0) > 0))(
+    'starts every child with core dumps off, soft and hard, whatever limit the worker gave it',
+    async () => {
+      const parent = coreDumpLimit();
+      const chunks: Buffer[] = [];
+      const run = spawner.spawn(
+        {
+          argv: ['/bin/sh', '-c', 'ulimit -c; ulimit -Hc; ulimit -c unlimited 2>/dev/null || echo refused'],
+          env: {},
+          cwd,
+          stdin: '',
+        },
+        { onStdout: (chunk) => chunks.push(chunk), onStderr: () => undefined },
+      );
+      await run.exit;
+      expect({ parent, child: Buffer.concat(chunks).toString() }).toEqual({
+        parent,
+        child: '0\n0\nrefused\n',
+      });
+    },
+  );
 
   // The child grows its stdout pipe to 1 MiB, fills it and exits at once. The reader (the worker; here the test)
   // stops reading for 1.5 s after some events, which holds the helper up in its writes: a write the child's exit

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { coreDumpLimit, coreDumpsWarnings, corePattern, disableCoreDumps } from './core-dumps.js';
 
-// These tests lower this test process's own limit, as the worker and the API do at start: in order, and once.
 const START = coreDumpLimit();
 const CAN_LOWER = START !== undefined && START.hard > 0;
 
@@ -13,61 +13,73 @@ describe('core dumps', () => {
     expect(coreDumpLimit(2 ** 30)).toBeUndefined();
   });
 
-  it.skipIf(!CAN_LOWER)('says what to install when prlimit cannot be found, and changes nothing', () => {
-    const path = process.env.PATH;
-    process.env.PATH = '/nonexistent';
-    try {
-      const state = disableCoreDumps();
-      expect(state).toEqual({
+  // One test, in this order: it lowers this test process's own limit, as the worker and the API do at start.
+  it.skipIf(!CAN_LOWER)(
+    'turns them off, soft and hard, for this process and every child it starts, and says what to install where it cannot',
+    () => {
+      const missing = disableCoreDumps(['/nonexistent/prlimit']);
+      expect(missing).toEqual({
         off: false,
         reason: 'prlimit is not installed (Debian/Ubuntu package util-linux)',
       });
-      const [warning, ...more] = coreDumpsWarnings(state, 'the API', 'core');
+      expect(coreDumpLimit()).toEqual(START);
+      const [warning, ...more] = coreDumpsWarnings(missing, 'the API', 'core');
       expect(warning).toMatch(
         /^core dumps could not be turned off \(prlimit is not installed .*\): a crash of the API could write .* LimitCORE=0\)$/,
       );
       expect(more).toEqual([]);
-    } finally {
-      process.env.PATH = path;
-    }
-    expect(coreDumpLimit()).toEqual(START);
-  });
 
-  it.skipIf(!CAN_LOWER)('turns them off, soft and hard, for this process and every child it starts', () => {
-    expect(disableCoreDumps()).toEqual({ off: true });
-    expect(coreDumpLimit()).toEqual({ soft: 0, hard: 0 });
-    // A child cannot raise it again.
-    const child = spawnSync(
-      '/bin/sh',
-      ['-c', 'ulimit -c; ulimit -Hc; ulimit -c unlimited 2>/dev/null || echo refused'],
-      {
-        encoding: 'utf8',
-      },
-    );
-    expect(child.stdout).toBe('0\n0\nrefused\n');
-    // Once off, nothing more to do.
-    expect(disableCoreDumps()).toEqual({ off: true });
-  });
+      expect(disableCoreDumps()).toEqual({ off: true });
+      expect(coreDumpLimit()).toEqual({ soft: 0, hard: 0 });
+      expect(readFileSync('/proc/self/coredump_filter', 'utf8').trim()).toMatch(/^0+$/);
+      // A child inherits both and cannot raise the limit again.
+      const child = spawnSync(
+        '/bin/sh',
+        [
+          '-c',
+          'ulimit -c; ulimit -Hc; cat /proc/self/coredump_filter; ulimit -c unlimited 2>/dev/null || echo refused',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(child.stdout).toBe('0\n0\n00000000\nrefused\n');
+      // Once off, nothing more to do.
+      expect(disableCoreDumps(['/nonexistent/prlimit'])).toEqual({ off: true });
+    },
+  );
 
-  it('warns of a crash collector that may keep memory whatever the limit, but not of systemd-coredump', () => {
+  it('warns of a crash collector, which the limit does not bind, unless it keeps nothing', () => {
     const off = { off: true } as const;
     expect(corePattern()).toEqual(expect.any(String));
-    expect(coreDumpsWarnings(off, 'the API', 'core')).toEqual([]);
-    expect(coreDumpsWarnings(off, 'the API', '/var/crash/core.%e.%p')).toEqual([]);
-    expect(coreDumpsWarnings(off, 'the API', undefined)).toEqual([]);
-    expect(
-      coreDumpsWarnings(off, 'the API', '|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h'),
-    ).toEqual([]);
-    const [apport, ...more] = coreDumpsWarnings(
-      off,
-      'this worker or of an action',
-      '|/usr/share/apport/apport -p%p -s%s -c%c -d%d -P%P -u%u -g%g -- %E',
-    );
-    expect(apport).toMatch(
-      /^kernel\.core_pattern hands crashes to \/usr\/share\/apport\/apport, .* a crash of this worker or of an action could leave secrets on disk; .*systemctl disable --now apport/,
-    );
-    expect(more).toEqual([]);
-    expect(coreDumpsWarnings({ off: false, reason: 'r' }, 'x', '| /opt/collect')).toEqual([
+    for (const quiet of [
+      'core',
+      '%e.core',
+      '/var/crash/core.%e.%p',
+      undefined,
+      '|/bin/false',
+      '|/usr/bin/false',
+    ])
+      expect({ quiet, warnings: coreDumpsWarnings(off, 'the API', quiet) }).toEqual({ quiet, warnings: [] });
+    for (const [pattern, collector] of [
+      ['|/usr/share/apport/apport -p%p -s%s -c%c -d%d -P%P -u%u -g%g -- %E', '/usr/share/apport/apport'],
+      [
+        '|/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h',
+        '/lib/systemd/systemd-coredump',
+      ],
+      ['|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h %d', '/usr/lib/systemd/systemd-coredump'],
+      ['@/run/systemd/coredump', '/run/systemd/coredump'],
+      ['@@/run/systemd/io.systemd.Coredump', '@/run/systemd/io.systemd.Coredump'],
+      ['| /opt/collect', '/opt/collect'],
+    ] as const) {
+      const [warning, ...more] = coreDumpsWarnings(off, 'this worker or of an action', pattern);
+      expect(warning).toContain(
+        `kernel.core_pattern hands crashes to ${collector}, which the core limit does not bind`,
+      );
+      expect(warning).toMatch(
+        /a crash of this worker or of an action could leave secrets on disk\. .*\|\/bin\/false/,
+      );
+      expect(more).toEqual([]);
+    }
+    expect(coreDumpsWarnings({ off: false, reason: 'r' }, 'x', '|/opt/collect')).toEqual([
       expect.stringMatching(/^core dumps could not be turned off \(r\)/),
       expect.stringMatching(/^kernel\.core_pattern hands crashes to \/opt\/collect, /),
     ]);

@@ -83,7 +83,9 @@ describe('the embedded database, one process at a time', () => {
     expect(existsSync(join(dataDir, EMBEDDED_LOCK_FILE))).toBe(false);
     const again = await holder(dataDir);
     again.kill('SIGKILL');
-  });
+    // Four embedded databases opened one after the other: each takes seconds where starting a process is slow, and
+    // many times that while every other package's tests share the machine's two cores.
+  }, 240_000);
 
   it('lets exactly one of several processes starting at the same instant hold it, stale lock or not', async () => {
     for (const stale of [false, true]) {
