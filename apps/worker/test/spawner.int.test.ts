@@ -154,7 +154,9 @@ describe('spawn helper under a hostile action or a failing worker', () => {
     });
     helper.stdin.write(`${JSON.stringify({ op: 'spawn', id: 1, argv: ['sleep', '37'], env, cwd })}\n`);
     helper.stdin.write(`${JSON.stringify({ op: 'spawn', id: 2, argv: ['cat', '/dev/zero'], env, cwd })}\n`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Both started (python3 may be a pyenv shim, slow to start while other tests load the machine).
+    const deadline = Date.now() + 20_000;
+    while (pids.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(pids).toHaveLength(2);
     const exited = new Promise((resolve) => helper.once('exit', resolve));
     helper.stdout.destroy(); // the worker is gone: both of its pipe ends close
