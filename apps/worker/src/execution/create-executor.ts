@@ -22,7 +22,8 @@ export interface WorkerExecutor {
 
 /**
  * Wires an executor as the worker runs it: core dumps off for this process and its actions (a warning where they
- * cannot be), the isolation chosen for this host (logged, with a loud warning when there is none), the configured spawner, and a resolver with the configured key.
+ * cannot be), the isolation chosen for this host (logged, with a loud warning when there is none), the configured
+ * spawner, and a resolver with the configured key.
  * @throws {IsolationUnavailableError} when the configuration requires a mode this host cannot give.
  */
 export async function createExecutor(options: {
