@@ -5,7 +5,6 @@
  * behind. Each claim is proven in the modes that make it, and the unconfined mode (`none`) is run as the control:
  * there the same probes do find the key, so the probes can fail.
  */
-import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -17,11 +16,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { coreDumpLimit } from '@attune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSCALL_TABLES } from '../src/sandbox/seccomp.js';
+import { COLLECTOR, CORE_CONTROL, type CoreDumpReport, crashBare } from './support/core-dump-probe.js';
 import { TEST_SCRATCH_BASE, testableModes, USER_MODE_RUN_AS } from './support/isolation.js';
+import { FILTERED_ERRNO, HOST_VSOCK, syscallParams, UNFILTERED } from './support/syscalls-probe.js';
 import {
   executionFolders,
   helperPid,
@@ -35,25 +34,6 @@ import {
 } from './support/worker-harness.js';
 
 const MODES = await testableModes();
-/** The host's core_pattern: a file name (written by the kernel), or a collector it hands crashes to (`|…`, `@…`). */
-const CORE_PATTERN = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim();
-const COLLECTOR = CORE_PATTERN.startsWith('|') || CORE_PATTERN.startsWith('@');
-/** Whether a control can show a core dump being written: a file name in the crashing process's folder, and this
- * process may allow core dumps. */
-const CORE_CONTROL = !COLLECTOR && !CORE_PATTERN.includes('/') && (coreDumpLimit()?.hard ?? 0) > 0;
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-
-/** What hostile.coredump prints. */
-interface CoreDumpReport {
-  soft: number;
-  hard: number;
-  raise_hard: string;
-  raise_soft: string;
-  limit_after: number[];
-  signal: number | null;
-  dumped: boolean;
-  created: string[];
-}
 const SANDBOX = MODES.find((m) => m.mode === 'sandbox');
 const USER = MODES.find((m) => m.mode === 'user');
 const h = new WorkerHarness({ api: true });
@@ -82,20 +62,10 @@ describe('the unconfined mode (none), as the control', () => {
     'lets a crashing action write its memory to disk where core dumps are allowed (the control of the core-dump tests)',
     () => {
       // The same action, run bare from this process (whose hard limit allows core dumps), in a folder of its own.
-      const dir = mkdtempSync(join(tmpdir(), 'attune-core-control-'));
-      try {
-        const run = spawnSync('python3', [join(FIXTURES, 'coredump.py')], {
-          cwd: dir,
-          input: '',
-          encoding: 'utf8',
-        });
-        const result = JSON.parse(run.stdout) as CoreDumpReport;
-        expect(result).toMatchObject({ raise_soft: 'raised', signal: 6, dumped: true });
-        expect(result.created.length).toBe(1);
-        expect(readdirSync(dir)).toEqual(result.created);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const { report, files } = crashBare();
+      expect(report).toMatchObject({ raise_soft: 'raised', signal: 6, dumped: true });
+      expect(report.created.length).toBe(1);
+      expect(files).toEqual(report.created);
     },
   );
 
@@ -141,25 +111,6 @@ async function expectNothingOutlives(
   expect(readFileSync('/proc/net/unix', 'utf8')).not.toContain(`attune-outlive-${marker}`);
   expect(processesWith('outlive.py')).toEqual([]);
 }
-
-/** The system call numbers the seccomp filter refuses on this arch, for hostile.syscalls. */
-const SYSCALLS = SYSCALL_TABLES[process.arch];
-const syscallParams = SYSCALLS && {
-  numbers: SYSCALLS.numbers,
-  clone: SYSCALLS.clone,
-  clone3: SYSCALLS.clone3,
-  ...(SYSCALLS.foreignAbiFrom !== undefined ? { x32: SYSCALLS.foreignAbiFrom } : {}),
-};
-/** What hostile.syscalls gets without a filter (an errno other than EPERM, or 0): the probe's control. */
-const UNFILTERED = ['ptrace', 'process_vm_readv', 'kcmp', 'keyctl', 'unshare', 'io_uring_setup', 'clone3'];
-/** Under the filter: EPERM, but these. */
-const FILTERED_ERRNO: Record<string, number> = {
-  'socket AF_VSOCK': 97 /* EAFNOSUPPORT */,
-  clone3: 38 /* ENOSYS */,
-};
-/** Whether this host has vsock at all (else the filter's EAFNOSUPPORT proves nothing). */
-const HOST_VSOCK =
-  spawnSync('python3', ['-c', 'import socket; socket.socket(40, socket.SOCK_STREAM)']).status === 0;
 
 async function runSyscalls(w: Worker): Promise<Record<string, number>> {
   const row = await h.runOn(w, 'hostile.syscalls', syscallParams);

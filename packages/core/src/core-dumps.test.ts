@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { coreDumpLimit, coreDumpsWarnings, corePattern, disableCoreDumps } from './core-dumps.js';
+import {
+  coreDumpLimit,
+  coreDumpsWarnings,
+  corePattern,
+  crashCollector,
+  disableCoreDumps,
+} from './core-dumps.js';
 
 const START = coreDumpLimit();
 const CAN_LOWER = START !== undefined && START.hard > 0;
@@ -79,6 +85,12 @@ describe('core dumps', () => {
       );
       expect(more).toEqual([]);
     }
+    expect(crashCollector('core')).toBeUndefined();
+    expect(crashCollector(undefined)).toBeUndefined();
+    expect(crashCollector('|')).toBe('');
+    expect(coreDumpsWarnings(off, 'x', '|')[0]).toMatch(
+      /^kernel\.core_pattern hands crashes to a collector, /,
+    );
     expect(coreDumpsWarnings({ off: false, reason: 'r' }, 'x', '|/opt/collect')).toEqual([
       expect.stringMatching(/^core dumps could not be turned off \(r\)/),
       expect.stringMatching(/^kernel\.core_pattern hands crashes to \/opt\/collect, /),

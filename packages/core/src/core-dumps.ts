@@ -80,6 +80,15 @@ export function corePattern(): string | undefined {
   }
 }
 
+/**
+ * The collector a core_pattern hands crashes to — the program of `|program args`, the socket of `@socket` (`''` when
+ * the pattern names none) — or undefined when the kernel writes the dump itself (a file name).
+ */
+export function crashCollector(pattern: string | undefined): string | undefined {
+  if (!pattern?.startsWith('|') && !pattern?.startsWith('@')) return undefined;
+  return pattern.slice(1).trim().split(/\s+/, 1)[0] ?? '';
+}
+
 /** Collectors that keep nothing: what systemd sets when no collector is installed. */
 const KEEPS_NOTHING = ['/bin/false', '/usr/bin/false', '/bin/true', '/usr/bin/true'];
 
@@ -102,9 +111,8 @@ export function coreDumpsWarnings(
       `core dumps could not be turned off (${state.reason}): a crash of ${holder} could write the encryption key and ` +
         'decrypted secrets to disk; start it with `ulimit -c 0` (systemd: LimitCORE=0)',
     );
-  const handed = pattern?.startsWith('|') || pattern?.startsWith('@');
-  const collector = handed ? pattern?.slice(1).trim().split(/\s+/, 1)[0] : undefined;
-  if (handed && !KEEPS_NOTHING.includes(collector ?? ''))
+  const collector = crashCollector(pattern);
+  if (collector !== undefined && !KEEPS_NOTHING.includes(collector))
     warnings.push(
       `kernel.core_pattern hands crashes to ${collector || 'a collector'}, which the core limit does not bind: it may ` +
         "keep a crashed process's memory and environment (apport keeps the memory of packaged programs such as " +

@@ -10,6 +10,7 @@ export {
   coreDumpLimit,
   coreDumpsWarnings,
   corePattern,
+  crashCollector,
   disableCoreDumps,
 } from './core-dumps.js';
 export { DURATION_HINT, formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
