@@ -1,8 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { AttuneError } from '@attune/core';
-import { processStartTime } from '@attune/db';
+import { AttuneError, procStatFields } from '@attune/core';
 import { textProblem } from '@attune/secrets';
 
 /** What to run: argv (never a secret), the complete environment, the folder, text for stdin, and as whom. */
@@ -228,19 +227,6 @@ export class DirectSpawner implements ProcessSpawner {
 }
 
 /**
- * The fields of a /proc `stat` file after the command name (which may hold spaces and parentheses): state, ppid,
- * pgrp, session, … (index 0 is field 3 of proc(5)). Undefined when the process is gone.
- */
-function statFields(path: string): string[] | undefined {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * A process as it was when first seen: its pid and its start time (field 22 of /proc/<pid>/stat, in clock ticks since
  * boot). A pid alone may be another process's once this one is gone; the pair names one process.
  */
@@ -251,8 +237,8 @@ export interface ProcessIdentity {
 
 /** The identity of `pid` now, or undefined when it is gone (or its start time cannot be read). */
 export function processIdentity(pid: number): ProcessIdentity | undefined {
-  const start = processStartTime(pid);
-  return start === undefined || start === 'unknown' ? undefined : { pid, start };
+  const start = procStatFields(`/proc/${pid}/stat`)?.[19];
+  return start === undefined ? undefined : { pid, start };
 }
 
 /** SIGKILL to the process `who` names, unless its pid is now another process's (or nobody's). */
@@ -310,7 +296,7 @@ function signalGroupMembers(pgid: number, signal: NodeJS.Signals): void {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === pgid) continue;
     try {
-      if (Number(statFields(`/proc/${pid}/stat`)?.[2]) === pgid) process.kill(pid, signal);
+      if (Number(procStatFields(`/proc/${pid}/stat`)?.[2]) === pgid) process.kill(pid, signal);
     } catch {
       // gone meanwhile
     }
@@ -326,7 +312,7 @@ export function hasLiveThread(pid: number): boolean {
     return false; // gone meanwhile
   }
   return tids.some((tid) => {
-    const state = statFields(`/proc/${pid}/task/${tid}/stat`)?.[0];
+    const state = procStatFields(`/proc/${pid}/task/${tid}/stat`)?.[0];
     return state !== undefined && state !== 'Z' && state !== 'X';
   });
 }
@@ -343,7 +329,7 @@ function sweepUid(uid: number, keepSessions: ReadonlySet<number>): number {
       try {
         // The owner of /proc/<pid> is the process's effective uid.
         if (statSync(`/proc/${pid}`).uid !== uid) continue;
-        const fields = statFields(`/proc/${pid}/stat`);
+        const fields = procStatFields(`/proc/${pid}/stat`);
         if (!fields) continue;
         const [state, , , , session] = fields;
         // Dead already, waiting for its parent — unless only its main thread ended and others run on.

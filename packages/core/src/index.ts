@@ -1,6 +1,7 @@
 /**
  * `@attune/core`: what every Attune package and app shares — the error base and its categories (mapped once to
- * HTTP statuses and once to exit codes), the logger factory with its redaction paths, the actor, and core dumps off for processes that hold secrets.
+ * HTTP statuses and once to exit codes), the logger factory with its redaction paths, the actor, core dumps off for
+ * processes that hold secrets, and the reader of /proc stat files.
  * Words: docs/glossary.md.
  */
 export { type Actor, actorFields, cliActor, SYSTEM_ACTOR, tokenActor, workerActor } from './actor.js';
@@ -39,4 +40,5 @@ export {
   stderrDestination,
 } from './logger.js';
 export { checkPage } from './page.js';
+export { procStatFields } from './proc.js';
 export { parseIsoTime } from './time.js';

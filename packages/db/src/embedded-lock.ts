@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { procStatFields } from '@attune/core';
 import { EmbeddedDatabaseBusyError } from './errors.js';
 
 /** The lock file in an embedded database's folder. */
@@ -195,16 +196,12 @@ function sleep(ms: number): void {
  * Where /proc is missing, only whether the pid exists is known.
  */
 export function processStartTime(pid: number): string | undefined {
+  const start = procStatFields(`/proc/${pid}/stat`)?.[19];
+  if (start !== undefined) return start;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return 'unknown';
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'unknown' : undefined;
-    }
+    process.kill(pid, 0);
+    return 'unknown';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'unknown' : undefined;
   }
 }
